@@ -1,0 +1,314 @@
+"""Event contracts (version 1). Additive, optional changes only within a version;
+anything else is a new class (…V2) on a new topic. `tests/test_compatibility.py`
+compares these against the committed JSON Schema snapshots in `snapshots/`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import Field
+
+from .envelope import Contract, EventEnvelope
+
+
+class Platform(StrEnum):
+    SHOPIFY = "shopify"
+    ECWID = "ecwid"
+    BIGCOMMERCE = "bigcommerce"
+    WIX = "wix"
+
+
+class PaymentMethod(StrEnum):
+    CARD = "card"
+    PAYPAL = "paypal"
+
+
+class OrderStatus(StrEnum):
+    """The Dropline status a retailer filters on (see product.md, "Order life cycle")."""
+
+    UNMATCHED = "unmatched"  # lines that match no listing: kept, shown, not payable
+    UNPAID = "unpaid"
+    PAYMENT_PENDING = "payment_pending"
+    PAID = "paid"
+    FORWARDED = "forwarded"
+    SHIPPED = "shipped"
+    SYNCED = "synced"
+    NON_AUTO_ORDER = "non_auto_order"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+    FAILED = "failed"
+
+
+# --------------------------------------------------------------------------- value objects
+
+
+class Address(Contract):
+    name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    company: str | None = None
+    address1: str | None = None
+    address2: str | None = None
+    city: str | None = None
+    province: str | None = None
+    province_code: str | None = None
+    zip: str | None = None
+    country: str | None = None
+    country_code: str | None = None
+    phone: str | None = None
+
+
+class Customer(Contract):
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+class SupplierTerms(Contract):
+    """The supplier's terms as they were when the order arrived (the order is priced with them)."""
+
+    supplier_id: str
+    name: str
+    currency: str = Field(min_length=3, max_length=3)
+    auto_order: bool
+    website_url: str | None = None
+    payment_methods: list[PaymentMethod] = Field(default_factory=list)
+    vat_rate: Decimal = Field(default=Decimal("0"), ge=0, le=1, description="e.g. 0.21 for 21 %")
+    shipping_first_item: Decimal = Field(default=Decimal("0"), ge=0)
+    shipping_additional_item: Decimal = Field(default=Decimal("0"), ge=0)
+    handling_days: int | None = None
+
+
+class OrderLine(Contract):
+    line_id: str = Field(description="Dropline line id, stable across events.")
+    platform_line_id: str = Field(description="The store's line item id (used to fulfil it).")
+    sku: str | None = None
+    variant_id: str | None = None
+    title: str
+    quantity: int = Field(ge=1)
+    unit_price: Decimal = Field(description="Retail price in the store currency.")
+    matched: bool = True
+    supplier_sku: str | None = None
+    unit_cost: Decimal | None = Field(default=None, description="Supplier's unit cost, supplier currency.")
+
+
+class StoreTotals(Contract):
+    currency: str
+    subtotal: Decimal | None = None
+    shipping: Decimal | None = None
+    tax: Decimal | None = None
+    total: Decimal | None = None
+    taxes_included: bool | None = None
+
+
+class DroplineOrder(Contract):
+    """The lines of ONE store order that belong to ONE supplier (or the unmatched lines)."""
+
+    order_id: str
+    order_number: str = Field(description="Dropline order number shown to the retailer.")
+    retailer_id: str
+    store_id: str
+    platform: Platform
+    platform_order_id: str
+    platform_order_number: str | None = None
+    placed_at: datetime | None = None
+    status: OrderStatus = Field(description="Initial status: unpaid, non_auto_order or unmatched.")
+    supplier: SupplierTerms | None = None
+    lines: list[OrderLine]
+    shipping_address: Address | None = None
+    customer: Customer | None = None
+    shipping_method: str | None = None
+    store_totals: StoreTotals
+
+
+class Money(Contract):
+    product_cost: Decimal
+    shipping: Decimal
+    vat: Decimal
+    total: Decimal
+
+
+class FxRecord(Contract):
+    from_currency: str
+    to_currency: Literal["USD"] = "USD"
+    rate: Decimal = Field(description="Units of to_currency per one from_currency.")
+    rate_date: str = Field(description="ISO date of the reference rate used.")
+    source: str = Field(description="e.g. 'ECB euro foreign exchange reference rates'.")
+
+
+# --------------------------------------------------------------------------- order events
+
+
+class StoreWebhookReceivedData(Contract):
+    delivery_id: str = Field(description="Dropline's id for this accepted delivery.")
+    platform: Platform
+    store_id: str
+    shop: str = Field(description="Store identifier on the platform, e.g. the myshopify domain.")
+    topic: str = Field(description="Platform topic, e.g. orders/create.")
+    platform_delivery_id: str = Field(description="Platform's delivery id (dedupe key).")
+    platform_event_id: str | None = None
+    triggered_at: str | None = None
+    payload: dict[str, Any]
+
+
+class StoreWebhookReceivedV1(EventEnvelope[StoreWebhookReceivedData]):
+    event_type_name = "StoreWebhookReceived"
+
+
+class OrderReceivedV1(EventEnvelope[DroplineOrder]):
+    event_type_name = "OrderReceived"
+
+
+class OrderPaidData(Contract):
+    order_id: str
+    payment_id: str
+    method: PaymentMethod
+    provider: str
+    provider_reference: str
+    supplier_currency_amounts: Money
+    usd_amounts: Money
+    fx: FxRecord
+    paid_at: datetime
+    order: DroplineOrder = Field(description="The order as paid (frozen from now on).")
+
+
+class OrderPaidV1(EventEnvelope[OrderPaidData]):
+    event_type_name = "OrderPaid"
+
+
+class OrderPaymentFailedData(Contract):
+    order_id: str
+    payment_id: str
+    reason: str
+    provider_reference: str | None = None
+
+
+class OrderPaymentFailedV1(EventEnvelope[OrderPaymentFailedData]):
+    event_type_name = "OrderPaymentFailed"
+
+
+class OrderForwardedData(Contract):
+    order_id: str
+    supplier_id: str
+    supplier_order_id: str
+    forwarded_at: datetime
+    attempts: int = 1
+
+
+class OrderForwardedV1(EventEnvelope[OrderForwardedData]):
+    event_type_name = "OrderForwarded"
+
+
+class OrderForwardingFailedData(Contract):
+    order_id: str
+    supplier_id: str
+    reason: str
+    status_code: int | None = None
+
+
+class OrderForwardingFailedV1(EventEnvelope[OrderForwardingFailedData]):
+    event_type_name = "OrderForwardingFailed"
+
+
+class TrackingAddedData(Contract):
+    order_id: str
+    tracking_id: str = Field(description="Id of this tracking record (an order may have several).")
+    tracking_number: str
+    carrier: str | None = None
+    tracking_url: str | None = None
+    source: Literal["supplier", "retailer"]
+    supplier_order_id: str | None = None
+    line_ids: list[str] | None = Field(default=None, description="Lines shipped; null = all lines.")
+
+
+class TrackingAddedV1(EventEnvelope[TrackingAddedData]):
+    event_type_name = "TrackingAdded"
+
+
+class OrderSyncedData(Contract):
+    order_id: str
+    tracking_id: str
+    platform: Platform
+    platform_fulfillment_id: str
+    tracking_number: str
+    already_present: bool = Field(default=False, description="True when the store already had it (retry after a crash).")
+
+
+class OrderSyncedV1(EventEnvelope[OrderSyncedData]):
+    event_type_name = "OrderSynced"
+
+
+class OrderSyncFailedData(Contract):
+    order_id: str
+    tracking_id: str
+    reason: str
+
+
+class OrderSyncFailedV1(EventEnvelope[OrderSyncFailedData]):
+    event_type_name = "OrderSyncFailed"
+
+
+# --------------------------------------------------------------------------- catalog events
+
+
+class StoreConnectedData(Contract):
+    store_id: str
+    retailer_id: str
+    platform: Platform
+    shop: str
+    api_base_url: str
+    credentials_encrypted: str = Field(description="Fernet token of the store's API credentials (JSON).")
+
+
+class StoreConnectedV1(EventEnvelope[StoreConnectedData]):
+    event_type_name = "StoreConnected"
+
+
+class SupplierRegisteredData(Contract):
+    terms: SupplierTerms
+    order_api_url: str | None = None
+    order_api_key_encrypted: str | None = Field(default=None, description="Fernet token of the order API key.")
+
+
+class SupplierRegisteredV1(EventEnvelope[SupplierRegisteredData]):
+    event_type_name = "SupplierRegistered"
+
+
+class ListingUpsertedData(Contract):
+    listing_id: str
+    retailer_id: str
+    store_id: str
+    sku: str
+    variant_id: str | None = None
+    supplier_id: str
+    supplier_sku: str
+    unit_cost: Decimal = Field(ge=0)
+    active: bool = True
+
+
+class ListingUpsertedV1(EventEnvelope[ListingUpsertedData]):
+    event_type_name = "ListingUpserted"
+
+
+ALL_EVENTS: tuple[type[EventEnvelope], ...] = (
+    StoreWebhookReceivedV1, OrderReceivedV1, OrderPaidV1, OrderPaymentFailedV1, OrderForwardedV1,
+    OrderForwardingFailedV1, TrackingAddedV1, OrderSyncedV1, OrderSyncFailedV1,
+    StoreConnectedV1, SupplierRegisteredV1, ListingUpsertedV1,
+)
+
+EVENTS_BY_TYPE: dict[str, type[EventEnvelope]] = {e.event_type_name: e for e in ALL_EVENTS}
+
+
+def parse_event(raw: bytes | str | dict) -> EventEnvelope:
+    """Parse any Dropline event by its `event_type` (used by catalog and projection consumers)."""
+    import json
+
+    obj = json.loads(raw) if isinstance(raw, (bytes, str)) else raw
+    try:
+        cls = EVENTS_BY_TYPE[obj["event_type"]]
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"not a Dropline event or unknown event_type: {obj.get('event_type') if isinstance(obj, dict) else obj!r}") from exc
+    return cls.model_validate(obj)

@@ -1,0 +1,32 @@
+"""Kafka topic names, one per event type, dotted and versioned.
+
+Keys: every order event is keyed by the Dropline order id, so one order's events stay
+in order within a topic partition. Catalog events are keyed by the entity id.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    partitions: int = 6
+    description: str = ""
+
+
+STORE_WEBHOOK_RECEIVED = Topic("dropline.store-webhook-received.v1", description="Verified store webhook deliveries (gateway → order-ingest), keyed by store connection id.")
+ORDER_RECEIVED = Topic("dropline.order-received.v1", description="One per Dropline order (one store order × one supplier).")
+ORDER_PAID = Topic("dropline.order-paid.v1", description="Payment captured for an order.")
+ORDER_PAYMENT_FAILED = Topic("dropline.order-payment-failed.v1", description="A checkout attempt that did not capture money.")
+ORDER_FORWARDED = Topic("dropline.order-forwarded.v1", description="Order accepted by the supplier's order API.")
+ORDER_FORWARDING_FAILED = Topic("dropline.order-forwarding-failed.v1", description="Supplier rejected the order for good.")
+TRACKING_ADDED = Topic("dropline.tracking-added.v1", description="A tracking number for an order (supplier or retailer).")
+ORDER_SYNCED = Topic("dropline.order-synced.v1", description="Fulfilment + tracking written back to the store.")
+ORDER_SYNC_FAILED = Topic("dropline.order-sync-failed.v1", description="Write-back failed for good; an operator must look.")
+CATALOG = Topic("dropline.catalog.v1", partitions=3, description="Store connections, suppliers, listings (gateway-owned master data).")
+DEAD_LETTER = Topic("dropline.dead-letter.v1", partitions=1, description="Messages a consumer could not process, with the reason.")
+
+ALL_TOPICS: tuple[Topic, ...] = (
+    STORE_WEBHOOK_RECEIVED, ORDER_RECEIVED, ORDER_PAID, ORDER_PAYMENT_FAILED, ORDER_FORWARDED,
+    ORDER_FORWARDING_FAILED, TRACKING_ADDED, ORDER_SYNCED, ORDER_SYNC_FAILED, CATALOG, DEAD_LETTER,
+)
