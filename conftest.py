@@ -1,0 +1,1 @@
+pytest_plugins = ["dropline_testsupport.pytest_plugin"]

@@ -1,0 +1,168 @@
+"""Durable jobs for side effects outside the database (HTTP calls to suppliers and stores).
+
+Why not call out from the Kafka handler: an outage of one supplier would block the whole
+partition, and a retry schedule would live only in memory. Instead the handler records a
+job (same transaction as its inbox row); workers run due jobs:
+
+- a job is claimed with a row lock held for the whole attempt (PostgreSQL: FOR UPDATE SKIP
+  LOCKED, so replicas never run the same job at once), the side effect runs, and the outcome
+  and its events commit together. A crash during the call rolls the claim back; the job runs
+  again after a restart, so the side effect must be idempotent (idempotency key, or look
+  before writing) — every job handler in Dropline is;
+- `Retryable` failures are retried with exponential backoff and jitter, up to `max_attempts`;
+  after that, or on `Permanent`, the job is marked failed and `on_give_up` emits the event an
+  operator sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from opentelemetry import context, propagate, trace
+from sqlmodel import col, select
+
+from .db import Database, UnitOfWork, utcnow
+from .models import Job
+from .observability import bound, get_logger
+
+log = get_logger(__name__)
+tracer = trace.get_tracer("dropline.jobs")
+
+
+class Retryable(Exception):
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Permanent(Exception):
+    pass
+
+
+async def enqueue(uow: UnitOfWork, kind: str, key: str, payload: dict[str, Any]) -> bool:
+    """Add a job unless one with the same (kind, key) exists. Returns True when added."""
+    existing = (await uow.session.exec(select(Job).where(Job.kind == kind, Job.key == key))).first()
+    if existing:
+        return False
+    headers: dict[str, str] = {}
+    propagate.inject(headers)
+    now = utcnow()
+    uow.session.add(Job(kind=kind, key=key, payload=json.dumps(payload, default=str), next_attempt_at=now,
+                        created_at=now, trace_headers=json.dumps(headers)))
+    uow.job_enqueued()
+    return True
+
+
+JobHandler = Callable[[UnitOfWork, dict[str, Any]], Awaitable[None]]
+GiveUpHandler = Callable[[UnitOfWork, dict[str, Any], str], Awaitable[None]]
+
+
+@dataclass
+class JobKind:
+    kind: str
+    handler: JobHandler
+    on_give_up: GiveUpHandler
+    max_attempts: int = 12
+    base_delay: float = 1.0
+    max_delay: float = 300.0
+
+
+class JobWorker:
+    def __init__(self, db: Database, kinds: list[JobKind], *, concurrency: int = 4, poll_interval: float = 1.0):
+        self.db = db
+        self.kinds = {k.kind: k for k in kinds}
+        self.concurrency = 1 if db.is_sqlite else concurrency
+        self.poll_interval = poll_interval
+
+    async def run(self) -> None:
+        await asyncio.gather(*(self._loop(i) for i in range(self.concurrency)))
+
+    async def _loop(self, n: int) -> None:
+        while True:
+            try:
+                ran = await self.run_one()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("job loop error; retrying", error=str(exc))
+                await asyncio.sleep(1.0)
+                continue
+            if ran:
+                continue
+            try:
+                await asyncio.wait_for(self.db.job_signal.wait(), timeout=self.poll_interval)
+            except TimeoutError:
+                pass
+            self.db.job_signal.clear()
+
+    async def run_one(self) -> bool:
+        """Claim and run one due job; False when none is due."""
+        failure: tuple[Job, JobKind, Exception] | None = None
+        async with self.db.uow() as uow:
+            stmt = (select(Job).where(Job.status == "pending", col(Job.next_attempt_at) <= utcnow(),
+                                      col(Job.kind).in_(list(self.kinds)))
+                    .order_by(col(Job.next_attempt_at), col(Job.id)).limit(1))
+            if self.db.is_postgres:
+                stmt = stmt.with_for_update(skip_locked=True)
+            job = (await uow.session.exec(stmt)).first()
+            if job is None:
+                return False
+            kind = self.kinds[job.kind]
+            payload = json.loads(job.payload)
+            token = context.attach(propagate.extract(json.loads(job.trace_headers or "{}")))
+            try:
+                with bound(job_kind=job.kind, job_key=job.key, order_id=payload.get("order_id")), \
+                        tracer.start_as_current_span(f"job {job.kind}", attributes={"job.key": job.key,
+                                                                                      "job.attempt": job.attempts + 1}):
+                    try:
+                        await kind.handler(uow, payload)
+                        job.status = "done"
+                        job.attempts += 1
+                        job.completed_at = utcnow()
+                        job.last_error = None
+                        uow.session.add(job)
+                        await uow.commit()
+                        return True
+                    except (Retryable, Permanent) as exc:
+                        failure = (job, kind, exc)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as exc:  # a bug or an unclassified error: retry, bounded
+                        log.exception("job raised an unexpected error")
+                        failure = (job, kind, Retryable(f"{type(exc).__name__}: {exc}"))
+            finally:
+                context.detach(token)
+        # The attempt's transaction is rolled back (no half effects); record the outcome anew.
+        await self._record_failure(*failure)
+        return True
+
+    async def _record_failure(self, job: Job, kind: JobKind, exc: Exception) -> None:
+        async with self.db.uow() as uow:
+            row = await uow.session.get(Job, job.id)
+            if row is None or row.status != "pending":
+                return
+            row.attempts += 1
+            row.last_error = str(exc)[:2000]
+            payload = json.loads(row.payload)
+            if isinstance(exc, Permanent) or row.attempts >= kind.max_attempts:
+                row.status = "failed"
+                row.completed_at = utcnow()
+                reason = str(exc) if isinstance(exc, Permanent) else f"gave up after {row.attempts} attempts: {exc}"
+                log.error("job failed for good", job_kind=row.kind, job_key=row.key, reason=reason)
+                await kind.on_give_up(uow, payload, reason)
+            else:
+                delay = min(kind.base_delay * 2 ** (row.attempts - 1), kind.max_delay)
+                delay = delay * (0.5 + random.random() / 2)
+                if isinstance(exc, Retryable) and exc.retry_after:
+                    delay = max(delay, exc.retry_after)
+                row.next_attempt_at = utcnow() + timedelta(seconds=delay)
+                log.warning("job attempt failed; will retry", job_kind=row.kind, job_key=row.key,
+                            attempt=row.attempts, retry_in=round(delay, 2), error=str(exc)[:300])
+            uow.session.add(row)
+            await uow.commit()

@@ -1,0 +1,215 @@
+"""Kafka: the broker factory, topic creation, and the idempotent consumer every service uses.
+
+Delivery semantics of `subscribe` (stated once, here):
+- consumer group = the service name plus the handler (e.g. order-ingest.store_webhook); offsets are committed only after the handler's
+  transaction committed (AckPolicy.NACK_ON_ERROR: on an exception the consumer seeks back);
+- the handler runs in one unit of work together with the inbox row for the event id, so a
+  redelivered event has no second effect;
+- a message that is not a valid event, or that keeps failing with an unexpected error, is
+  recorded in `dead_letters` and sent to dropline.dead-letter.v1 with its reason, then acked
+  (one bad message must not stop the partition); database or broker outages are retried
+  without limit, because they are not the message's fault.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from dropline_schemas import topics as T
+from dropline_schemas.envelope import EventEnvelope
+from dropline_schemas.events import parse_event
+
+from .db import Database, UnitOfWork, utcnow
+from .models import DeadLetter
+from .observability import bound, get_logger
+from .settings import ServiceSettings
+
+log = get_logger(__name__)
+
+
+class PermanentError(Exception):
+    """The message can never succeed as it is (bad data, broken invariant): dead-letter it."""
+
+
+class RetryLater(Exception):
+    """Something this event needs is not there yet (e.g. catalog lagging): try again shortly."""
+
+
+def make_broker(settings: ServiceSettings, tracer_provider=None) -> KafkaBroker:
+    kwargs: dict[str, Any] = {}
+    if settings.kafka_idempotent_producer:
+        kwargs["enable_idempotence"] = True
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers.split(","),
+        client_id=f"dropline-{settings.service_name}",
+        acks="all",
+        linger_ms=5,
+        security=settings.kafka_security(),
+        middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider)],
+        graceful_timeout=10.0,
+        **kwargs,
+    )
+
+
+async def ensure_topics(settings: ServiceSettings, wanted: tuple[T.Topic, ...] = T.ALL_TOPICS) -> None:
+    """Create any missing topic with its partition count (idempotent; off when topics are managed)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers.split(","),
+                                client_id=f"dropline-{settings.service_name}-admin")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(t.name, num_partitions=t.partitions,
+                            replication_factor=settings.kafka_topic_replication_factor)
+                   for t in wanted if t.name not in existing]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass  # another service created it at the same moment
+    finally:
+        await admin.close()
+
+
+Handler = Callable[[UnitOfWork, EventEnvelope], Awaitable[None]]
+
+
+def _order_id(event: EventEnvelope) -> str | None:
+    data = event.data
+    return getattr(data, "order_id", None) or getattr(getattr(data, "order", None), "order_id", None)
+
+
+class Consumers:
+    """Registers idempotent subscribers for one service."""
+
+    def __init__(self, broker: KafkaBroker, db: Database, settings: ServiceSettings):
+        self.broker = broker
+        self.db = db
+        self.settings = settings
+        self.group = settings.service_name
+
+    def subscribe(self, topic: T.Topic | tuple[T.Topic, ...], handler: Handler, *,
+                  event_type: type[EventEnvelope] | None = None, name: str | None = None) -> None:
+        """Subscribe `handler` to one topic, or to several through ONE consumer (each consumer costs a
+        group join at start). `event_type` None = any Dropline event, parsed by its `event_type` field."""
+        topic_list = topic if isinstance(topic, tuple) else (topic,)
+        consumer = f"{self.group}.{name or handler.__name__.removeprefix('on_')}"
+
+        async def _subscriber(body: Any, message: KafkaMessage) -> None:
+            record = message.raw_message
+            src = next((t for t in topic_list if t.name == getattr(record, "topic", None)), topic_list[0])
+            await self.process(consumer, src, message.body, handler, event_type, record)
+
+        _subscriber.__name__ = f"on_{consumer.replace('.', '_').replace('-', '_')}"
+        # One consumer group per (service, handler), named after the service: consumers of different
+        # topics in one group would rebalance each other for nothing.
+        self.broker.subscriber(*(t.name for t in topic_list), group_id=consumer, ack_policy=AckPolicy.NACK_ON_ERROR,
+                               auto_offset_reset="earliest", title=consumer)(_subscriber)
+
+    async def process(self, consumer: str, topic: T.Topic, raw: bytes, handler: Handler,
+                      event_type: type[EventEnvelope] | None, record: Any = None) -> str:
+        """Apply one message; returns 'applied', 'duplicate' or 'dead-lettered'. Raises only for
+        outages (the consumer then seeks back and the message comes again)."""
+        try:
+            event = event_type.model_validate_json(raw) if event_type else parse_event(raw)
+        except (ValidationError, ValueError) as exc:
+            await self._dead_letter(consumer, topic, raw, record, None, f"invalid event: {exc}")
+            return "dead-lettered"
+
+        with bound(event_id=str(event.event_id), event_type=event.event_type,
+                   order_id=_order_id(event), tenant_id=event.tenant_id):
+            attempt = 0
+            while True:
+                attempt += 1
+                try:
+                    async with self.db.uow() as uow:
+                        if await uow.seen(consumer, str(event.event_id)):
+                            log.info("duplicate event ignored", consumer=consumer)
+                            return "duplicate"
+                        await handler(uow, event)
+                        uow.mark_processed(consumer, str(event.event_id))
+                        await uow.commit()
+                    return "applied"
+                except IntegrityError as exc:
+                    # Either a concurrent duplicate won the inbox row, or the handler broke a constraint.
+                    async with self.db.uow() as uow:
+                        if await uow.seen(consumer, str(event.event_id)):
+                            return "duplicate"
+                    error: Exception = exc
+                except PermanentError as exc:
+                    await self._dead_letter(consumer, topic, raw, record, event, str(exc))
+                    return "dead-lettered"
+                except (OperationalError, DBAPIError, OSError) as exc:
+                    # Infrastructure, not the message: keep trying, never dead-letter for this.
+                    delay = min(0.2 * 2 ** min(attempt, 6), 10.0)
+                    log.warning("infrastructure error, retrying", error=str(exc), attempt=attempt)
+                    await asyncio.sleep(delay * (0.5 + random.random() / 2))
+                    if attempt % 20 == 0:
+                        raise
+                    continue
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # RetryLater or an unexpected bug
+                    error = exc
+                if attempt >= self.settings.consumer_max_attempts:
+                    await self._dead_letter(consumer, topic, raw, record, event,
+                                            f"gave up after {attempt} attempts: {type(error).__name__}: {error}")
+                    return "dead-lettered"
+                delay = min(0.1 * 2 ** attempt, 5.0) * (0.5 + random.random() / 2)
+                log.warning("handler failed, retrying", error=f"{type(error).__name__}: {error}",
+                            attempt=attempt, retry_in=round(delay, 2))
+                await asyncio.sleep(delay)
+
+    async def _dead_letter(self, consumer: str, topic: T.Topic, raw: bytes, record: Any,
+                           event: EventEnvelope | None, reason: str) -> None:
+        log.error("message dead-lettered", consumer=consumer, topic=topic.name, reason=reason[:500])
+        payload = raw.decode("utf-8", errors="replace")
+        async with self.db.uow() as uow:
+            uow.session.add(DeadLetter(
+                consumer=consumer, topic=topic.name,
+                partition=getattr(record, "partition", None), offset=getattr(record, "offset", None),
+                key=(record.key.decode("utf-8", "replace") if getattr(record, "key", None) else None),
+                event_id=str(event.event_id) if event else None, payload=payload, reason=reason,
+                created_at=utcnow()))
+            dl = DeadLetterNotice(consumer=consumer, topic=topic.name, reason=reason,
+                                  event_id=str(event.event_id) if event else None, payload=payload[:100_000])
+            # Not an EventEnvelope on purpose: a dead letter is an operator notice, not a domain fact.
+            uow.session.add(_outbox_row_for_notice(dl))
+            uow._outbox_rows += 1
+            await uow.commit()
+
+
+# --------------------------------------------------------------------------- dead-letter notices
+
+from pydantic import BaseModel  # noqa: E402
+
+from .models import OutboxMessage  # noqa: E402
+
+
+class DeadLetterNotice(BaseModel):
+    consumer: str
+    topic: str
+    reason: str
+    event_id: str | None = None
+    payload: str
+
+
+def _outbox_row_for_notice(dl: DeadLetterNotice) -> OutboxMessage:
+    import uuid
+
+    return OutboxMessage(event_id=str(uuid.uuid4()), topic=T.DEAD_LETTER.name, key=dl.consumer,
+                         payload=dl.model_dump_json(),
+                         headers=json.dumps({"content-type": "application/json", "event_type": "DeadLetter"}),
+                         created_at=utcnow())
