@@ -113,10 +113,9 @@ class UnitOfWork:
         return self
 
     async def __aexit__(self, exc_type, exc, tb) -> None:
-        try:
-            await self.session.rollback()
-        finally:
-            await self.session.close()
+        # close() rolls back whatever was not committed and detaches loaded rows without expiring
+        # them, so values read inside the unit of work stay readable after it.
+        await self.session.close()
 
     async def commit(self) -> None:
         await self.session.commit()

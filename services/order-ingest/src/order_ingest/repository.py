@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from sqlmodel import select
+from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dropline_schemas.events import SupplierTerms
@@ -54,3 +54,9 @@ class Repository:
         counter.value += count
         self.s.add(counter)
         return list(range(start, start + count))
+
+    async def catalog_counts(self) -> dict[str, int]:
+        out = {}
+        for name, model in (("stores", IngestStore), ("suppliers", IngestSupplier), ("listings", IngestListing)):
+            out[name] = int((await self.s.exec(select(func.count()).select_from(model))).one())
+        return out

@@ -1,0 +1,126 @@
+"""gateway's tables: master data (retailers, stores, suppliers, listings), the webhook inbox,
+and the orders read model (a projection of every order event) with its timeline."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Column, DateTime, Index, Numeric, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def _ts(nullable: bool = False) -> Column:
+    return Column(DateTime(timezone=True), nullable=nullable)
+
+
+class Retailer(SQLModel, table=True):
+    __tablename__ = "gateway_retailers"
+    retailer_id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=255)
+    api_key_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(sa_column=_ts())
+
+
+class Store(SQLModel, table=True):
+    __tablename__ = "gateway_stores"
+    __table_args__ = (UniqueConstraint("platform", "shop", name="uq_gateway_store_platform_shop"),)
+    store_id: str = Field(primary_key=True, max_length=64)
+    retailer_id: str = Field(max_length=64, index=True)
+    platform: str = Field(max_length=32)
+    shop: str = Field(max_length=255)
+    api_base_url: str = Field(max_length=1000)
+    webhook_secret_encrypted: str = Field(sa_column=Column(Text, nullable=False))
+    credentials_encrypted: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_ts())
+
+
+class Supplier(SQLModel, table=True):
+    __tablename__ = "gateway_suppliers"
+    supplier_id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=255)
+    terms_json: str = Field(sa_column=Column(Text, nullable=False))
+    api_key_hash: str = Field(max_length=64, unique=True)
+    order_api_url: str | None = Field(default=None, max_length=1000)
+    order_api_key_encrypted: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(sa_column=_ts())
+
+
+class Listing(SQLModel, table=True):
+    __tablename__ = "gateway_listings"
+    __table_args__ = (UniqueConstraint("store_id", "sku", name="uq_gateway_listing_store_sku"),)
+    listing_id: str = Field(primary_key=True, max_length=64)
+    retailer_id: str = Field(max_length=64, index=True)
+    store_id: str = Field(max_length=64)
+    sku: str = Field(max_length=255)
+    variant_id: str | None = Field(default=None, max_length=255)
+    supplier_id: str = Field(max_length=64)
+    supplier_sku: str = Field(max_length=255)
+    unit_cost: Decimal = Field(sa_column=Column(Numeric(18, 4), nullable=False))
+    active: bool = True
+    updated_at: datetime = Field(sa_column=_ts())
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """Every accepted platform delivery, stored before we answer 200; unique per platform delivery id."""
+
+    __tablename__ = "gateway_webhook_deliveries"
+    __table_args__ = (UniqueConstraint("platform", "platform_delivery_id", name="uq_gateway_delivery"),)
+    delivery_id: str = Field(primary_key=True, max_length=64)
+    platform: str = Field(max_length=32)
+    platform_delivery_id: str = Field(max_length=255)
+    store_id: str = Field(max_length=64)
+    topic: str = Field(max_length=100)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: datetime = Field(sa_column=_ts())
+
+
+class OrderView(SQLModel, table=True):
+    """Read model for the retailer's order list and detail view."""
+
+    __tablename__ = "gateway_orders"
+    __table_args__ = (Index("ix_gateway_orders_filter", "retailer_id", "status", "supplier_id"),)
+    order_id: str = Field(primary_key=True, max_length=64)
+    retailer_id: str = Field(max_length=64)
+    store_id: str | None = Field(default=None, max_length=64)
+    supplier_id: str | None = Field(default=None, max_length=64)
+    supplier_name: str | None = Field(default=None, max_length=255)
+    order_number: str | None = Field(default=None, max_length=64)
+    platform: str | None = Field(default=None, max_length=32)
+    platform_order_number: str | None = Field(default=None, max_length=64)
+    customer_name: str | None = Field(default=None, max_length=255)
+    status: str = Field(max_length=32)
+    status_rank: int = 0
+    order_json: str | None = Field(default=None, sa_column=Column(Text))
+    payment_json: str | None = Field(default=None, sa_column=Column(Text))
+    supplier_order_id: str | None = Field(default=None, max_length=255)
+    tracking_json: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    problem: str | None = Field(default=None, sa_column=Column(Text))
+    correlation_id: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(sa_column=_ts())
+    updated_at: datetime = Field(sa_column=_ts())
+
+
+class TimelineEntry(SQLModel, table=True):
+    __tablename__ = "gateway_timeline"
+    __table_args__ = (Index("ix_gateway_timeline_order", "order_id", "occurred_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: str = Field(max_length=64)
+    event_id: str = Field(max_length=64, unique=True)
+    event_type: str = Field(max_length=64)
+    status: str | None = Field(default=None, max_length=32)
+    summary: str = Field(sa_column=Column(Text, nullable=False))
+    occurred_at: datetime = Field(sa_column=_ts())
+    recorded_at: datetime = Field(sa_column=_ts())
+
+
+class TrackingReport(SQLModel, table=True):
+    """Tracking accepted from a supplier or the retailer; one per (order, tracking number)."""
+
+    __tablename__ = "gateway_tracking_reports"
+    __table_args__ = (UniqueConstraint("order_id", "tracking_number", name="uq_gateway_tracking"),)
+    tracking_id: str = Field(primary_key=True, max_length=64)
+    order_id: str = Field(max_length=64)
+    tracking_number: str = Field(max_length=255)
+    carrier: str | None = Field(default=None, max_length=100)
+    tracking_url: str | None = Field(default=None, max_length=1000)
+    source: str = Field(max_length=16)
+    created_at: datetime = Field(sa_column=_ts())

@@ -1,0 +1,105 @@
+"""The orders read model: each order event moves an order's row and adds a timeline entry.
+
+Events of one order come from several topics, so they can arrive out of order; the status only
+moves forward along the life cycle (a rank), and any event can create the row."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from dropline_schemas.events import (DroplineOrder, OrderForwardedV1, OrderForwardingFailedV1, OrderPaidV1,
+                                     OrderPaymentFailedV1, OrderReceivedV1, OrderSyncedV1, OrderSyncFailedV1,
+                                     TrackingAddedV1)
+
+RANK = {"unmatched": 0, "unpaid": 0, "non_auto_order": 0, "payment_pending": 1, "paid": 2, "forwarded": 3,
+        "shipped": 4, "synced": 5, "failed": 6, "cancelled": 6, "refunded": 6}
+
+
+def apply_order_snapshot(row, order: DroplineOrder) -> None:
+    row.retailer_id = order.retailer_id
+    row.store_id = order.store_id
+    row.supplier_id = order.supplier.supplier_id if order.supplier else None
+    row.supplier_name = order.supplier.name if order.supplier else None
+    row.order_number = order.order_number
+    row.platform = order.platform.value
+    row.platform_order_number = order.platform_order_number
+    row.customer_name = (order.shipping_address.name if order.shipping_address else None) or \
+        (order.customer.name if order.customer else None)
+    row.order_json = order.model_dump_json()
+
+
+def advance(row, status: str) -> bool:
+    """Move to `status` if it is further along than the current one."""
+    if RANK[status] > RANK.get(row.status, 0) or (RANK[status] == 0 and RANK.get(row.status, 0) == 0):
+        row.status = status
+        row.status_rank = RANK[status]
+        return True
+    return False
+
+
+def apply(row, event) -> tuple[str | None, str]:
+    """Mutate the row for `event`; returns (status for the timeline, summary)."""
+    if isinstance(event, OrderReceivedV1):
+        o = event.data
+        apply_order_snapshot(row, o)
+        advance(row, o.status.value)
+        unmatched = sum(1 for line in o.lines if not line.matched)
+        who = o.supplier.name if o.supplier else "no supplier (unmatched lines)"
+        return o.status.value, (f"Received from {o.platform.value} order {o.platform_order_number or o.platform_order_id}: "
+                                f"{len(o.lines)} line(s) for {who}" + (f", {unmatched} unmatched" if unmatched else ""))
+    if isinstance(event, OrderPaidV1):
+        d = event.data
+        if row.order_json is None:
+            apply_order_snapshot(row, d.order)
+        row.payment_json = json.dumps({
+            "payment_id": d.payment_id, "method": d.method.value, "provider": d.provider,
+            "provider_reference": d.provider_reference, "paid_at": d.paid_at.isoformat(),
+            "supplier_currency": d.order.supplier.currency if d.order.supplier else None,
+            "supplier_currency_amounts": d.supplier_currency_amounts.model_dump(mode="json"),
+            "usd_amounts": d.usd_amounts.model_dump(mode="json"), "fx": d.fx.model_dump(mode="json")})
+        advance(row, "paid")
+        return "paid", f"Paid {d.usd_amounts.total} USD by {d.method.value} ({d.provider} {d.provider_reference})"
+    if isinstance(event, OrderPaymentFailedV1):
+        return None, f"Payment failed: {event.data.reason}"
+    if isinstance(event, OrderForwardedV1):
+        row.supplier_order_id = event.data.supplier_order_id
+        advance(row, "forwarded")
+        return "forwarded", f"Forwarded to supplier, supplier order {event.data.supplier_order_id}"
+    if isinstance(event, OrderForwardingFailedV1):
+        row.problem = f"forwarding failed: {event.data.reason}"
+        advance(row, "failed")
+        return "failed", f"Supplier did not accept the order: {event.data.reason}"
+    if isinstance(event, TrackingAddedV1):
+        d = event.data
+        tracking = json.loads(row.tracking_json or "[]")
+        if not any(t["tracking_id"] == d.tracking_id for t in tracking):
+            tracking.append({"tracking_id": d.tracking_id, "tracking_number": d.tracking_number, "carrier": d.carrier,
+                             "tracking_url": d.tracking_url, "source": d.source, "synced": False})
+        row.tracking_json = json.dumps(tracking)
+        advance(row, "shipped")
+        return "shipped", f"Tracking {d.tracking_number} ({d.carrier or 'carrier unknown'}) from the {d.source}"
+    if isinstance(event, OrderSyncedV1):
+        d = event.data
+        tracking = json.loads(row.tracking_json or "[]")
+        for t in tracking:
+            if t["tracking_id"] == d.tracking_id:
+                t["synced"] = True
+                t["platform_fulfillment_id"] = d.platform_fulfillment_id
+        row.tracking_json = json.dumps(tracking)
+        advance(row, "synced")
+        return "synced", f"Fulfilment with tracking {d.tracking_number} written to {d.platform.value}" + \
+            (" (it was already there)" if d.already_present else "")
+    if isinstance(event, OrderSyncFailedV1):
+        row.problem = f"store update failed: {event.data.reason}"
+        return None, f"Could not update the store: {event.data.reason}"
+    raise ValueError(f"projection has no rule for {type(event).__name__}")
+
+
+def event_order_id(event) -> str:
+    data = event.data
+    return getattr(data, "order_id", None) or data.order.order_id
+
+
+def occurred(event) -> datetime:
+    return event.occurred_at

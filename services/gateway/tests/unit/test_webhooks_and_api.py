@@ -1,0 +1,132 @@
+"""Gateway HTTP behaviour in-process on a SQLite file (no broker: outbox rows are inspected directly)."""
+
+import base64
+import hashlib
+import hmac
+import json
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from dropline_platform.migrations import upgrade
+from dropline_platform.models import OutboxMessage
+from gateway.app import MIGRATIONS, build
+from gateway.models import WebhookDelivery
+from gateway.settings import Settings
+
+SECRET = "whsec_test_secret_value"
+SHOP = "unit-shop.myshopify.com"
+ADMIN = {"Authorization": "Bearer dev-admin-token"}
+
+
+def sign(body: bytes, secret: str = SECRET) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+@pytest.fixture
+async def gw(tmp_path):
+    settings = Settings(data_dir=tmp_path, environment="test")
+    upgrade("gateway", settings.database_url, MIGRATIONS)
+    svc = build(settings)
+    transport = httpx.ASGITransport(app=svc.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+        retailer = (await client.post("/admin/v1/retailers", json={"name": "R"}, headers=ADMIN)).json()
+        store = await client.post(f"/admin/v1/retailers/{retailer['retailer_id']}/stores", headers=ADMIN, json={
+            "platform": "shopify", "shop": SHOP, "webhook_secret": SECRET, "access_token": "shpat_0123456789"})
+        assert store.status_code == 201, store.text
+        client.svc = svc
+        client.retailer = retailer
+        yield client
+    await svc.db.dispose()
+
+
+def order_body(order_id=1001) -> bytes:
+    return json.dumps({"id": order_id, "name": f"#{order_id}", "currency": "EUR",
+                       "line_items": [{"id": 1, "sku": "A", "title": "A", "quantity": 1, "price": "1.00"}]}).encode()
+
+
+def headers(body: bytes, webhook_id="wh-1", signature=None, shop=SHOP):
+    return {"X-Shopify-Hmac-Sha256": signature if signature is not None else sign(body),
+            "X-Shopify-Topic": "orders/create", "X-Shopify-Shop-Domain": shop,
+            "X-Shopify-Webhook-Id": webhook_id, "X-Shopify-API-Version": "2025-10",
+            "Content-Type": "application/json"}
+
+
+async def stored(gw):
+    async with gw.svc.db.uow() as uow:
+        deliveries = (await uow.session.exec(select(WebhookDelivery))).all()
+        events = (await uow.session.exec(select(OutboxMessage).where(
+            OutboxMessage.topic == "dropline.store-webhook-received.v1"))).all()
+    return len(deliveries), len(events)
+
+
+async def test_a_signed_webhook_is_stored_with_one_event_before_200(gw):
+    body = order_body()
+    r = await gw.post("/webhooks/shopify", content=body, headers=headers(body))
+    assert r.status_code == 200 and r.json()["status"] == "accepted"
+    assert await stored(gw) == (1, 1)
+
+
+async def test_the_same_delivery_three_times_is_stored_once(gw):
+    body = order_body()
+    statuses = [(await gw.post("/webhooks/shopify", content=body, headers=headers(body))).json()["status"]
+                for _ in range(3)]
+    assert statuses == ["accepted", "duplicate", "duplicate"]
+    assert await stored(gw) == (1, 1)
+
+
+@pytest.mark.parametrize("case", ["tampered_body", "wrong_secret", "missing_signature", "empty_signature"])
+async def test_bad_or_missing_signature_is_401_and_nothing_is_stored(gw, case):
+    body = order_body()
+    h = headers(body)
+    if case == "tampered_body":
+        body = body.replace(b'"1.00"', b'"0.01"')
+    elif case == "wrong_secret":
+        h["X-Shopify-Hmac-Sha256"] = sign(body, "another-secret")
+    elif case == "missing_signature":
+        del h["X-Shopify-Hmac-Sha256"]
+    else:
+        h["X-Shopify-Hmac-Sha256"] = ""
+    r = await gw.post("/webhooks/shopify", content=body, headers=h)
+    assert r.status_code == 401, r.text
+    assert r.json()["error"] in {"invalid_signature", "missing_signature"}
+    assert await stored(gw) == (0, 0)
+
+
+async def test_malformed_json_unknown_shop_and_missing_headers_are_4xx_with_a_reason(gw):
+    bad = b'{"id": 1, "line_items": ['
+    r = await gw.post("/webhooks/shopify", content=bad, headers=headers(bad))
+    assert r.status_code == 400 and r.json()["error"] == "malformed_json"
+    not_object = b"[1, 2]"
+    r = await gw.post("/webhooks/shopify", content=not_object, headers=headers(not_object))
+    assert r.status_code == 400
+    body = order_body()
+    r = await gw.post("/webhooks/shopify", content=body, headers=headers(body, shop="nobody.myshopify.com"))
+    assert r.status_code == 404 and r.json()["error"] == "unknown_shop"
+    h = headers(body)
+    del h["X-Shopify-Webhook-Id"]
+    r = await gw.post("/webhooks/shopify", content=body, headers=h)
+    assert r.status_code == 400 and "X-Shopify-Webhook-Id" in r.json()["message"]
+    assert await stored(gw) == (0, 0)
+
+
+async def test_apis_need_their_own_keys(gw):
+    assert (await gw.get("/api/v1/orders")).status_code == 401
+    assert (await gw.get("/api/v1/orders", headers={"Authorization": "Bearer nope"})).status_code == 401
+    ok = await gw.get("/api/v1/orders", headers={"Authorization": f"Bearer {gw.retailer['api_key']}"})
+    assert ok.status_code == 200 and ok.json()["total"] == 0
+    assert (await gw.post("/admin/v1/retailers", json={"name": "x"})).status_code == 401
+    r = await gw.post("/supplier/v1/orders/x/tracking", json={"tracking_number": "1Z999AA10123456784"})
+    assert r.status_code == 401
+
+
+async def test_store_secrets_are_encrypted_at_rest_and_never_returned(gw):
+    from gateway.models import Store
+
+    async with gw.svc.db.uow() as uow:
+        store = (await uow.session.exec(select(Store))).one()
+    assert SECRET not in store.webhook_secret_encrypted and "shpat_0123456789" not in store.credentials_encrypted
+    async with gw.svc.db.uow() as uow:
+        event = (await uow.session.exec(select(OutboxMessage).where(OutboxMessage.topic == "dropline.catalog.v1"))).first()
+    assert "shpat_0123456789" not in event.payload and SECRET not in event.payload

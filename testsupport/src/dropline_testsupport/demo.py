@@ -1,0 +1,189 @@
+"""Demo data and the demo order.
+
+`load_demo_data(stack)` registers, through the same operator API anyone would use: a retailer, its
+Shopify store (stand-in), an auto-order supplier in EUR (served by the supplier stand-in) and a
+non-auto-order supplier, and listings. The store's webhook secret and access token are generated
+here, given to the Shopify stand-in (which signs with the secret, as Shopify signs with an app's
+client secret) and to Dropline's store connection; everything is saved in <data-dir>/demo.json.
+
+`python -m dropline_testsupport.demo` (make demo) sends a signed orders/create webhook for a store
+order with lines from both suppliers, pays the auto-order part by card through the retailer API,
+adds tracking to the non-auto-order part as the retailer would, and prints each status change
+until both Dropline orders are synced back to the store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+SHOP = "demo-store.myshopify.com"
+LISTINGS = [  # store SKU, supplier key, supplier SKU, unit cost (supplier currency)
+    ("MUG-BLUE", "auto", "BG-MUG-01", "6.40"),
+    ("LAMP-01", "auto", "BG-LAMP-7", "18.25"),
+    ("BASKET-L", "manual", "CC-BASKET-L", "9.00"),
+]
+
+
+def _ok(resp: httpx.Response) -> dict:
+    if resp.status_code >= 400:
+        raise RuntimeError(f"{resp.request.method} {resp.request.url} -> {resp.status_code}: {resp.text}")
+    return resp.json() if resp.content else {}
+
+
+def load_demo_data(stack, *, auto_ship_after_seconds: float | None = 2.0) -> dict:
+    from .devstack import ADMIN_TOKEN
+
+    gw = httpx.Client(base_url=stack.url("gateway"), headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
+    webhook_secret = "whsec_" + secrets.token_urlsafe(24)
+    access_token = "shpat_" + secrets.token_hex(16)
+    supplier_order_api_key = "sk_supplier_" + secrets.token_hex(12)
+
+    retailer = _ok(gw.post("/admin/v1/retailers", json={"name": "Demo Retailer"}))
+    store = _ok(gw.post(f"/admin/v1/retailers/{retailer['retailer_id']}/stores", json={
+        "platform": "shopify", "shop": SHOP, "api_base_url": f"{stack.url('shopify')}/shops/{SHOP}",
+        "webhook_secret": webhook_secret, "access_token": access_token}))
+    auto = _ok(gw.post("/admin/v1/suppliers", json={
+        "name": "Berlin Gadgets GmbH", "currency": "EUR", "auto_order": True, "payment_methods": ["card", "paypal"],
+        "website_url": "https://berlin-gadgets.example", "vat_rate": "0.19", "shipping_first_item": "4.90",
+        "shipping_additional_item": "1.50", "handling_days": 2, "order_api_url": stack.url("supplier"),
+        "order_api_key": supplier_order_api_key}))
+    manual = _ok(gw.post("/admin/v1/suppliers", json={
+        "name": "Crafts Co (no auto-order)", "currency": "USD", "auto_order": False,
+        "website_url": "https://crafts-co.example/search", "vat_rate": "0", "shipping_first_item": "5.00"}))
+    suppliers = {"auto": auto, "manual": manual}
+    for sku, who, supplier_sku, cost in LISTINGS:
+        _ok(gw.put(f"/admin/v1/retailers/{retailer['retailer_id']}/listings", json={
+            "store_id": store["store_id"], "sku": sku, "supplier_id": suppliers[who]["supplier_id"],
+            "supplier_sku": supplier_sku, "unit_cost": cost}))
+
+    # The stand-ins: the store signs webhooks with the secret; the supplier accepts orders with its
+    # key and reports tracking to Dropline's supplier API with the key Dropline issued to it.
+    _ok(httpx.post(f"{stack.url('shopify')}/_control/shops", json={
+        "shop_domain": SHOP, "access_token": access_token, "webhook_secret": webhook_secret,
+        "webhook_url": store["webhook_url"]}))
+    _ok(httpx.post(f"{stack.url('supplier')}/_control/configure", json={
+        "api_key": supplier_order_api_key, "catalog": [s for _, w, s, _ in LISTINGS if w == "auto"],
+        "dropline_tracking_url": stack.url("gateway") + "/supplier/v1/orders/{external_id}/tracking",
+        "dropline_api_key": auto["api_key"], "auto_ship_after_seconds": auto_ship_after_seconds, "carrier": "UPS"}))
+
+    demo = {"gateway": stack.url("gateway"), "shopify": stack.url("shopify"), "supplier": stack.url("supplier"),
+            "shop": SHOP, "webhook_secret": webhook_secret, "retailer": retailer, "store": store,
+            "suppliers": {"auto": {k: auto[k] for k in ("supplier_id", "api_key")},
+                          "manual": {k: manual[k] for k in ("supplier_id", "api_key")}}}
+    (stack.data_dir / "demo.json").write_text(json.dumps(demo, indent=2))
+    wait_for_catalog(stack.url("order-ingest"), stores=1, suppliers=2, listings=len(LISTINGS))
+    return demo
+
+
+def wait_for_catalog(order_ingest_url: str, *, stores: int, suppliers: int, listings: int, timeout: float = 60) -> None:
+    """Orders only split correctly once order-ingest has the listings: wait for the catalog events."""
+    deadline = time.monotonic() + timeout
+    counts = {}
+    while time.monotonic() < deadline:
+        counts = httpx.get(order_ingest_url + "/internal/v1/catalog", timeout=5).json()
+        if counts.get("stores", 0) >= stores and counts.get("suppliers", 0) >= suppliers \
+                and counts.get("listings", 0) >= listings:
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"order-ingest has not seen the demo catalog: {counts}")
+
+
+def print_banner(stack, demo: dict | None) -> None:
+    lines = [
+        "", "Dropline is running.",
+        f"  Gateway (API + webhooks)  {stack.url('gateway')}   OpenAPI docs: {stack.url('gateway')}/docs",
+        f"  order-ingest {stack.url('order-ingest')}  checkout {stack.url('checkout')}  "
+        f"forwarder {stack.url('forwarder')}  tracking-sync {stack.url('tracking-sync')}",
+        f"  Kafka-compatible broker   {stack.bootstrap}",
+        f"  localstripe               {stack.url('localstripe')}",
+        f"  Shopify stand-in          {stack.url('shopify')}    supplier stand-in {stack.url('supplier')}",
+        f"  Logs and SQLite files     {stack.data_dir}",
+    ]
+    if demo:
+        lines += [
+            "", "Demo data (saved in " + str(stack.data_dir / "demo.json") + "):",
+            f"  retailer API key   {demo['retailer']['api_key']}",
+            f"  Shopify shop       {demo['shop']} (webhook secret generated at start, in demo.json)",
+            "", "Send a signed demo order and follow it to 'synced':   make demo",
+            f"List orders:   curl -H 'Authorization: Bearer {demo['retailer']['api_key']}' {stack.url('gateway')}/api/v1/orders",
+        ]
+    lines += ["", "Press Ctrl-C to stop everything.", ""]
+    print("\n".join(lines), flush=True)
+
+
+# --------------------------------------------------------------------------- the demo order
+
+def send_demo_order(demo: dict, *, out=print, timeout: float = 90.0) -> dict[str, str]:
+    api = httpx.Client(base_url=demo["gateway"], timeout=60,
+                       headers={"Authorization": f"Bearer {demo['retailer']['api_key']}"})
+    created = _ok(httpx.post(f"{demo['shopify']}/_control/shops/{demo['shop']}/orders", timeout=30, json={
+        "currency": "EUR", "email": "jane.doe@example.com",
+        "line_items": [{"sku": "MUG-BLUE", "title": "Blue mug", "quantity": 2, "price": "14.99"},
+                       {"sku": "LAMP-01", "title": "Desk lamp", "quantity": 1, "price": "39.00"},
+                       {"sku": "BASKET-L", "title": "Large basket", "quantity": 1, "price": "24.00"}],
+        "shipping_address": {"first_name": "Jane", "last_name": "Doe", "address1": "Hauptstrasse 5",
+                             "city": "Berlin", "zip": "10115", "country": "Germany", "country_code": "DE",
+                             "phone": "+49 30 1234567"},
+        "deliver_webhook": True}))
+    order = created["order"]
+    out(f"Shopify order {order['name']} (id {order['id']}) created; webhook answered "
+        f"{created['delivery']['status_code']}")
+    # Wait for the Dropline orders of this store order to appear.
+    deadline = time.monotonic() + timeout
+    mine: list[dict] = []
+    while time.monotonic() < deadline and len(mine) < 2:
+        rows = _ok(api.get("/api/v1/orders", params={"limit": 200}))["orders"]
+        mine = [r for r in rows if r["platform_order_number"] == order["name"]]
+        time.sleep(0.2)
+    if len(mine) < 2:
+        raise TimeoutError(f"Dropline orders for {order['name']} did not appear")
+    last: dict[str, str] = {}
+
+    def show():
+        for r in mine:
+            row = _ok(api.get(f"/api/v1/orders/{r['order_id']}"))
+            if last.get(r["order_id"]) != row["status"]:
+                last[r["order_id"]] = row["status"]
+                out(f"  {row['order_number']:>9}  {row['supplier']['name'] if row['supplier'] else '-':<28} {row['status']}")
+    show()
+    for r in mine:
+        if last[r["order_id"]] == "unpaid":
+            quote = _ok(api.post("/api/v1/checkout/quote", json={"order_ids": [r["order_id"]]}))
+            out(f"  checkout: {json.dumps(quote.get('totals', quote))[:300]}")
+            pay = _ok(api.post("/api/v1/payments", headers={"Idempotency-Key": f"demo-{r['order_id']}"},
+                               json={"order_ids": [r["order_id"]], "method": "card", "payment_method": "pm_card_visa"}))
+            out(f"  paid: payment {pay.get('payment_id')} status {pay.get('status')}")
+        elif last[r["order_id"]] == "non_auto_order":
+            t = _ok(api.post(f"/api/v1/orders/{r['order_id']}/tracking",
+                             json={"tracking_number": "9400111899223344556677", "carrier": "USPS"}))
+            out(f"  retailer added tracking {t.get('tracking_id')} to the non-auto-order order")
+    while time.monotonic() < deadline:
+        show()
+        if all(v == "synced" for v in last.values()):
+            out("Both Dropline orders are synced back to the Shopify store.")
+            return last
+        if any(v == "failed" for v in last.values()):
+            break
+        time.sleep(0.3)
+    raise RuntimeError(f"demo did not reach synced: {last}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Send a signed demo order and follow it to synced (make demo).")
+    parser.add_argument("--data-dir", default="var")
+    args = parser.parse_args()
+    path = Path(args.data_dir) / "demo.json"
+    if not path.exists():
+        sys.exit(f"{path} not found: start the system first with `make run` (in another terminal)")
+    send_demo_order(json.loads(path.read_text()))
+
+
+if __name__ == "__main__":
+    main()

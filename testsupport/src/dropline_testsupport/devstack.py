@@ -1,0 +1,230 @@
+"""The whole Dropline system on one machine: bundled Kafka-compatible broker, localstripe, the
+Shopify and supplier stand-ins, and the five services, each its own process.
+
+Used by `make run` (``python -m dropline_testsupport.devstack``), by the e2e tests and by the
+benchmark (the `Stack` context manager). Databases: SQLite files in a data folder (default), or
+a fresh PostgreSQL database per service when a `DatabaseFactory` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from . import infra
+
+SERVICES = {  # name: (python module, env prefix, default port)
+    "gateway": ("gateway", "GATEWAY_", 8000),
+    "order-ingest": ("order_ingest", "ORDER_INGEST_", 8001),
+    "checkout": ("checkout", "CHECKOUT_", 8002),
+    "forwarder": ("forwarder", "FORWARDER_", 8003),
+    "tracking-sync": ("tracking_sync", "TRACKING_SYNC_", 8004),
+}
+DEFAULT_PORTS = {"kafka": 9092, "localstripe": 8420, "shopify": 8101, "supplier": 8102,
+                 **{name: port for name, (_, _, port) in SERVICES.items()}}
+ADMIN_TOKEN = "dev-admin-token"
+
+
+@dataclass
+class Proc:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    log_path: Path
+    popen: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        log = open(self.log_path, "ab")
+        self.popen = subprocess.Popen(self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                      stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
+        if not self.alive():
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, sig)
+        try:
+            self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(timeout=5)
+
+
+@dataclass
+class Stack:
+    data_dir: Path
+    fixed_ports: bool = False
+    databases: infra.DatabaseFactory | None = None
+    service_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    kafka_bootstrap: str | None = None  # use an existing broker instead of starting the bundled one
+
+    def __post_init__(self):
+        self.data_dir = Path(self.data_dir).resolve()
+        self.log_dir = self.data_dir / "logs"
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.ports = dict(DEFAULT_PORTS) if self.fixed_ports else {k: infra.free_port() for k in DEFAULT_PORTS}
+        self.procs: dict[str, Proc] = {}
+        self.db_urls: dict[str, str] = {}
+        self._broker_cm = None
+
+    # ------------------------------------------------------------------ addresses
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    @property
+    def bootstrap(self) -> str:
+        return self.kafka_bootstrap or f"127.0.0.1:{self.ports['kafka']}"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def __enter__(self) -> Stack:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        if not self.kafka_bootstrap:
+            self._broker_cm = infra.bundled_broker(self.ports["kafka"], self.log_dir / "kafka.log")
+            self._broker_cm.__enter__()
+        self._create_topics()
+        py = sys.executable
+        self._spawn("localstripe", [py, "-m", "localstripe", "--port", str(self.ports["localstripe"]), "--from-scratch"])
+        self._spawn("shopify", [py, "-m", "dropline_testsupport.shopify_standin", "--port", str(self.ports["shopify"])])
+        self._spawn("supplier", [py, "-m", "dropline_testsupport.supplier_standin", "--port", str(self.ports["supplier"])])
+        for name in SERVICES:
+            if self.databases is not None:
+                self.db_urls[name] = self.databases.create(name)
+            self.start_service(name)
+        for name in ("localstripe", "shopify", "supplier"):
+            infra.wait_for_port("127.0.0.1", self.ports[name], timeout=30)
+        for name in SERVICES:
+            self.wait_ready(name)
+
+    def _create_topics(self) -> None:
+        import asyncio
+
+        from dropline_platform.messaging import ensure_topics
+        from dropline_platform.settings import ServiceSettings
+
+        asyncio.run(ensure_topics(ServiceSettings(kafka_bootstrap_servers=self.bootstrap)))
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Proc:
+        base = {k: v for k, v in os.environ.items() if not k.startswith(tuple(p for _, p, _ in SERVICES.values()))}
+        proc = Proc(name, argv, {**base, **(env or {})}, self.log_dir / f"{name}.log")
+        proc.start()
+        self.procs[name] = proc
+        return proc
+
+    def service_environment(self, name: str) -> dict[str, str]:
+        module, prefix, _ = SERVICES[name]
+        env = {
+            "ENVIRONMENT": "development", "DATA_DIR": str(self.data_dir / "db"), "HTTP_PORT": str(self.ports[name]),
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "LOG_FORMAT": "json", "KAFKA_CREATE_TOPICS": "false",
+        }
+        if name in self.db_urls:
+            env["DATABASE_URL"] = self.db_urls[name]
+        if name == "gateway":
+            env["CHECKOUT_URL"] = self.url("checkout")
+            env["ADMIN_TOKEN"] = ADMIN_TOKEN
+        if name == "checkout":
+            env["STRIPE_API_BASE"] = self.url("localstripe")
+        env.update(self.service_env.get(name, {}))
+        return {prefix + k: v for k, v in env.items()}
+
+    def start_service(self, name: str) -> Proc:
+        module = SERVICES[name][0]
+        return self._spawn(name, [sys.executable, "-m", module], self.service_environment(name))
+
+    def wait_ready(self, name: str, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            proc = self.procs[name]
+            if not proc.alive():
+                raise RuntimeError(f"{name} exited with {proc.popen.returncode}; log: {proc.log_path}\n"
+                                   + proc.log_path.read_text()[-3000:])
+            with contextlib.suppress(httpx.HTTPError):
+                r = httpx.get(self.url(name) + "/readyz", timeout=2)
+                if r.status_code == 200:
+                    return
+                last = r.text
+            time.sleep(0.2)
+        raise TimeoutError(f"{name} not ready after {timeout}s: {last}; log: {self.procs[name].log_path}")
+
+    def kill(self, name: str) -> None:
+        """SIGKILL: no shutdown hooks, no flush — what a crash looks like."""
+        self.procs[name].stop(signal.SIGKILL)
+
+    def restart(self, name: str, env: dict[str, str] | None = None) -> None:
+        self.procs[name].stop()
+        if env is not None:
+            self.service_env[name] = env
+        self.start_service(name)
+        self.wait_ready(name)
+
+    def stop(self) -> None:
+        for proc in reversed(list(self.procs.values())):
+            proc.stop()
+        if self._broker_cm is not None:
+            self._broker_cm.__exit__(None, None, None)
+            self._broker_cm = None
+        if self.databases is not None:
+            self.databases.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run the whole Dropline system locally (make run).")
+    parser.add_argument("--data-dir", default="var", help="SQLite files, logs and demo.json (default ./var)")
+    parser.add_argument("--no-demo-data", action="store_true", help="start empty")
+    args = parser.parse_args()
+    from .demo import load_demo_data, print_banner
+
+    stack = Stack(Path(args.data_dir), fixed_ports=True)
+    stop_requested = False
+
+    def _on_signal(signum, _frame):
+        nonlocal stop_requested
+        stop_requested = True
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    print("Starting Dropline (broker, localstripe, stand-ins, 5 services)…", flush=True)
+    try:
+        with stack:
+            demo = None if args.no_demo_data else load_demo_data(stack)
+            print_banner(stack, demo)
+            while not stop_requested:
+                for name, proc in stack.procs.items():
+                    if not proc.alive():
+                        print(f"!! {name} exited ({proc.popen.returncode}); see {proc.log_path}", flush=True)
+                        stop_requested = True
+                time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("\nStopping every process started by make run…", flush=True)
+
+
+if __name__ == "__main__":
+    main()
