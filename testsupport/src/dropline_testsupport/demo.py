@@ -37,7 +37,8 @@ def _ok(resp: httpx.Response) -> dict:
     return resp.json() if resp.content else {}
 
 
-def load_demo_data(stack, *, auto_ship_after_seconds: float | None = 2.0) -> dict:
+def load_demo_data(stack, *, auto_ship_after_seconds: float | None = 2.0,
+                   supplier_rate_limit: float | None = 10.0) -> dict:
     from .devstack import ADMIN_TOKEN
 
     gw = httpx.Client(base_url=stack.url("gateway"), headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
@@ -71,7 +72,8 @@ def load_demo_data(stack, *, auto_ship_after_seconds: float | None = 2.0) -> dic
     _ok(httpx.post(f"{stack.url('supplier')}/_control/configure", json={
         "api_key": supplier_order_api_key, "catalog": [s for _, w, s, _ in LISTINGS if w == "auto"],
         "dropline_tracking_url": stack.url("gateway") + "/supplier/v1/orders/{external_id}/tracking",
-        "dropline_api_key": auto["api_key"], "auto_ship_after_seconds": auto_ship_after_seconds, "carrier": "UPS"}))
+        "dropline_api_key": auto["api_key"], "auto_ship_after_seconds": auto_ship_after_seconds, "carrier": "UPS",
+        "rate_limit_per_second": supplier_rate_limit}))
 
     demo = {"gateway": stack.url("gateway"), "shopify": stack.url("shopify"), "supplier": stack.url("supplier"),
             "shop": SHOP, "webhook_secret": webhook_secret, "retailer": retailer, "store": store,

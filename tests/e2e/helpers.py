@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import uuid
+
+import httpx
+
+from .conftest import wait_for
+
+DEFAULT_LINES = [{"sku": "MUG-BLUE", "title": "Blue mug", "quantity": 2, "price": "14.99"},
+                 {"sku": "LAMP-01", "title": "Desk lamp", "quantity": 1, "price": "39.00"},
+                 {"sku": "BASKET-L", "title": "Large basket", "quantity": 1, "price": "24.00"}]
+
+
+def create_store_order(stack, lines=None, deliver=True) -> dict:
+    r = httpx.post(f"{stack.url('shopify')}/_control/shops/{stack.demo['shop']}/orders", timeout=30, json={
+        "currency": "EUR", "email": f"buyer-{uuid.uuid4().hex[:6]}@example.com", "line_items": lines or DEFAULT_LINES,
+        "shipping_address": {"first_name": "Jane", "last_name": "Doe", "address1": "Hauptstrasse 5",
+                             "city": "Berlin", "zip": "10115", "country": "Germany", "country_code": "DE"},
+        "deliver_webhook": deliver})
+    r.raise_for_status()
+    return r.json()
+
+
+def dropline_orders(api, store_order_name: str) -> list[dict]:
+    rows = api.get("/api/v1/orders", params={"q": store_order_name, "limit": 200}).json()["orders"]
+    return [r for r in rows if r["platform_order_number"] == store_order_name]
+
+
+def wait_orders(api, name: str, count: int) -> list[dict]:
+    return wait_for(f"{count} Dropline orders for {name}",
+                    lambda: (rows := dropline_orders(api, name)) and len(rows) == count and rows)
+
+
+def wait_status(api, order_id: str, status: str, timeout: float = 45.0) -> dict:
+    return wait_for(f"order {order_id} to be {status}",
+                    lambda: (o := api.get(f"/api/v1/orders/{order_id}").json())["status"] == status and o,
+                    timeout=timeout)
+
+
+def by_supplier(rows: list[dict], stack, who: str) -> dict:
+    sid = stack.demo["suppliers"][who]["supplier_id"]
+    return next(r for r in rows if r["supplier"] and r["supplier"]["supplier_id"] == sid)
+
+
+def pay(api, order_ids: list[str], key: str | None = None) -> httpx.Response:
+    return api.post("/api/v1/payments", headers={"Idempotency-Key": key or str(uuid.uuid4())},
+                    json={"order_ids": order_ids, "method": "card", "payment_method": "pm_card_visa"})

@@ -1,0 +1,24 @@
+"""Shopify stand-in: multi-shop orders/create webhooks and Admin GraphQL fulfilment write-back.
+
+Follows /work/shared/spec/platforms.md §1. Run it with
+``python -m dropline_testsupport.shopify_standin --host 127.0.0.1 --port 8101`` or build it in-process
+with :func:`create_app`.
+"""
+
+from .app import ShopConfig, ShopifyStandin, create_app
+from .cost import LeakyBucket, QueryCost
+from .orders import IdAllocator, OrderSpec, build_order_payload, gid
+from .webhooks import sign_webhook
+
+__all__ = [
+    "IdAllocator",
+    "LeakyBucket",
+    "OrderSpec",
+    "QueryCost",
+    "ShopConfig",
+    "ShopifyStandin",
+    "build_order_payload",
+    "create_app",
+    "gid",
+    "sign_webhook",
+]
