@@ -1,4 +1,4 @@
-"""Behaviour of the supplier stand-in against the supplier contract (testsupport/SUPPLIER_API.md)."""
+"""Behaviour of the supplier stand-in against the supplier contract (docs/supplier-api.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Supplier stand-in: an auto-order supplier implementing the order API contract that Dropline publishes
-for suppliers (testsupport/SUPPLIER_API.md), plus a control API that ships orders and reports tracking
+for suppliers (docs/supplier-api.md), plus a control API that ships orders and reports tracking
 back to Dropline the way the contract says a supplier does.
 
 Run: ``python -m dropline_testsupport.supplier_standin --host 127.0.0.1 --port 8102``; in-process:

@@ -1,0 +1,1 @@
+"""tracking-sync: writes fulfilments and tracking numbers back to the retailers' stores."""
