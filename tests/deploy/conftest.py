@@ -15,35 +15,64 @@ from pathlib import Path
 
 import pytest
 
-yaml = pytest.importorskip(
-    "yaml", reason="PyYAML is not in the dev dependencies yet; run: uv run --with pyyaml pytest tests/deploy")
+try:
+    import yaml
+except ImportError:  # test_k8s_manifests.py skips itself then; a conftest must not skip the session
+    yaml = None
 
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "deploy" / "k8s"
 OVERLAYS = ("dev", "production")
 
-CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition",
-                  "PriorityClass", "StorageClass", "PersistentVolume"}
-KUSTOMIZATION_KEYS = {"apiVersion", "kind", "namespace", "resources", "components", "images", "replicas",
-                      "patches", "configMapGenerator", "secretGenerator"}
+CLUSTER_SCOPED = {
+    "Namespace",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "PriorityClass",
+    "StorageClass",
+    "PersistentVolume",
+}
+KUSTOMIZATION_KEYS = {
+    "apiVersion",
+    "kind",
+    "namespace",
+    "resources",
+    "components",
+    "images",
+    "replicas",
+    "patches",
+    "configMapGenerator",
+    "secretGenerator",
+}
 GENERATOR_KEYS = {"name", "namespace", "files", "literals", "envs", "type"}
 # Strategic-merge keys of the list fields Dropline's patches may touch (from the Kubernetes API).
-MERGE_KEYS = {"containers": "name", "initContainers": "name", "env": "name", "volumes": "name",
-              "volumeMounts": "mountPath", "ports": "containerPort", "imagePullSecrets": "name"}
+MERGE_KEYS = {
+    "containers": "name",
+    "initContainers": "name",
+    "env": "name",
+    "volumes": "name",
+    "volumeMounts": "mountPath",
+    "ports": "containerPort",
+    "imagePullSecrets": "name",
+}
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate mapping keys (PyYAML keeps the last one silently)."""
+if yaml is not None:
 
-    def construct_mapping(self, node, deep=False):
-        seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep)
+    class _StrictLoader(yaml.SafeLoader):
+        """SafeLoader that refuses duplicate mapping keys (PyYAML keeps the last one silently)."""
+
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r}", key_node.start_mark
+                    )
+                seen.add(key)
+            return super().construct_mapping(node, deep)
 
 
 def load_docs(path: Path) -> list[dict]:
@@ -58,8 +87,10 @@ def _kustomization(directory: Path) -> dict:
     k = load_docs(directory / "kustomization.yaml")[0]
     unknown = set(k) - KUSTOMIZATION_KEYS
     if unknown:
-        raise UnsupportedFeature(f"{directory}: kustomization keys {sorted(unknown)} are not understood by "
-                                 "tests/deploy/conftest.py; teach it, or keep to the supported ones")
+        raise UnsupportedFeature(
+            f"{directory}: kustomization keys {sorted(unknown)} are not understood by "
+            "tests/deploy/conftest.py; teach it, or keep to the supported ones"
+        )
     return k
 
 
@@ -83,8 +114,13 @@ def _generate(kind: str, spec: dict, directory: Path) -> dict:
     if "namespace" in spec:
         meta["namespace"] = spec["namespace"]
     if kind == "Secret":
-        return {"apiVersion": "v1", "kind": "Secret", "metadata": meta, "type": spec.get("type", "Opaque"),
-                "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}}
+        return {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": meta,
+            "type": spec.get("type", "Opaque"),
+            "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
+        }
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data}
 
 
@@ -99,7 +135,11 @@ def _matches(res: dict, target: dict) -> bool:
         return False
     if "version" in target and target["version"] != version:
         return False
-    for key, actual in (("kind", res.get("kind")), ("name", meta.get("name")), ("namespace", meta.get("namespace"))):
+    for key, actual in (
+        ("kind", res.get("kind")),
+        ("name", meta.get("name")),
+        ("namespace", meta.get("namespace")),
+    ):
         if key in target:
             if re.search(r"[\^$*+?()\[\]{}|\\]", str(target[key])):
                 raise UnsupportedFeature(f"regular expression in patch target {key}: {target[key]!r}")
@@ -186,7 +226,9 @@ def _apply_patches(k: dict, directory: Path, resources: list[dict]) -> None:
                     patch.get("metadata", {}).pop("name", None)
                 _smp(res, patch)
         if not targets:
-            raise AssertionError(f"{directory}: patch {entry.get('path') or entry.get('target')} matches nothing")
+            raise AssertionError(
+                f"{directory}: patch {entry.get('path') or entry.get('target')} matches nothing"
+            )
 
 
 def _containers(res: dict) -> list[dict]:
@@ -213,8 +255,12 @@ def _transform(k: dict, directory: Path, resources: list[dict]) -> None:
             if res["kind"] not in CLUSTER_SCOPED:
                 res.setdefault("metadata", {})["namespace"] = k["namespace"]
     for entry in k.get("replicas", []):
-        hits = [r for r in resources if r["kind"] in ("Deployment", "StatefulSet", "ReplicaSet")
-                and r["metadata"]["name"] == entry["name"]]
+        hits = [
+            r
+            for r in resources
+            if r["kind"] in ("Deployment", "StatefulSet", "ReplicaSet")
+            and r["metadata"]["name"] == entry["name"]
+        ]
         if not hits:
             raise AssertionError(f"{directory}: replicas entry {entry['name']} matches nothing")
         for res in hits:
@@ -307,7 +353,20 @@ def kustomize_command() -> list[str] | None:
     if shutil.which("kustomize"):
         return ["kustomize", "build"]
     if shutil.which("kubectl"):
-        probe = subprocess.run(["kubectl", "kustomize", "--help"], capture_output=True, text=True)
+        probe = subprocess.run(
+            ["kubectl", "kustomize", "--help"], check=False, capture_output=True, text=True
+        )
         if probe.returncode == 0:
             return ["kubectl", "kustomize"]
     return None
+
+
+@pytest.fixture(scope="session")
+def load_manifest():
+    """load_docs, as a fixture (conftest modules are not importable under --import-mode=importlib)."""
+    return load_docs
+
+
+@pytest.fixture(scope="session")
+def kustomize() -> list[str] | None:
+    return kustomize_command()

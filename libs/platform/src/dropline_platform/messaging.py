@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -60,6 +61,8 @@ def make_broker(settings: ServiceSettings, tracer_provider=None) -> KafkaBroker:
         security=settings.kafka_security(),
         middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider)],
         graceful_timeout=10.0,
+        # FastStream's own log lines go through the root handler (JSON), not its coloured default.
+        logger=logging.getLogger("faststream.dropline"),
         **kwargs,
     )
 

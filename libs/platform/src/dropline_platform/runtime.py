@@ -27,7 +27,7 @@ log = get_logger(__name__)
 
 class Service:
     def __init__(self, settings: ServiceSettings, *, migrations: Path, title: str, description: str = "",
-                 job_concurrency: int = 4, job_poll_interval: float = 1.0):
+                 job_concurrency: int = 4, job_poll_interval: float = 1.0, ready_needs_kafka: bool = True):
         self.settings = settings
         self.migrations = migrations
         setup_logging(settings.service_name, settings.log_level, settings.log_format)
@@ -42,6 +42,8 @@ class Service:
         self.http = make_http_client()
         self.background: list[Callable[[], Awaitable[None]]] = []
         self.ready = False
+        # The gateway stays ready during a Kafka outage: its outbox absorbs the events.
+        self.ready_needs_kafka = ready_needs_kafka
         self.app = FastAPI(title=title, description=description, lifespan=self._lifespan)
         self.app.state.service = self
         self._health_routes()
@@ -62,7 +64,7 @@ class Service:
                 await self.db.ping()
             except Exception as exc:  # report, don't crash the probe
                 problems.append(f"database: {exc}")
-            if self.ready and not await self.broker.ping(timeout=2.0):
+            if self.ready and self.ready_needs_kafka and not await self.broker.ping(timeout=2.0):
                 problems.append("kafka: not reachable")
             if problems:
                 response.status_code = 503

@@ -25,7 +25,8 @@ DESCRIPTION = """Dropline's front door.
 
 def build(settings: Settings | None = None) -> Service:
     settings = settings or Settings()
-    svc = Service(settings, migrations=MIGRATIONS, title="Dropline gateway", description=DESCRIPTION)
+    svc = Service(settings, migrations=MIGRATIONS, title="Dropline gateway", description=DESCRIPTION,
+                  ready_needs_kafka=False)
     svc.secret_box = SecretBox(settings.secrets_key.get_secret_value())
     svc.app.add_exception_handler(api.ApiError, api.api_error_handler)
     for router in (api.webhooks, api.retailer_api, api.supplier_api, api.admin_api):

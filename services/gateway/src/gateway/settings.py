@@ -19,7 +19,9 @@ class Settings(ServiceSettings, SecretsKeyMixin):
                                    description="Operator token for /admin (header Authorization: Bearer …).")
     checkout_url: str = Field(default="http://127.0.0.1:8002", description="checkout's internal API.")
     checkout_internal_token: SecretStr | None = Field(default=None, description="Sent as X-Internal-Token to checkout.")
-    max_webhook_bytes: int = Field(default=2 * 1024 * 1024, description="Larger webhook bodies are refused (413).")
+    max_webhook_bytes: int = Field(default=768 * 1024, description=(
+        "Larger webhook bodies are refused (413). Keep it under the Kafka producer's max request size "
+        "(1 MiB by default): the body travels inside the StoreWebhookReceived event."))
 
     @model_validator(mode="after")
     def _refuse_development_admin_token(self):
