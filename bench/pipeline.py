@@ -95,7 +95,7 @@ async def drive(stack: Stack, n: int, concurrency: int) -> dict:
         t_received = time.time()
 
         # 2. Pay in bulk per supplier (all bench orders belong to the one auto-order supplier);
-        #    the API takes up to 500 orders per payment.
+        #    the API takes up to 200 orders per payment.
         unpaid = []
         offset = 0
         while True:
@@ -106,10 +106,10 @@ async def drive(stack: Stack, n: int, concurrency: int) -> dict:
                 break
         t_pay = time.time()
         pay_ms = []
-        for i in range(0, len(unpaid), 500):
+        for i in range(0, len(unpaid), 200):
             t0 = time.perf_counter()
             r = await api.post("/api/v1/payments", headers={"Idempotency-Key": str(uuid.uuid4())},
-                               json={"order_ids": unpaid[i:i + 500], "method": "card", "payment_method": "pm_card_visa"})
+                               json={"order_ids": unpaid[i:i + 200], "method": "card", "payment_method": "pm_card_visa"})
             pay_ms.append((time.perf_counter() - t0) * 1000)
             assert r.status_code == 201, r.text
         while await count("synced") < n:

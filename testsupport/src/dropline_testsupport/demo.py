@@ -158,7 +158,11 @@ def send_demo_order(demo: dict, *, out=print, timeout: float = 90.0) -> dict[str
     for r in mine:
         if last[r["order_id"]] == "unpaid":
             quote = _ok(api.post("/api/v1/checkout/quote", json={"order_ids": [r["order_id"]]}))
-            out(f"  checkout: {json.dumps(quote.get('totals', quote))[:300]}")
+            t = quote["total"]
+            out(f"  checkout: {t['supplier_currency']['currency']} product {t['supplier_currency']['product_cost']} + "
+                f"shipping {t['supplier_currency']['shipping']} + VAT {t['supplier_currency']['vat']} = "
+                f"{t['supplier_currency']['total']}  ->  USD {t['usd']['total']} "
+                f"(ECB rate {quote['fx']['rate']} of {quote['fx']['rate_date']})")
             pay = _ok(api.post("/api/v1/payments", headers={"Idempotency-Key": f"demo-{r['order_id']}"},
                                json={"order_ids": [r["order_id"]], "method": "card", "payment_method": "pm_card_visa"}))
             out(f"  paid: payment {pay.get('payment_id')} status {pay.get('status')}")

@@ -293,11 +293,16 @@ async def _checkout(request: Request, method: str, path: str, **kwargs) -> JSONR
         body = resp.json()
     except ValueError:
         body = {"error": "checkout_error", "message": resp.text[:500]}
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        # One error shape for the whole public API: {"error": code, "message": ..., details...}
+        err = body["error"]
+        body = {"error": err.get("code", "checkout_error"), "message": err.get("message", ""),
+                **{k: v for k, v in err.items() if k not in ("code", "message")}}
     return JSONResponse(body, status_code=resp.status_code)
 
 
 class OrderIds(BaseModel):
-    order_ids: list[str] = Field(min_length=1, max_length=500)
+    order_ids: list[str] = Field(min_length=1, max_length=200)
 
 
 class PayIn(OrderIds):

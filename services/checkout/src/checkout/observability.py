@@ -1,0 +1,5 @@
+"""checkout's logger (structured; bound context such as payment_id travels with every line)."""
+
+from dropline_platform.observability import get_logger
+
+log = get_logger("checkout")

@@ -1,0 +1,171 @@
+"""All of checkout's SQL. State changes are conditional UPDATEs whose row counts say whether this
+caller won: that, not a read-then-write, is what keeps an order from being paid twice."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from dropline_schemas.events import DroplineOrder, OrderStatus
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from .domain import OrderState
+from .models import CheckoutOrder, CheckoutOrderTransition, CheckoutPayment
+
+# Payment statuses (internal): the API shows created and processing both as "processing".
+CREATED, PROCESSING, SUCCEEDED, FAILED = "created", "processing", "succeeded", "failed"
+OPEN = (CREATED, PROCESSING)
+
+
+class Repository:
+    def __init__(self, session: AsyncSession):
+        self.s = session
+
+    # ------------------------------------------------------------------ orders
+
+    async def add_order_if_new(self, order: DroplineOrder, *, correlation_id: str, now: datetime) -> bool:
+        """Store an order as received. An order already known keeps its row: its checkout status
+        may have moved on (payment_pending, paid) and a re-sent OrderReceived must not reset it."""
+        if await self.s.get(CheckoutOrder, order.order_id) is not None:
+            return False
+        self.s.add(CheckoutOrder(
+            order_id=order.order_id, order_number=order.order_number, retailer_id=order.retailer_id,
+            supplier_id=order.supplier.supplier_id if order.supplier else None, status=order.status.value,
+            order_json=order.model_dump_json(), correlation_id=correlation_id, received_at=now, updated_at=now))
+        self.record_transition(order.order_id, None, order.status.value, None, "order received", now)
+        return True
+
+    async def order(self, order_id: str) -> CheckoutOrder | None:
+        return await self.s.get(CheckoutOrder, order_id)
+
+    async def order_states(self, retailer_id: str, order_ids: Sequence[str]) -> dict[str, OrderState]:
+        """The retailer's orders among `order_ids` (another retailer's orders are simply not found)."""
+        stmt = select(CheckoutOrder).where(CheckoutOrder.retailer_id == retailer_id,
+                                           col(CheckoutOrder.order_id).in_(list(order_ids)))
+        rows = (await self.s.exec(stmt)).all()
+        return {r.order_id: OrderState(order_id=r.order_id, order_number=r.order_number, status=r.status,
+                                       supplier_id=r.supplier_id, payment_id=r.payment_id,
+                                       order=DroplineOrder.model_validate_json(r.order_json)) for r in rows}
+
+    async def unpaid_orders(self, retailer_id: str) -> list[CheckoutOrder]:
+        stmt = (select(CheckoutOrder)
+                .where(CheckoutOrder.retailer_id == retailer_id, CheckoutOrder.status == OrderStatus.UNPAID.value)
+                .order_by(col(CheckoutOrder.received_at), col(CheckoutOrder.order_id)))
+        return list((await self.s.exec(stmt)).all())
+
+    async def claim_orders(self, retailer_id: str, order_ids: Sequence[str], payment_id: str, now: datetime) -> bool:
+        """Move all of `order_ids` from unpaid to payment_pending for `payment_id`, or none of them
+        (the caller rolls back when this returns False).
+
+        PostgreSQL: the rows are first locked in order_id order, so two bulk checkouts sharing
+        orders queue behind each other instead of deadlocking; the second one, once the first has
+        committed, sees status payment_pending and claims fewer rows than asked. SQLite: BEGIN
+        IMMEDIATE already serialises writers."""
+        ids = sorted(order_ids)
+        lock = (select(CheckoutOrder.order_id)
+                .where(CheckoutOrder.retailer_id == retailer_id, col(CheckoutOrder.order_id).in_(ids))
+                .order_by(col(CheckoutOrder.order_id)).with_for_update())
+        await self.s.exec(lock)
+        claim = (update(CheckoutOrder)
+                 .where(col(CheckoutOrder.order_id).in_(ids), CheckoutOrder.retailer_id == retailer_id,
+                        CheckoutOrder.status == OrderStatus.UNPAID.value)
+                 .values(status=OrderStatus.PAYMENT_PENDING.value, payment_id=payment_id, updated_at=now)
+                 .execution_options(synchronize_session=False))
+        result = await self.s.exec(claim)
+        if result.rowcount != len(ids):
+            return False
+        for oid in ids:
+            self.record_transition(oid, OrderStatus.UNPAID.value, OrderStatus.PAYMENT_PENDING.value, payment_id,
+                                   "checkout started", now)
+        return True
+
+    async def _orders_held_by(self, payment_id: str) -> list[CheckoutOrder]:
+        stmt = (select(CheckoutOrder)
+                .where(CheckoutOrder.payment_id == payment_id,
+                       CheckoutOrder.status == OrderStatus.PAYMENT_PENDING.value)
+                .order_by(col(CheckoutOrder.order_id)).with_for_update())
+        return list((await self.s.exec(stmt)).all())
+
+    async def mark_orders_paid(self, payment_id: str, now: datetime) -> list[CheckoutOrder]:
+        rows = await self._orders_held_by(payment_id)
+        for r in rows:
+            r.status, r.paid_at, r.updated_at = OrderStatus.PAID.value, now, now
+            self.s.add(r)
+            self.record_transition(r.order_id, OrderStatus.PAYMENT_PENDING.value, OrderStatus.PAID.value,
+                                   payment_id, "payment succeeded", now)
+        return rows
+
+    async def release_orders(self, payment_id: str, reason: str, now: datetime) -> list[CheckoutOrder]:
+        rows = await self._orders_held_by(payment_id)
+        for r in rows:
+            r.status, r.payment_id, r.updated_at = OrderStatus.UNPAID.value, None, now
+            self.s.add(r)
+            self.record_transition(r.order_id, OrderStatus.PAYMENT_PENDING.value, OrderStatus.UNPAID.value,
+                                   payment_id, f"payment failed: {reason}", now)
+        return rows
+
+    def record_transition(self, order_id: str, from_status: str | None, to_status: str, payment_id: str | None,
+                          cause: str, now: datetime) -> None:
+        self.s.add(CheckoutOrderTransition(order_id=order_id, from_status=from_status, to_status=to_status,
+                                           payment_id=payment_id, cause=cause, at=now))
+
+    async def transitions(self, order_id: str) -> list[CheckoutOrderTransition]:
+        stmt = (select(CheckoutOrderTransition).where(CheckoutOrderTransition.order_id == order_id)
+                .order_by(col(CheckoutOrderTransition.id)))
+        return list((await self.s.exec(stmt)).all())
+
+    # ------------------------------------------------------------------ payments
+
+    def add_payment(self, payment: CheckoutPayment) -> None:
+        self.s.add(payment)
+
+    async def payment(self, payment_id: str) -> CheckoutPayment | None:
+        stmt = select(CheckoutPayment).where(CheckoutPayment.payment_id == payment_id)
+        return (await self.s.exec(stmt.execution_options(populate_existing=True))).first()
+
+    async def payment_for_request(self, retailer_id: str, request_id: str) -> CheckoutPayment | None:
+        stmt = select(CheckoutPayment).where(CheckoutPayment.retailer_id == retailer_id,
+                                             CheckoutPayment.request_id == request_id)
+        return (await self.s.exec(stmt)).first()
+
+    async def set_intent(self, payment_id: str, intent_id: str, now: datetime) -> bool:
+        """created → processing with the PaymentIntent id. False when the payment is no longer
+        `created` (the recovery loop gave up on it meanwhile): then the intent must not be confirmed."""
+        stmt = (update(CheckoutPayment)
+                .where(CheckoutPayment.payment_id == payment_id, CheckoutPayment.status == CREATED)
+                .values(status=PROCESSING, provider_reference=intent_id, updated_at=now)
+                .execution_options(synchronize_session=False))
+        return (await self.s.exec(stmt)).rowcount == 1
+
+    async def finish_payment(self, payment_id: str, status: str, *, from_statuses: Sequence[str],
+                             failure_reason: str | None, now: datetime) -> bool:
+        """Close a payment once. On PostgreSQL the row lock makes a concurrent finisher wait and then
+        find the status changed (row count 0)."""
+        stmt = (update(CheckoutPayment)
+                .where(CheckoutPayment.payment_id == payment_id, col(CheckoutPayment.status).in_(list(from_statuses)))
+                .values(status=status, failure_reason=failure_reason, updated_at=now, completed_at=now)
+                .execution_options(synchronize_session=False))
+        return (await self.s.exec(stmt)).rowcount == 1
+
+    async def stuck_payments(self, cutoff: datetime, limit: int = 50) -> list[CheckoutPayment]:
+        stmt = (select(CheckoutPayment)
+                .where(col(CheckoutPayment.status).in_(list(OPEN)), col(CheckoutPayment.updated_at) < cutoff)
+                .order_by(col(CheckoutPayment.updated_at)).limit(limit))
+        return list((await self.s.exec(stmt)).all())
+
+    async def lease_payment(self, payment_id: str, status: str, cutoff: datetime, now: datetime) -> bool:
+        """Take a stuck payment for one recovery attempt: bumping updated_at keeps other replicas
+        (and the next sweep) away from it for another `payment_recovery_after_seconds`."""
+        stmt = (update(CheckoutPayment)
+                .where(CheckoutPayment.payment_id == payment_id, CheckoutPayment.status == status,
+                       col(CheckoutPayment.updated_at) < cutoff)
+                .values(updated_at=now)
+                .execution_options(synchronize_session=False))
+        return (await self.s.exec(stmt)).rowcount == 1
+
+
+def order_ids_of(payment: CheckoutPayment) -> list[str]:
+    return json.loads(payment.order_ids)
