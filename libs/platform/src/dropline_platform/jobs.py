@@ -102,8 +102,11 @@ class JobWorker:
             self.db.job_signal.clear()
 
     async def run_one(self) -> bool:
-        """Claim and run one due job; False when none is due."""
-        failure: tuple[Job, JobKind, Exception] | None = None
+        """Claim and run one due job; False when none is due.
+
+        The claim (row lock) is held until the outcome is committed, success or failure: the
+        handler runs inside a savepoint, a failed attempt rolls back to it, and the failure is
+        recorded in the same transaction. No other worker can take the job in between."""
         async with self.db.uow() as uow:
             stmt = (select(Job).where(Job.status == "pending", col(Job.next_attempt_at) <= utcnow(),
                                       col(Job.kind).in_(list(self.kinds)))
@@ -115,54 +118,54 @@ class JobWorker:
                 return False
             kind = self.kinds[job.kind]
             payload = json.loads(job.payload)
+            failure: Exception | None = None
             token = context.attach(propagate.extract(json.loads(job.trace_headers or "{}")))
             try:
                 with bound(job_kind=job.kind, job_key=job.key, order_id=payload.get("order_id")), \
                         tracer.start_as_current_span(f"job {job.kind}", attributes={"job.key": job.key,
                                                                                       "job.attempt": job.attempts + 1}):
+                    savepoint = await uow.session.begin_nested()
                     try:
                         await kind.handler(uow, payload)
-                        job.status = "done"
-                        job.attempts += 1
-                        job.completed_at = utcnow()
-                        job.last_error = None
-                        uow.session.add(job)
-                        await uow.commit()
-                        return True
+                        await savepoint.commit()
                     except (Retryable, Permanent) as exc:
-                        failure = (job, kind, exc)
+                        failure = exc
                     except asyncio.CancelledError:
                         raise
                     except Exception as exc:  # a bug or an unclassified error: retry, bounded
                         log.exception("job raised an unexpected error")
-                        failure = (job, kind, Retryable(f"{type(exc).__name__}: {exc}"))
+                        failure = Retryable(f"{type(exc).__name__}: {exc}")
+                    if failure is None:
+                        job.status = "done"
+                        job.attempts += 1
+                        job.completed_at = utcnow()
+                        job.last_error = None
+                    else:
+                        if savepoint.is_active:
+                            await savepoint.rollback()  # no half effects of the failed attempt
+                        await self._record_failure(uow, job, kind, failure)
+                    uow.session.add(job)
+                    await uow.commit()
+                    return True
             finally:
                 context.detach(token)
-        # The attempt's transaction is rolled back (no half effects); record the outcome anew.
-        await self._record_failure(*failure)
-        return True
 
-    async def _record_failure(self, job: Job, kind: JobKind, exc: Exception) -> None:
-        async with self.db.uow() as uow:
-            row = await uow.session.get(Job, job.id)
-            if row is None or row.status != "pending":
-                return
-            row.attempts += 1
-            row.last_error = str(exc)[:2000]
-            payload = json.loads(row.payload)
-            if isinstance(exc, Permanent) or row.attempts >= kind.max_attempts:
-                row.status = "failed"
-                row.completed_at = utcnow()
-                reason = str(exc) if isinstance(exc, Permanent) else f"gave up after {row.attempts} attempts: {exc}"
-                log.error("job failed for good", job_kind=row.kind, job_key=row.key, reason=reason)
-                await kind.on_give_up(uow, payload, reason)
-            else:
-                delay = min(kind.base_delay * 2 ** (row.attempts - 1), kind.max_delay)
-                delay = delay * (0.5 + random.random() / 2)
-                if isinstance(exc, Retryable) and exc.retry_after:
-                    delay = max(delay, exc.retry_after)
-                row.next_attempt_at = utcnow() + timedelta(seconds=delay)
-                log.warning("job attempt failed; will retry", job_kind=row.kind, job_key=row.key,
-                            attempt=row.attempts, retry_in=round(delay, 2), error=str(exc)[:300])
-            uow.session.add(row)
-            await uow.commit()
+    async def _record_failure(self, uow: UnitOfWork, job: Job, kind: JobKind, exc: Exception) -> None:
+        await uow.session.refresh(job)
+        job.attempts += 1
+        job.last_error = str(exc)[:2000]
+        payload = json.loads(job.payload)
+        if isinstance(exc, Permanent) or job.attempts >= kind.max_attempts:
+            job.status = "failed"
+            job.completed_at = utcnow()
+            reason = str(exc) if isinstance(exc, Permanent) else f"gave up after {job.attempts} attempts: {exc}"
+            log.error("job failed for good", job_kind=job.kind, job_key=job.key, reason=reason)
+            await kind.on_give_up(uow, payload, reason)
+        else:
+            delay = min(kind.base_delay * 2 ** (job.attempts - 1), kind.max_delay)
+            delay = delay * (0.5 + random.random() / 2)
+            if isinstance(exc, Retryable) and exc.retry_after:
+                delay = max(delay, exc.retry_after)
+            job.next_attempt_at = utcnow() + timedelta(seconds=delay)
+            log.warning("job attempt failed; will retry", job_kind=job.kind, job_key=job.key,
+                        attempt=job.attempts, retry_in=round(delay, 2), error=str(exc)[:300])
