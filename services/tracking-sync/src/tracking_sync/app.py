@@ -1,0 +1,39 @@
+"""Composition root of tracking-sync."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+from dropline_platform.runtime import Service
+from dropline_schemas import topics as T
+from dropline_schemas.events import OrderReceivedV1, Platform, TrackingAddedV1
+from fastapi import FastAPI
+
+from . import handlers
+from .adapters import StoreFulfilments
+from .settings import Settings
+from .syncing import sync_tracking_kind
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def build(settings: Settings | None = None, *, http: httpx.AsyncClient | None = None,
+          adapters: Mapping[Platform, StoreFulfilments] | None = None) -> Service:
+    """`http` / `adapters` replace the real outbound edge in tests."""
+    settings = settings or Settings()
+    svc = Service(settings, migrations=MIGRATIONS, title="Dropline tracking-sync",
+                  description="Writes fulfilments and tracking numbers back to the retailers' stores.",
+                  job_concurrency=settings.job_concurrency, job_poll_interval=settings.job_poll_interval_seconds)
+    if http is not None:
+        svc.http = http  # closed by the service's lifespan like the default one
+    svc.consumers.subscribe(T.CATALOG, handlers.on_catalog)
+    svc.consumers.subscribe(T.ORDER_RECEIVED, handlers.on_order_received, event_type=OrderReceivedV1)
+    svc.consumers.subscribe(T.TRACKING_ADDED, handlers.on_tracking_added, event_type=TrackingAddedV1)
+    svc.job_kinds.append(sync_tracking_kind(settings, svc.http, adapters))
+    return svc
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return build(settings).app

@@ -1,0 +1,51 @@
+"""Kafka handlers: parse, call domain code, record the effect. Each runs in the consumer's unit of work
+together with its inbox row (see dropline_platform.messaging)."""
+
+from __future__ import annotations
+
+from dropline_platform.db import UnitOfWork
+from dropline_platform.jobs import enqueue
+from dropline_platform.messaging import RetryLater
+from dropline_platform.observability import get_logger
+from dropline_schemas.events import OrderReceivedV1, StoreConnectedV1, TrackingAddedV1
+
+from .models import SyncOrder, SyncOrderLine, SyncStore
+from .repository import Repository
+from .syncing import SYNC_TRACKING, sync_payload
+
+log = get_logger(__name__)
+
+
+async def on_catalog(uow: UnitOfWork, event) -> None:
+    if not isinstance(event, StoreConnectedV1):
+        return  # suppliers and listings are not tracking-sync's business
+    d = event.data
+    applied = await Repository(uow.session).apply_store(SyncStore(
+        store_id=d.store_id, retailer_id=d.retailer_id, platform=d.platform.value, shop=d.shop,
+        api_base_url=d.api_base_url, credentials_encrypted=d.credentials_encrypted, as_of=event.occurred_at))
+    # Never log credentials, not even encrypted.
+    log.info("store recorded" if applied else "older store event ignored", store_id=d.store_id,
+             platform=d.platform.value, shop=d.shop)
+
+
+async def on_order_received(uow: UnitOfWork, event: OrderReceivedV1) -> None:
+    o = event.data
+    await Repository(uow.session).save_order(
+        SyncOrder(order_id=o.order_id, retailer_id=o.retailer_id, store_id=o.store_id, platform=o.platform.value,
+                  platform_order_id=o.platform_order_id, order_number=o.order_number, received_at=event.occurred_at),
+        [SyncOrderLine(order_id=o.order_id, line_id=line.line_id, platform_line_id=line.platform_line_id,
+                       sku=line.sku, quantity=line.quantity) for line in o.lines])
+
+
+async def on_tracking_added(uow: UnitOfWork, event: TrackingAddedV1) -> None:
+    d = event.data
+    repo = Repository(uow.session)
+    order = await repo.order(d.order_id)
+    if order is None:
+        # OrderReceived (another topic) may not have reached us yet.
+        raise RetryLater(f"order {d.order_id} not known yet")
+    if await repo.store(order.store_id) is None:
+        raise RetryLater(f"store {order.store_id} not known yet")
+    payload = sync_payload(event, order, await repo.order_lines(d.order_id))
+    added = await enqueue(uow, SYNC_TRACKING, key=d.tracking_id, payload=payload)
+    log.info("tracking sync queued" if added else "tracking sync already queued", tracking_id=d.tracking_id)

@@ -1,0 +1,55 @@
+"""tracking-sync's tables: its projection of store connections and orders, and the fulfilments it wrote."""
+
+from datetime import datetime
+
+from sqlalchemy import Column, DateTime, Text
+from sqlmodel import Field, SQLModel
+
+
+class SyncStore(SQLModel, table=True):
+    """A connected store. Credentials stay encrypted here; they are decrypted only for a call."""
+
+    __tablename__ = "sync_stores"
+    store_id: str = Field(primary_key=True, max_length=64)
+    retailer_id: str = Field(max_length=64, index=True)
+    platform: str = Field(max_length=32)
+    shop: str = Field(max_length=255)
+    api_base_url: str = Field(max_length=1000)
+    credentials_encrypted: str = Field(sa_column=Column(Text, nullable=False))
+    # occurred_at of the catalog event applied last: an older event replayed later must not win.
+    as_of: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class SyncOrder(SQLModel, table=True):
+    """Where a Dropline order lives in its store."""
+
+    __tablename__ = "sync_orders"
+    order_id: str = Field(primary_key=True, max_length=64)
+    retailer_id: str = Field(max_length=64)
+    store_id: str = Field(max_length=64, index=True)
+    platform: str = Field(max_length=32)
+    platform_order_id: str = Field(max_length=255)
+    order_number: str = Field(max_length=64)
+    received_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class SyncOrderLine(SQLModel, table=True):
+    """One line of a Dropline order and the store line item it fulfils."""
+
+    __tablename__ = "sync_order_lines"
+    order_id: str = Field(primary_key=True, max_length=64)
+    line_id: str = Field(primary_key=True, max_length=64)
+    platform_line_id: str = Field(max_length=255)
+    sku: str | None = Field(default=None, max_length=255)
+    quantity: int
+
+
+class SyncFulfillment(SQLModel, table=True):
+    """One row per tracking record written to (or found already in) the store."""
+
+    __tablename__ = "sync_fulfillments"
+    tracking_id: str = Field(primary_key=True, max_length=64)
+    order_id: str = Field(max_length=64, index=True)
+    platform_fulfillment_id: str = Field(max_length=1000)
+    synced_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    already_present: bool = False

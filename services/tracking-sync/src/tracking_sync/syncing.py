@@ -1,0 +1,137 @@
+"""The sync_tracking job: write one tracking record to the retailer's store through the platform's
+adapter, then record the outcome and its event in the worker's transaction.
+
+Safe to run again: a crash after the store accepted the fulfilment and before our commit makes the job
+run once more; the adapter looks before writing and reports the fulfilment it finds (already_present).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+from dropline_platform.db import UnitOfWork, utcnow
+from dropline_platform.jobs import JobKind, Permanent
+from dropline_platform.observability import get_logger
+from dropline_platform.secrets import SecretBox
+from dropline_schemas import topics as T
+from dropline_schemas.events import (
+    OrderSyncedData,
+    OrderSyncedV1,
+    OrderSyncFailedData,
+    OrderSyncFailedV1,
+    Platform,
+    TrackingAddedV1,
+)
+
+from .adapters import FulfilmentRequest, StoreAccess, StoreFulfilments, Tracking
+from .adapters.shopify import ShopifyFulfilments
+from .domain import LineToFulfil, UnknownLines, lines_to_fulfil
+from .models import SyncFulfillment, SyncOrder, SyncOrderLine
+from .repository import Repository
+from .settings import Settings
+
+log = get_logger(__name__)
+PRODUCER = "tracking-sync"
+SYNC_TRACKING = "sync_tracking"
+
+
+def sync_payload(event: TrackingAddedV1, order: SyncOrder, lines: list[SyncOrderLine]) -> dict[str, Any]:
+    """Everything the job needs about the tracking and the order. The store's credentials are read when
+    the job runs (a reconnected store's new token is then used) and stay out of the jobs table."""
+    d = event.data
+    return {
+        "tracking_id": d.tracking_id,
+        "order_id": d.order_id,
+        "tenant_id": event.tenant_id,
+        "correlation_id": event.correlation_id,
+        "causation_id": str(event.event_id),
+        "tracking_number": d.tracking_number,
+        "carrier": d.carrier,
+        "tracking_url": d.tracking_url,
+        "line_ids": d.line_ids,
+        "store_id": order.store_id,
+        "platform": order.platform,
+        "platform_order_id": order.platform_order_id,
+        "lines": [{"line_id": line.line_id, "platform_line_id": line.platform_line_id, "sku": line.sku,
+                   "quantity": line.quantity} for line in lines],
+    }
+
+
+def _event_context(payload: dict[str, Any]) -> dict[str, str]:
+    return {"tenant_id": payload["tenant_id"], "correlation_id": payload["correlation_id"],
+            "causation_id": payload["causation_id"]}
+
+
+class SyncTracking:
+    def __init__(self, adapters: Mapping[Platform, StoreFulfilments], secrets: SecretBox):
+        self.adapters = adapters
+        self.secrets = secrets
+
+    async def run(self, uow: UnitOfWork, payload: dict[str, Any]) -> None:
+        repo = Repository(uow.session)
+        tracking_id = payload["tracking_id"]
+        if await repo.fulfillment(tracking_id):
+            log.info("tracking already synced; nothing to do", tracking_id=tracking_id)
+            return
+        store = await repo.store(payload["store_id"])
+        if store is None:
+            raise Permanent(f"store {payload['store_id']} is not known")
+        platform = Platform(store.platform)
+        adapter = self.adapters.get(platform)
+        if adapter is None:
+            raise Permanent(f"writing fulfilments back to {platform.value} is not supported yet")
+        try:
+            lines = lines_to_fulfil((LineToFulfil(**line) for line in payload["lines"]), payload["line_ids"])
+        except UnknownLines as exc:
+            raise Permanent(str(exc)) from exc
+        if not lines:
+            raise Permanent("nothing to fulfil: the tracking covers no lines")
+        try:
+            credentials = self.secrets.open_json(store.credentials_encrypted)
+        except ValueError as exc:  # wrong secrets_key or not JSON; never echo the token
+            raise Permanent(f"store {store.store_id}: credentials could not be read: {exc}") from None
+
+        result = await adapter.fulfil(
+            StoreAccess(store_id=store.store_id, shop=store.shop, api_base_url=store.api_base_url,
+                        credentials=credentials),
+            FulfilmentRequest(platform_order_id=payload["platform_order_id"], lines=tuple(lines),
+                              tracking=Tracking(number=payload["tracking_number"], company=payload["carrier"],
+                                                url=payload["tracking_url"])))
+
+        repo.add_fulfillment(SyncFulfillment(tracking_id=tracking_id, order_id=payload["order_id"],
+                                             platform_fulfillment_id=result.platform_fulfillment_id,
+                                             synced_at=utcnow(), already_present=result.already_present))
+        event = OrderSyncedV1.create(
+            data=OrderSyncedData(order_id=payload["order_id"], tracking_id=tracking_id, platform=platform,
+                                 platform_fulfillment_id=result.platform_fulfillment_id,
+                                 tracking_number=payload["tracking_number"], already_present=result.already_present),
+            producer=PRODUCER, **_event_context(payload))
+        uow.publish(event, T.ORDER_SYNCED, key=payload["order_id"])
+        log.info("tracking synced to the store", tracking_id=tracking_id, platform=platform.value,
+                 platform_fulfillment_id=result.platform_fulfillment_id, already_present=result.already_present)
+
+    async def give_up(self, uow: UnitOfWork, payload: dict[str, Any], reason: str) -> None:
+        event = OrderSyncFailedV1.create(
+            data=OrderSyncFailedData(order_id=payload["order_id"], tracking_id=payload["tracking_id"], reason=reason),
+            producer=PRODUCER, **_event_context(payload))
+        uow.publish(event, T.ORDER_SYNC_FAILED, key=payload["order_id"])
+
+
+def default_adapters(settings: Settings, http: httpx.AsyncClient) -> dict[Platform, StoreFulfilments]:
+    """One adapter per platform; Ecwid, BigCommerce and Wix come in later issues."""
+    return {
+        Platform.SHOPIFY: ShopifyFulfilments(
+            http, api_version=settings.shopify_api_version, timeout=settings.shopify_timeout_seconds,
+            min_available_points=settings.shopify_min_available_points,
+            max_wait_seconds=settings.shopify_max_wait_seconds),
+    }
+
+
+def sync_tracking_kind(settings: Settings, http: httpx.AsyncClient,
+                       adapters: Mapping[Platform, StoreFulfilments] | None = None) -> JobKind:
+    job = SyncTracking(adapters if adapters is not None else default_adapters(settings, http),
+                       SecretBox(settings.secrets_key.get_secret_value()))
+    return JobKind(SYNC_TRACKING, handler=job.run, on_give_up=job.give_up, max_attempts=settings.job_max_attempts,
+                   base_delay=settings.job_base_delay_seconds, max_delay=settings.job_max_delay_seconds)
