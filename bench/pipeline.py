@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
+import signal
 import sys
 import tempfile
 import time
@@ -93,6 +93,8 @@ async def drive(stack: Stack, n: int, concurrency: int) -> dict:
         while await count("unpaid") < n:
             await asyncio.sleep(0.2)
         t_received = time.time()
+        while sum(g["order_count"] for g in (await api.get("/api/v1/unpaid")).json()["suppliers"]) < n:
+            await asyncio.sleep(0.2)  # checkout receives OrderReceived on its own consumer
 
         # 2. Pay in bulk per supplier (all bench orders belong to the one auto-order supplier);
         #    the API takes up to 200 orders per payment.
@@ -171,6 +173,8 @@ def main() -> None:
     parser.add_argument("--db", choices=["auto", "postgres", "sqlite"], default="auto")
     args = parser.parse_args()
 
+    # A SIGTERM (timeout, CI) must still stop every process the stack started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     use_pg = args.db == "postgres" or (args.db == "auto" and _pg_up())
     with tempfile.TemporaryDirectory(prefix="dropline-bench-") as tmp, infra.postgres_server() as admin:
         factory = infra.DatabaseFactory(admin) if use_pg else None

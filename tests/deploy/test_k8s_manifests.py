@@ -18,6 +18,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+
 from dropline_platform.settings import SecretsKeyMixin, ServiceSettings
 from dropline_schemas import topics as T
 
@@ -678,9 +679,9 @@ def test_dockerfile_final_stage_is_slim_and_unprivileged():
 
 
 def test_dockerignore_keeps_secrets_and_local_state_out_of_the_build_context():
-    lines = [l for l in (REPO / ".dockerignore").read_text().splitlines() if l and not l.startswith("#")]
+    lines = [line for line in (REPO / ".dockerignore").read_text().splitlines() if line and not line.startswith("#")]
     assert lines[0] == "*", "allow-list: exclude everything first"
-    allowed = [l[1:] for l in lines if l.startswith("!")]
+    allowed = [line[1:] for line in lines if line.startswith("!")]
     forbidden = {"deploy", ".venv", "var", "tests", "bench", "docs", ".git"}
     assert not any(a.split("/")[0] in forbidden or a.startswith("testsupport/src") for a in allowed), allowed
     for needed in ("uv.lock", "services/*/src", "services/*/migrations", "schemas/src", "libs/platform/src"):

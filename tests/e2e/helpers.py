@@ -43,5 +43,15 @@ def by_supplier(rows: list[dict], stack, who: str) -> dict:
 
 
 def pay(api, order_ids: list[str], key: str | None = None) -> httpx.Response:
+    wait_payable(api, order_ids)
     return api.post("/api/v1/payments", headers={"Idempotency-Key": key or str(uuid.uuid4())},
                     json={"order_ids": order_ids, "method": "card", "payment_method": "pm_card_visa"})
+
+
+def wait_payable(api, order_ids: list[str]) -> None:
+    """checkout receives OrderReceived on its own consumer; wait until it lists the orders as unpaid."""
+    def ready():
+        groups = api.get("/api/v1/unpaid").json()["suppliers"]
+        listed = {oid for g in groups for oid in g["order_ids"]}
+        return set(order_ids) <= listed
+    wait_for(f"checkout to list {order_ids} as unpaid", ready)

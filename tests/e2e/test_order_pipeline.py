@@ -10,8 +10,15 @@ import pytest
 
 from dropline_testsupport.shopify_standin import sign_webhook
 
-from .conftest import wait_for
-from .helpers import by_supplier, create_store_order, dropline_orders, pay, wait_orders, wait_status
+from .helpers import (
+    by_supplier,
+    create_store_order,
+    dropline_orders,
+    pay,
+    wait_orders,
+    wait_payable,
+    wait_status,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -33,6 +40,7 @@ def test_a_store_order_travels_every_service_and_is_synced_back(stack, api):
     assert (auto["status"], manual["status"]) == ("unpaid", "non_auto_order")
 
     # The retailer sees the checkout breakdown in EUR and USD, then pays by card.
+    wait_payable(api, [auto["order_id"]])
     quote = api.post("/api/v1/checkout/quote", json={"order_ids": [auto["order_id"]]})
     assert quote.status_code == 200, quote.text
     paid = pay(api, [auto["order_id"]])
@@ -117,10 +125,13 @@ def test_two_concurrent_bulk_payments_sharing_an_order_charge_it_once(stack, api
     for _ in range(3):
         names.append(create_store_order(stack, lines=[{"sku": "LAMP-01", "title": "Lamp", "quantity": 1, "price": "39.00"}])["order"]["name"])
     ids = [wait_orders(api, n, 1)[0]["order_id"] for n in names]
+    wait_payable(api, ids)
     stripe = httpx.Client(base_url=stack.url("localstripe"), auth=("sk_test_dropline_local", ""))
     before = len(stripe.get("/v1/payment_intents", params={"limit": 100}).json()["data"])
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        a, b = pool.map(lambda o: pay(api, o), [[ids[0], ids[1]], [ids[1], ids[2]]])
+        a, b = pool.map(lambda o: api.post("/api/v1/payments", headers={"Idempotency-Key": str(uuid.uuid4())},
+                                           json={"order_ids": o, "method": "card", "payment_method": "pm_card_visa"}),
+                        [[ids[0], ids[1]], [ids[1], ids[2]]])
     codes = sorted([a.status_code, b.status_code])
     assert codes == [201, 409], (a.text, b.text)
     after = stripe.get("/v1/payment_intents", params={"limit": 100}).json()["data"]

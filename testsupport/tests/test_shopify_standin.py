@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from dropline_testsupport.harness import Receiver, run_module, serve_in_loop
 from dropline_testsupport.shopify_standin import IdAllocator, build_order_payload, create_app, sign_webhook
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from dropline_testsupport.harness import Receiver, run_module
 from dropline_testsupport.supplier_standin import create_app, tracking_for, ups_check_digit
 

@@ -1,6 +1,7 @@
+from sqlmodel import SQLModel
+
 import checkout.models  # noqa: F401
 import dropline_platform.models  # noqa: F401  (outbox, inbox, jobs, dead letters)
 from dropline_platform.migrations import run_env
-from sqlmodel import SQLModel
 
 run_env(SQLModel.metadata, "checkout")

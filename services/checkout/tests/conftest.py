@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import pytest
+
 from checkout.provider import Declined, Intent, NotFoundAtProvider, ProviderUnavailable, Rejected
 from dropline_schemas.events import (
     DroplineOrder,

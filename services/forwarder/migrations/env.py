@@ -1,6 +1,7 @@
+from sqlmodel import SQLModel
+
 import dropline_platform.models  # noqa: F401  (outbox, inbox, jobs, dead letters)
 import forwarder.models  # noqa: F401
 from dropline_platform.migrations import run_env
-from sqlmodel import SQLModel
 
 run_env(SQLModel.metadata, "forwarder")

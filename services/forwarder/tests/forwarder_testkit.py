@@ -12,6 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+from sqlmodel import select
+
 from dropline_platform.db import utcnow
 from dropline_platform.jobs import JobWorker
 from dropline_platform.migrations import upgrade
@@ -38,7 +40,6 @@ from dropline_schemas.events import (
 from forwarder import handlers
 from forwarder.app import MIGRATIONS, build
 from forwarder.settings import Settings
-from sqlmodel import select
 
 SUPPLIER_URL = "https://orders.acme-supplies.example"
 API_KEY = "sk_live_acme_0123456789abcdef"

@@ -12,6 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+from sqlmodel import select
+
 from dropline_platform.jobs import JobWorker
 from dropline_platform.migrations import upgrade
 from dropline_platform.models import Job, OutboxMessage
@@ -31,7 +33,6 @@ from dropline_schemas.events import (
     TrackingAddedData,
     TrackingAddedV1,
 )
-from sqlmodel import select
 from tracking_sync import handlers
 from tracking_sync.app import MIGRATIONS, build
 from tracking_sync.settings import Settings

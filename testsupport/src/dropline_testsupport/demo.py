@@ -157,6 +157,7 @@ def send_demo_order(demo: dict, *, out=print, timeout: float = 90.0) -> dict[str
     show()
     for r in mine:
         if last[r["order_id"]] == "unpaid":
+            wait_payable(api, [r["order_id"]], timeout=timeout)
             quote = _ok(api.post("/api/v1/checkout/quote", json={"order_ids": [r["order_id"]]}))
             t = quote["total"]
             out(f"  checkout: {t['supplier_currency']['currency']} product {t['supplier_currency']['product_cost']} + "
@@ -179,6 +180,17 @@ def send_demo_order(demo: dict, *, out=print, timeout: float = 90.0) -> dict[str
             break
         time.sleep(0.3)
     raise RuntimeError(f"demo did not reach synced: {last}")
+
+
+def wait_payable(api: httpx.Client, order_ids: list[str], timeout: float = 60.0) -> None:
+    """checkout learns of an order from its own consumer, a moment after the order list shows it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        groups = _ok(api.get("/api/v1/unpaid"))["suppliers"]
+        if set(order_ids) <= {oid for g in groups for oid in g["order_ids"]}:
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"checkout does not list {order_ids} as unpaid")
 
 
 def main() -> None:

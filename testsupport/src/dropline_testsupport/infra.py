@@ -61,9 +61,9 @@ def bundled_broker(port: int | None = None, log_path: Path | None = None) -> Ite
     """Start the bundled broker; yields host:port. Memory-only: a restart loses topics and offsets."""
     port = port or free_port()
     url = f"tcp://127.0.0.1:{port}"
-    log = open(log_path, "ab") if log_path else subprocess.DEVNULL
-    proc = subprocess.Popen([tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    with open(log_path or os.devnull, "ab") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen([tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_for_port("127.0.0.1", port)
         yield f"127.0.0.1:{port}"
@@ -73,8 +73,6 @@ def bundled_broker(port: int | None = None, log_path: Path | None = None) -> Ite
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             proc.kill()
-        if log_path:
-            log.close()
 
 
 @contextlib.contextmanager

@@ -17,6 +17,7 @@ job (same transaction as its inbox row); workers run due jobs:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 from collections.abc import Awaitable, Callable
@@ -95,10 +96,8 @@ class JobWorker:
                 continue
             if ran:
                 continue
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.db.job_signal.wait(), timeout=self.poll_interval)
-            except TimeoutError:
-                pass
             self.db.job_signal.clear()
 
     async def run_one(self) -> bool:

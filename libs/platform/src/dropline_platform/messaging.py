@@ -14,6 +14,7 @@ Delivery semantics of `subscribe` (stated once, here):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -78,10 +79,8 @@ async def ensure_topics(settings: ServiceSettings, wanted: tuple[T.Topic, ...] =
                             replication_factor=settings.kafka_topic_replication_factor)
                    for t in wanted if t.name not in existing]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another service created it at the same moment
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass  # another service created it at the same moment
     finally:
         await admin.close()
 

@@ -8,6 +8,7 @@ restart. A row sent twice is harmless: every consumer dedupes on the event id.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 from opentelemetry import context, propagate
@@ -43,10 +44,8 @@ class OutboxRelay:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.db.outbox_signal.wait(), timeout=self.sweep_interval)
-            except TimeoutError:
-                pass
             self.db.outbox_signal.clear()
 
     async def drain_once(self) -> int:

@@ -1,7 +1,7 @@
 """initial tables
 
 Revision ID: 0080d864c4d3
-Revises: 
+Revises:
 Create Date: 2026-11-26 07:04:03.251109
 """
 import sqlalchemy as sa

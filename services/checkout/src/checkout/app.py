@@ -8,10 +8,11 @@ from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
+from fastapi import FastAPI
+
 from dropline_platform.runtime import Service
 from dropline_schemas import topics as T
 from dropline_schemas.events import OrderReceivedV1
-from fastapi import FastAPI
 
 from . import api, fx, handlers
 from .provider import PaymentProvider, StripeProvider

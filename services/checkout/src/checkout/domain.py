@@ -16,6 +16,8 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict
+
 from dropline_schemas.events import (
     DroplineOrder,
     FxRecord,
@@ -27,7 +29,6 @@ from dropline_schemas.events import (
     OrderStatus,
     PaymentMethod,
 )
-from pydantic import BaseModel, ConfigDict
 
 PRODUCER = "checkout"
 USD = "USD"

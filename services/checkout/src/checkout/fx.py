@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal
 
 from currency_converter import CurrencyConverter, RateNotFoundError
+
 from dropline_schemas.events import FxRecord
 
 USD = "USD"

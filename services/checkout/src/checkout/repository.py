@@ -7,10 +7,11 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from dropline_schemas.events import DroplineOrder, OrderStatus
 from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from dropline_schemas.events import DroplineOrder, OrderStatus
 
 from .domain import OrderState
 from .models import CheckoutOrder, CheckoutOrderTransition, CheckoutPayment

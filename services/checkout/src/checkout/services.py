@@ -26,11 +26,12 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 
+from sqlalchemy.exc import IntegrityError
+
 from dropline_platform.db import Database
 from dropline_platform.observability import bound
 from dropline_schemas import topics as T
 from dropline_schemas.events import DroplineOrder, PaymentMethod
-from sqlalchemy.exc import IntegrityError
 
 from . import fx
 from .domain import (

@@ -1,8 +1,9 @@
 from typing import ClassVar
 
-from dropline_platform.settings import ServiceSettings
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
+
+from dropline_platform.settings import ServiceSettings
 
 DEVELOPMENT_STRIPE_KEY = "sk_test_dropline_local"
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from dropline_schemas.events import FxRecord, PaymentMethod
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from dropline_schemas.events import FxRecord, PaymentMethod
 
 from .domain import Amounts, Charge, OrderQuote, Quote, SupplierInfo, Totals
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 import stripe
+
 from checkout import handlers
 from checkout.app import build
 from checkout.settings import Settings

@@ -8,13 +8,14 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from sqlmodel import col, select
+
 from checkout.provider import ProviderUnavailable, StripeProvider
 from checkout.repository import Repository
 from checkout.views import PaymentRequest
 from dropline_platform.models import OutboxMessage
 from dropline_schemas import topics as T
 from dropline_schemas.events import OrderPaidV1, OrderReceivedV1
-from sqlmodel import col, select
 
 STRIPE_KEY = "sk_test_dropline_local"
 pytestmark = pytest.mark.integration

@@ -6,6 +6,7 @@ from datetime import date
 
 import httpx
 import pytest
+
 from checkout import handlers
 from checkout.app import MIGRATIONS, build
 from checkout.settings import Settings

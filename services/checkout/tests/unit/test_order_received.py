@@ -1,8 +1,9 @@
 """OrderReceived is stored once, whatever the broker redelivers."""
 
+from sqlmodel import func, select
+
 from checkout.models import CheckoutOrder, CheckoutOrderTransition
 from dropline_schemas.events import OrderStatus
-from sqlmodel import func, select
 
 
 async def count_orders(db) -> int:

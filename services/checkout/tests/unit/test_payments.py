@@ -3,11 +3,12 @@
 import json
 
 import pytest
+from sqlmodel import col, select
+
 from checkout.models import CheckoutOrder, CheckoutPayment
 from dropline_platform.models import OutboxMessage
 from dropline_schemas import topics as T
 from dropline_schemas.events import OrderPaidV1, OrderPaymentFailedV1, OrderStatus
-from sqlmodel import col, select
 
 
 def pay_body(order_ids, request_id="req-1", payment_method="pm_card_visa", retailer_id="ret-1", method="card"):
@@ -164,6 +165,7 @@ async def test_unknown_supplier_currency(harness, make_order, make_terms):
 
 async def test_internal_token_is_required_when_configured(settings_for, fake_provider):
     import httpx
+
     from checkout.app import build
 
     svc = build(settings_for(internal_token="s3cret"), provider=fake_provider)

@@ -1,7 +1,7 @@
 """initial tables
 
 Revision ID: 508d09c6ecbf
-Revises: 
+Revises:
 Create Date: 2026-11-26 06:59:52.252831
 """
 import sqlalchemy as sa

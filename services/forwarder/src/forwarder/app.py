@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+from fastapi import FastAPI
+
 from dropline_platform.runtime import Service
 from dropline_schemas import topics as T
 from dropline_schemas.events import OrderPaidV1
-from fastapi import FastAPI
 
 from . import handlers
 from .adapters.supplier import SupplierOrders

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 import httpx
+
 from dropline_platform.db import UnitOfWork, utcnow
 from dropline_platform.jobs import JobKind, Permanent
 from dropline_platform.observability import get_logger

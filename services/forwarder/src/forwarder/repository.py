@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from dropline_platform.models import Job
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from dropline_platform.models import Job
 
 from .domain import SupplierConfig
 from .models import ForwarderForward, ForwarderSupplier

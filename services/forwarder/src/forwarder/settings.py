@@ -1,8 +1,9 @@
 from typing import ClassVar
 
-from dropline_platform.settings import SecretsKeyMixin, ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
+
+from dropline_platform.settings import SecretsKeyMixin, ServiceSettings
 
 
 class Settings(ServiceSettings, SecretsKeyMixin):

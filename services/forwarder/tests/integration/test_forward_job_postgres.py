@@ -9,8 +9,6 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from dropline_schemas import topics as T
-from forwarder.models import ForwarderForward
 from forwarder_testkit import (
     FakeSupplier,
     Harness,
@@ -19,6 +17,9 @@ from forwarder_testkit import (
     order_paid,
     supplier_registered,
 )
+
+from dropline_schemas import topics as T
+from forwarder.models import ForwarderForward
 
 pytestmark = pytest.mark.integration
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from forwarder_testkit import make_order
+
 from forwarder.domain import (
     NotForwardable,
     Route,
@@ -15,7 +17,6 @@ from forwarder.domain import (
     supplier_order_request,
 )
 from forwarder.forwarding import api_key_from
-from forwarder_testkit import make_order
 
 
 def config(**kw) -> SupplierConfig:

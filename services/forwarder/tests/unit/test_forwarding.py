@@ -8,12 +8,13 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from forwarder_testkit import API_KEY, SUPPLIER_URL, TENANT, make_order, order_paid, supplier_registered
+
 from dropline_platform.db import utcnow
 from dropline_platform.messaging import RetryLater
 from dropline_schemas import topics as T
 from forwarder import handlers
 from forwarder.models import ForwarderForward
-from forwarder_testkit import API_KEY, SUPPLIER_URL, TENANT, make_order, order_paid, supplier_registered
 
 
 def registered(harness, **kwargs):

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from forwarder_testkit import Harness, fast_settings, make_order, order_paid, supplier_registered
+
 from dropline_schemas import topics as T
 from dropline_testsupport.supplier_standin import create_app
 from forwarder.models import ForwarderForward
-from forwarder_testkit import Harness, fast_settings, make_order, order_paid, supplier_registered
 
 STANDIN_URL = "http://supplier.test"
 STANDIN_KEY = "sup_test_key_123"

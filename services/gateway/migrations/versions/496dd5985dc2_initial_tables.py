@@ -1,13 +1,12 @@
 """initial tables
 
 Revision ID: 496dd5985dc2
-Revises: 
+Revises:
 Create Date: 2026-11-26 06:58:27.784167
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-
+from alembic import op
 
 revision = '496dd5985dc2'
 down_revision = None

@@ -14,15 +14,26 @@ import httpx
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, HttpUrl, field_validator
+from sqlalchemy.exc import IntegrityError
 
 from dropline_platform.db import utcnow
 from dropline_platform.observability import get_logger
 from dropline_schemas import topics as T
-from dropline_schemas.events import (ListingUpsertedData, ListingUpsertedV1, PaymentMethod, Platform,
-                                     StoreConnectedData, StoreConnectedV1, StoreWebhookReceivedData,
-                                     StoreWebhookReceivedV1, SupplierRegisteredData, SupplierRegisteredV1,
-                                     SupplierTerms, TrackingAddedData, TrackingAddedV1)
-from sqlalchemy.exc import IntegrityError
+from dropline_schemas.events import (
+    ListingUpsertedData,
+    ListingUpsertedV1,
+    PaymentMethod,
+    Platform,
+    StoreConnectedData,
+    StoreConnectedV1,
+    StoreWebhookReceivedData,
+    StoreWebhookReceivedV1,
+    SupplierRegisteredData,
+    SupplierRegisteredV1,
+    SupplierTerms,
+    TrackingAddedData,
+    TrackingAddedV1,
+)
 
 from .carriers import detect_carrier, tracking_url
 from .models import Listing, OrderView, Retailer, Store, Supplier, TrackingReport, WebhookDelivery
@@ -316,10 +327,30 @@ async def unpaid(request: Request, retailer: RetailerDep) -> JSONResponse:
     return await _checkout(request, "GET", "/internal/v1/unpaid", params={"retailer_id": retailer.retailer_id})
 
 
+async def _not_ready_yet(request: Request, retailer: Retailer, resp: JSONResponse) -> JSONResponse:
+    """checkout answers 404 for an order it has not received yet. If the retailer can already see
+    those orders (the read model got OrderReceived first), say "not ready, retry" instead of 404."""
+    if resp.status_code != 404:
+        return resp
+    body = json.loads(resp.body)
+    missing = body.get("order_ids") or []
+    if not missing:
+        return resp
+    async with svc(request).db.uow() as uow:
+        repo = Repository(uow.session)
+        rows = [await repo.order(oid) for oid in missing]
+    if all(r is not None and r.retailer_id == retailer.retailer_id for r in rows):
+        return JSONResponse({"error": "not_ready_yet", "order_ids": missing, "retry_after_seconds": 1,
+                             "message": "these orders have just arrived and checkout is still receiving them; retry"},
+                            status_code=409, headers={"Retry-After": "1"})
+    return resp
+
+
 @retailer_api.post("/checkout/quote", summary="Price orders of one supplier: product cost, shipping, VAT, USD")
 async def quote(request: Request, body: OrderIds, retailer: RetailerDep) -> JSONResponse:
-    return await _checkout(request, "POST", "/internal/v1/quotes",
+    resp = await _checkout(request, "POST", "/internal/v1/quotes",
                            json={"retailer_id": retailer.retailer_id, "order_ids": body.order_ids})
+    return await _not_ready_yet(request, retailer, resp)
 
 
 @retailer_api.post("/payments", summary="Pay one order, or several orders of ONE supplier",
@@ -328,9 +359,10 @@ async def pay(request: Request, body: PayIn, retailer: RetailerDep,
               idempotency_key: Annotated[str | None, Header(max_length=255)] = None) -> JSONResponse:
     # Without a client key every click is a new request; the order-level claim still stops a double charge.
     request_id = idempotency_key or str(uuid.uuid4())
-    return await _checkout(request, "POST", "/internal/v1/payments", json={
+    resp = await _checkout(request, "POST", "/internal/v1/payments", json={
         "retailer_id": retailer.retailer_id, "order_ids": body.order_ids, "method": body.method.value,
         "payment_method": body.payment_method, "request_id": request_id})
+    return await _not_ready_yet(request, retailer, resp)
 
 
 @retailer_api.get("/payments/{payment_id}", summary="A payment (receipt: amounts, USD, rate, rate date)")
@@ -342,7 +374,9 @@ async def get_payment(request: Request, payment_id: str, retailer: RetailerDep) 
 # =========================================================================== supplier API
 
 supplier_api = APIRouter(prefix="/supplier/v1", tags=["supplier API"])
-SUPPLIER_TRACKABLE = {"paid", "forwarded", "shipped", "synced"}
+# Not "paid or later": this read model may not have seen OrderPaid/OrderForwarded yet when a fast
+# supplier ships (seen in the benchmark), and only a supplier the order was forwarded to knows its id.
+SUPPLIER_NOT_TRACKABLE = {"unmatched", "non_auto_order", "cancelled", "refunded"}
 
 
 @supplier_api.post("/orders/{order_id}/tracking", status_code=201, summary="Report tracking for a shipped order")
@@ -353,8 +387,8 @@ async def supplier_add_tracking(request: Request, order_id: str, body: TrackingI
         row = await Repository(uow.session).order(order_id)
     if row is None or row.supplier_id != supplier.supplier_id:
         raise ApiError(404, "not_found", "no such order for this supplier")
-    if row.status not in SUPPLIER_TRACKABLE:
-        raise ApiError(409, "not_trackable", f"order is {row.status}; tracking is accepted once it is paid")
+    if row.status in SUPPLIER_NOT_TRACKABLE:
+        raise ApiError(409, "not_trackable", f"order is {row.status}; it was not forwarded to a supplier")
     return await add_tracking(s, row, body, "supplier")
 
 

@@ -8,9 +8,17 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from dropline_schemas.events import (DroplineOrder, OrderForwardedV1, OrderForwardingFailedV1, OrderPaidV1,
-                                     OrderPaymentFailedV1, OrderReceivedV1, OrderSyncedV1, OrderSyncFailedV1,
-                                     TrackingAddedV1)
+from dropline_schemas.events import (
+    DroplineOrder,
+    OrderForwardedV1,
+    OrderForwardingFailedV1,
+    OrderPaidV1,
+    OrderPaymentFailedV1,
+    OrderReceivedV1,
+    OrderSyncedV1,
+    OrderSyncFailedV1,
+    TrackingAddedV1,
+)
 
 RANK = {"unmatched": 0, "unpaid": 0, "non_auto_order": 0, "payment_pending": 1, "paid": 2, "forwarded": 3,
         "shipped": 4, "synced": 5, "failed": 6, "cancelled": 6, "refunded": 6}

@@ -5,8 +5,16 @@ from __future__ import annotations
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from .models import (Listing, OrderView, Retailer, Store, Supplier, TimelineEntry, TrackingReport,
-                     WebhookDelivery)
+from .models import (
+    Listing,
+    OrderView,
+    Retailer,
+    Store,
+    Supplier,
+    TimelineEntry,
+    TrackingReport,
+    WebhookDelivery,
+)
 
 
 class Repository:

@@ -1,10 +1,24 @@
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from dropline_schemas.events import (DroplineOrder, FxRecord, Money, OrderForwardedData, OrderForwardedV1,
-                                     OrderLine, OrderPaidData, OrderPaidV1, OrderReceivedV1, OrderSyncedData,
-                                     OrderSyncedV1, PaymentMethod, StoreTotals, SupplierTerms, TrackingAddedData,
-                                     TrackingAddedV1)
+from dropline_schemas.events import (
+    DroplineOrder,
+    FxRecord,
+    Money,
+    OrderForwardedData,
+    OrderForwardedV1,
+    OrderLine,
+    OrderPaidData,
+    OrderPaidV1,
+    OrderReceivedV1,
+    OrderSyncedData,
+    OrderSyncedV1,
+    PaymentMethod,
+    StoreTotals,
+    SupplierTerms,
+    TrackingAddedData,
+    TrackingAddedV1,
+)
 from gateway import projection
 from gateway.models import OrderView
 

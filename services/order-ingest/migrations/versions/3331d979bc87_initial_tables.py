@@ -1,13 +1,12 @@
 """initial tables
 
 Revision ID: 3331d979bc87
-Revises: 
+Revises:
 Create Date: 2026-11-26 06:53:30.864363
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-
+from alembic import op
 
 revision = '3331d979bc87'
 down_revision = None

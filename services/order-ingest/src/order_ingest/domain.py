@@ -9,8 +9,16 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from dropline_schemas.events import (Address, Customer, DroplineOrder, OrderLine, OrderStatus, Platform,
-                                     StoreTotals, SupplierTerms)
+from dropline_schemas.events import (
+    Address,
+    Customer,
+    DroplineOrder,
+    OrderLine,
+    OrderStatus,
+    Platform,
+    StoreTotals,
+    SupplierTerms,
+)
 
 ORDER_NS = uuid.UUID("6f1c1d3e-8a4b-4c55-9d0e-2b7f6a1e9c42")
 
@@ -159,7 +167,7 @@ def split_by_supplier(order: StoreOrder, *, retailer_id: str, store_id: str,
             supplier_sku=listing.supplier_sku if supplier_id else None,
             unit_cost=listing.unit_cost if supplier_id else None))
     # Stable output: suppliers by id, unmatched last.
-    keys = sorted((k for k in groups if k is not None)) + ([None] if None in groups else [])
+    keys = sorted(k for k in groups if k is not None) + ([None] if None in groups else [])
     result = []
     for i, supplier_id in enumerate(keys):
         terms = suppliers.get(supplier_id) if supplier_id else None

@@ -8,8 +8,13 @@ from dropline_platform.db import UnitOfWork, utcnow
 from dropline_platform.messaging import PermanentError, RetryLater
 from dropline_platform.observability import get_logger
 from dropline_schemas import topics as T
-from dropline_schemas.events import (ListingUpsertedV1, OrderReceivedV1, StoreConnectedV1, StoreWebhookReceivedV1,
-                                     SupplierRegisteredV1)
+from dropline_schemas.events import (
+    ListingUpsertedV1,
+    OrderReceivedV1,
+    StoreConnectedV1,
+    StoreWebhookReceivedV1,
+    SupplierRegisteredV1,
+)
 
 from .domain import InvalidStoreOrder, normalise, split_by_supplier
 from .models import IngestListing, IngestStore, IngestStoreOrder, IngestSupplier

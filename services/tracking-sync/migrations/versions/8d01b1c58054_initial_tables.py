@@ -1,7 +1,7 @@
 """initial tables
 
 Revision ID: 8d01b1c58054
-Revises: 
+Revises:
 Create Date: 2026-11-26 07:07:02.508613
 """
 import sqlalchemy as sa

@@ -6,10 +6,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
+from fastapi import FastAPI
+
 from dropline_platform.runtime import Service
 from dropline_schemas import topics as T
 from dropline_schemas.events import OrderReceivedV1, Platform, TrackingAddedV1
-from fastapi import FastAPI
 
 from . import handlers
 from .adapters import StoreFulfilments

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import httpx
+
 from dropline_platform.db import UnitOfWork, utcnow
 from dropline_platform.jobs import JobKind, Permanent
 from dropline_platform.observability import get_logger

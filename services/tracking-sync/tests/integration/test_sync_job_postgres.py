@@ -8,8 +8,6 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from dropline_schemas import topics as T
-from tracking_sync.models import SyncFulfillment
 from tracking_sync_testkit import (
     FakeShopify,
     Harness,
@@ -18,6 +16,9 @@ from tracking_sync_testkit import (
     store_connected,
     tracking_added,
 )
+
+from dropline_schemas import topics as T
+from tracking_sync.models import SyncFulfillment
 
 pytestmark = pytest.mark.integration
 

@@ -6,6 +6,17 @@ import math
 
 import httpx
 import pytest
+from tracking_sync_testkit import (
+    PLATFORM_ORDER_ID,
+    SHOP,
+    SHOP_URL,
+    TOKEN,
+    UPS_NUMBER,
+    FakeShopify,
+    fo_line,
+    fulfillment_order,
+)
+
 from dropline_platform.jobs import Permanent, Retryable
 from tracking_sync.adapters import FulfilmentRequest, StoreAccess, Tracking
 from tracking_sync.adapters.shopify import (
@@ -18,16 +29,6 @@ from tracking_sync.adapters.shopify import (
     throttle_retry_after,
 )
 from tracking_sync.domain import LineToFulfil, UnknownLines, lines_to_fulfil, same_tracking_number
-from tracking_sync_testkit import (
-    PLATFORM_ORDER_ID,
-    SHOP,
-    SHOP_URL,
-    TOKEN,
-    UPS_NUMBER,
-    FakeShopify,
-    fo_line,
-    fulfillment_order,
-)
 
 OURS = (LineToFulfil("l-1", "466157049", "IPOD-GREEN", 2), LineToFulfil("l-2", "466157050", "CASE", 1))
 STORE = StoreAccess(store_id="store-1", shop=SHOP, api_base_url=SHOP_URL, credentials={"access_token": TOKEN})

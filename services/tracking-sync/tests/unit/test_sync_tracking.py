@@ -9,12 +9,6 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from dropline_platform.db import utcnow
-from dropline_platform.messaging import RetryLater
-from dropline_schemas import topics as T
-from dropline_schemas.events import Platform
-from tracking_sync import handlers
-from tracking_sync.models import SyncFulfillment
 from tracking_sync_testkit import (
     ORDER_GID,
     OTHER_LINE,
@@ -28,6 +22,13 @@ from tracking_sync_testkit import (
     order_received,
     tracking_added,
 )
+
+from dropline_platform.db import utcnow
+from dropline_platform.messaging import RetryLater
+from dropline_schemas import topics as T
+from dropline_schemas.events import Platform
+from tracking_sync import handlers
+from tracking_sync.models import SyncFulfillment
 
 
 async def ready(harness, order=None):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
+
 from dropline_platform.http import call
 from dropline_platform.jobs import Permanent, Retryable
 

@@ -15,6 +15,7 @@ shop's bucket and wait before a call the bucket could not pay for, instead of be
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+
 from dropline_platform.http import retry_after_seconds
 from dropline_platform.jobs import Permanent, Retryable
 from dropline_platform.observability import get_logger
@@ -184,11 +186,9 @@ class ShopBudgets:
 
     def observe(self, shop: str, cost: dict[str, Any] | None) -> None:
         status = (cost or {}).get("throttleStatus") or {}
-        try:
+        with contextlib.suppress(KeyError, TypeError, ValueError):
             self._shops[shop] = (float(status["currentlyAvailable"]), float(status["maximumAvailable"]),
                                  float(status["restoreRate"]), self.clock())
-        except (KeyError, TypeError, ValueError):
-            pass
 
     def wait_before(self, shop: str, cost: float, reserve: float = 0.0) -> float:
         """Seconds to wait so the bucket holds `cost` plus `reserve` points (0 when it does, or unknown)."""
