@@ -63,7 +63,7 @@ def make_broker(settings: ServiceSettings, tracer_provider=None) -> KafkaBroker:
         middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider)],
         graceful_timeout=10.0,
         # FastStream's own log lines go through the root handler (JSON), not its coloured default.
-        logger=logging.getLogger("faststream.dropline"),
+        logger=logging.getLogger("dropline.broker"),
         **kwargs,
     )
 
@@ -133,6 +133,8 @@ class Consumers:
         with bound(event_id=str(event.event_id), event_type=event.event_type,
                    order_id=_order_id(event), tenant_id=event.tenant_id):
             attempt = 0
+            loop = asyncio.get_running_loop()
+            started = loop.time()
             while True:
                 attempt += 1
                 try:
@@ -163,7 +165,17 @@ class Consumers:
                     continue
                 except asyncio.CancelledError:
                     raise
-                except Exception as exc:  # RetryLater or an unexpected bug
+                except RetryLater as exc:
+                    # Not this message's fault: what it needs (e.g. a catalog entry) is on its way.
+                    # Wait longer than for a bug before giving up on it.
+                    if loop.time() - started < self.settings.consumer_retry_later_seconds:
+                        delay = min(0.1 * 2 ** attempt, 5.0) * (0.5 + random.random() / 2)
+                        log.info("prerequisite not there yet, retrying", reason=str(exc), retry_in=round(delay, 2))
+                        await asyncio.sleep(delay)
+                        continue
+                    error = exc
+                    attempt = max(attempt, self.settings.consumer_max_attempts)
+                except Exception as exc:  # an unexpected bug
                     error = exc
                 if attempt >= self.settings.consumer_max_attempts:
                     await self._dead_letter(consumer, topic, raw, record, event,

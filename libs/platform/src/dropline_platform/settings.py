@@ -42,6 +42,8 @@ class ServiceSettings(BaseSettings):
         default="none", description="otlp uses the standard OTEL_EXPORTER_OTLP_* variables.")
     outbox_batch_size: int = 500
     consumer_max_attempts: int = Field(default=6, description="Tries for a message that fails with an unexpected error before it is dead-lettered.")
+    consumer_retry_later_seconds: float = Field(
+        default=120.0, description="How long a message whose prerequisite is missing (RetryLater) is retried before it is dead-lettered.")
 
     @model_validator(mode="after")
     def _defaults(self):

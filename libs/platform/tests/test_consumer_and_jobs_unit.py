@@ -1,0 +1,114 @@
+"""Consumer retry policy and the job worker, on a SQLite file (no broker needed)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from dropline_platform.db import Database
+from dropline_platform.jobs import JobKind, JobWorker, Permanent, Retryable, enqueue
+from dropline_platform.messaging import Consumers, RetryLater
+from dropline_platform.migrations import upgrade
+from dropline_platform.models import DeadLetter, Job, OutboxMessage
+from dropline_platform.settings import ServiceSettings
+from dropline_schemas import topics as T
+from dropline_schemas.events import OrderForwardedData, OrderForwardedV1
+
+MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "order-ingest" / "migrations"
+
+
+@pytest.fixture
+async def db(tmp_path):
+    url = f"sqlite:///{tmp_path}/t.db"
+    upgrade("order-ingest", url, MIGRATIONS)
+    database = Database(url)
+    yield database
+    await database.dispose()
+
+
+def event() -> bytes:
+    return OrderForwardedV1.create(
+        data=OrderForwardedData(order_id="o1", supplier_id="s", supplier_order_id="S-1", forwarded_at="2026-11-26T10:00:00Z"),
+        producer="t", tenant_id="r", correlation_id="c").model_dump_json().encode()
+
+
+async def test_a_missing_prerequisite_is_waited_for_not_dead_lettered(db):
+    consumers = Consumers(broker=None, db=db, settings=ServiceSettings(consumer_max_attempts=2, consumer_retry_later_seconds=30))
+    calls = []
+
+    async def handler(uow, ev):
+        calls.append(1)
+        if len(calls) < 4:  # more tries than consumer_max_attempts
+            raise RetryLater("supplier not known yet")
+
+    assert await consumers.process("t.h", T.ORDER_FORWARDED, event(), handler, OrderForwardedV1) == "applied"
+    assert len(calls) == 4
+
+
+async def test_a_prerequisite_that_never_comes_is_dead_lettered_after_the_window(db):
+    consumers = Consumers(broker=None, db=db, settings=ServiceSettings(consumer_max_attempts=2, consumer_retry_later_seconds=0.3))
+
+    async def handler(uow, ev):
+        raise RetryLater("supplier not known yet")
+
+    assert await consumers.process("t.h", T.ORDER_FORWARDED, event(), handler, OrderForwardedV1) == "dead-lettered"
+    async with db.uow() as uow:
+        letter = (await uow.session.exec(select(DeadLetter))).one()
+    assert "supplier not known yet" in letter.reason
+
+
+async def _run_until_idle(worker: JobWorker) -> None:
+    while await worker.run_one():
+        pass
+
+
+async def test_a_job_is_retried_with_backoff_then_succeeds_and_its_event_commits_with_it(db):
+    attempts = []
+
+    async def handler(uow, payload):
+        attempts.append(payload["order_id"])
+        if len(attempts) == 1:
+            raise Retryable("HTTP 503")
+        uow.publish(OrderForwardedV1.model_validate_json(event()), T.ORDER_FORWARDED, key="o1")
+
+    async def give_up(uow, payload, reason):
+        raise AssertionError("must not give up")
+
+    kind = JobKind("k", handler, give_up, max_attempts=3, base_delay=0.05, max_delay=0.05)
+    async with db.uow() as uow:
+        assert await enqueue(uow, "k", "o1", {"order_id": "o1"})
+        assert not await enqueue(uow, "k", "o1", {"order_id": "o1"})  # same key: one job
+        await uow.commit()
+    worker = JobWorker(db, [kind])
+    await _run_until_idle(worker)
+    async with db.uow() as uow:
+        job = (await uow.session.exec(select(Job))).one()
+        assert (job.status, job.attempts, job.last_error) == ("pending", 1, "HTTP 503")
+        assert (await uow.session.exec(select(OutboxMessage))).all() == []  # failed attempt left nothing
+    await asyncio.sleep(0.06)
+    await _run_until_idle(worker)
+    async with db.uow() as uow:
+        job = (await uow.session.exec(select(Job))).one()
+        assert (job.status, job.attempts) == ("done", 2)
+        assert len((await uow.session.exec(select(OutboxMessage))).all()) == 1
+
+
+async def test_a_permanent_failure_gives_up_at_once_and_reports(db):
+    reported = []
+
+    async def handler(uow, payload):
+        raise Permanent("HTTP 422 unknown_sku")
+
+    async def give_up(uow, payload, reason):
+        reported.append(reason)
+
+    async with db.uow() as uow:
+        await enqueue(uow, "k", "o2", {"order_id": "o2"})
+        await uow.commit()
+    await _run_until_idle(JobWorker(db, [JobKind("k", handler, give_up)]))
+    async with db.uow() as uow:
+        job = (await uow.session.exec(select(Job))).one()
+    assert job.status == "failed" and reported == ["HTTP 422 unknown_sku"]
