@@ -185,6 +185,7 @@ class Harness:
 
 def fast_settings(database_url: str, **overrides) -> Settings:
     values = {"database_url": database_url, "environment": "test", "job_max_attempts": 3, "job_base_delay_seconds": 0.001,
-                  "job_max_delay_seconds": 0.01, "consumer_max_attempts": 1, "log_format": "json"}
+                  "job_max_delay_seconds": 0.01, "consumer_max_attempts": 1, "consumer_retry_later_seconds": 0.2,
+                  "log_format": "json"}
     values.update(overrides)
     return Settings(**values)

@@ -1,6 +1,8 @@
 """Shared pytest fixtures (registered by the root conftest.py).
 
-- `kafka_bootstrap` (session): a real Kafka-protocol broker.
+- `kafka_bootstrap` (module): a real Kafka-protocol broker, fresh for each test module, so one
+  module's events (e.g. checkout's OrderPaid) never reach another module's consumers (the bundled
+  broker starts in milliseconds).
 - `pg_databases` (session): a DatabaseFactory; `pg_url`: a fresh PostgreSQL database per test.
 """
 
@@ -11,7 +13,7 @@ import pytest
 from . import infra
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def kafka_bootstrap():
     with infra.kafka() as bootstrap:
         yield bootstrap

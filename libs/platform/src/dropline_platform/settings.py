@@ -43,7 +43,9 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = 500
     consumer_max_attempts: int = Field(default=6, description="Tries for a message that fails with an unexpected error before it is dead-lettered.")
     consumer_retry_later_seconds: float = Field(
-        default=120.0, description="How long a message whose prerequisite is missing (RetryLater) is retried before it is dead-lettered.")
+        default=60.0, description=(
+            "How long a message whose prerequisite is missing (RetryLater) is retried before it is dead-lettered. "
+            "The consumer waits meanwhile, so keep it short."))
 
     @model_validator(mode="after")
     def _defaults(self):

@@ -87,7 +87,7 @@ async def test_service_forwards_a_paid_order_from_kafka_to_kafka(pg_url, kafka_b
     order_id = f"order-{uuid.uuid4().hex[:8]}"
     supplier = FakeSupplier(script=[503])
     settings = fast_settings(pg_url, kafka_bootstrap_servers=kafka_bootstrap, job_poll_interval_seconds=0.05,
-                             consumer_max_attempts=6)
+                             consumer_max_attempts=6, consumer_retry_later_seconds=60)
     h = Harness(settings, supplier)
     app = h.svc.app
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
