@@ -171,6 +171,8 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--db", choices=["auto", "postgres", "sqlite"], default="auto")
+    parser.add_argument("--shopify-restore-rate", type=float, default=100.0,
+                        help="store's GraphQL cost restore rate, points/s (Shopify Standard 100, Plus 1000)")
     args = parser.parse_args()
 
     # A SIGTERM (timeout, CI) must still stop every process the stack started.
@@ -182,11 +184,15 @@ def main() -> None:
         print(f"starting the system on {'PostgreSQL' if use_pg else 'SQLite'}…", file=sys.stderr, flush=True)
         with stack:
             stack.demo = load_demo_data(stack, auto_ship_after_seconds=0, supplier_rate_limit=None)
+            httpx.post(f"{stack.url('shopify')}/_control/shops/{stack.demo['shop']}/rate-limit",
+                       json={"restore_rate": args.shopify_restore_rate,
+                             "maximum_available": args.shopify_restore_rate * 20}).raise_for_status()
             print(f"driving {args.orders} orders…", file=sys.stderr, flush=True)
             result = asyncio.run(drive(stack, args.orders, args.concurrency))
             ceiling_db = (factory.create("bench-raw") if factory else f"sqlite:///{tmp}/raw.db")
             ceiling = raw_ceiling(ceiling_db, max(args.orders * 5, 1000))
     result["database"] = "postgresql" if use_pg else "sqlite"
+    result["shopify_restore_rate_points_per_s"] = args.shopify_restore_rate
     result["raw_ceiling_order_plus_outbox_inserts_per_s"] = ceiling
     result["ratio_ingest_vs_raw_ceiling"] = round(result["ingest_orders_per_s"] / ceiling, 4)
     result["ratio_webhook_to_synced_vs_raw_ceiling"] = round(result["webhook_to_synced_orders_per_s"] / ceiling, 4)
