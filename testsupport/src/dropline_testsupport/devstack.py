@@ -206,7 +206,9 @@ def main() -> None:
         nonlocal stop_requested
         stop_requested = True
 
-    signal.signal(signal.SIGTERM, _on_signal)
+    # Ctrl-C, kill, or the terminal going away: stop every process this command started.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _on_signal)
     print("Starting Dropline (broker, localstripe, stand-ins, 5 services)…", flush=True)
     try:
         with stack:
