@@ -86,3 +86,16 @@ class SecretsKeyMixin(BaseSettings):
                 self.secrets_key.get_secret_value() == DEVELOPMENT_SECRETS_KEY:
             raise ValueError("secrets_key is the public development key; set a real one in production")
         return self
+
+
+class JobSettingsMixin(BaseSettings):
+    """For services that run durable jobs (jobs.JobWorker)."""
+
+    job_max_attempts: int = Field(
+        default=12, ge=1, description="Tries of one job before it fails for good and its failure event is published.")
+    job_base_delay_seconds: float = Field(
+        default=2.0, gt=0, description="Backoff after the first failed attempt; doubles per attempt (with jitter).")
+    job_max_delay_seconds: float = Field(default=600.0, gt=0, description="Ceiling of the backoff between attempts.")
+    job_concurrency: int = Field(
+        default=4, ge=1, description="Jobs run at once per process on PostgreSQL (always 1 on SQLite).")
+    job_poll_interval_seconds: float = Field(default=1.0, gt=0, description="How often the worker looks for due jobs.")

@@ -3,25 +3,16 @@ from typing import ClassVar
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from dropline_platform.settings import SecretsKeyMixin, ServiceSettings
+from dropline_platform.settings import JobSettingsMixin, SecretsKeyMixin, ServiceSettings
 
 
-class Settings(ServiceSettings, SecretsKeyMixin):
+class Settings(ServiceSettings, SecretsKeyMixin, JobSettingsMixin):
     """tracking-sync: env prefix TRACKING_SYNC_ (e.g. TRACKING_SYNC_DATABASE_URL, TRACKING_SYNC_SECRETS_KEY)."""
 
     model_config = SettingsConfigDict(env_prefix="TRACKING_SYNC_", extra="ignore")
     service_name: ClassVar[str] = "tracking-sync"
     default_port: ClassVar[int] = 8004
 
-    job_max_attempts: int = Field(
-        default=12, ge=1, description="Tries of one sync_tracking job before OrderSyncFailed is published.")
-    job_base_delay_seconds: float = Field(
-        default=2.0, gt=0, description="Backoff after the first failed attempt; doubles per attempt (with jitter).")
-    job_max_delay_seconds: float = Field(default=600.0, gt=0, description="Ceiling of the backoff between attempts.")
-    job_concurrency: int = Field(
-        default=4, ge=1,
-        description="Jobs run at once per process on PostgreSQL (always 1 on SQLite).")
-    job_poll_interval_seconds: float = Field(default=1.0, gt=0, description="How often the worker looks for due jobs.")
 
     shopify_api_version: str = Field(default="2025-10", pattern=r"^(\d{4}-(01|04|07|10)|unstable)$",
                                      description="Admin GraphQL API version in the endpoint path.")
