@@ -10,14 +10,11 @@ import asyncio
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
 
 from opentelemetry import propagate
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dropline_schemas.envelope import EventEnvelope
@@ -144,6 +141,11 @@ class UnitOfWork:
         ))
         self._outbox_rows += 1
 
+    def add_outbox_row(self, row: OutboxMessage) -> None:
+        """An outbox row that is not a domain event (e.g. a dead-letter notice)."""
+        self.session.add(row)
+        self._outbox_rows += 1
+
     def publish_all(self, items: Iterable[tuple[EventEnvelope, Topic, str]]) -> None:
         for ev, topic, key in items:
             self.publish(ev, topic, key)
@@ -163,12 +165,4 @@ class UnitOfWork:
         self._jobs += 1
 
 
-def is_unique_violation(exc: BaseException) -> bool:
-    return isinstance(exc, IntegrityError)
-
-
-async def scalar_one_or_none(session: AsyncSession, stmt) -> Any:
-    return (await session.exec(stmt)).first()
-
-
-__all__ = ["Database", "UnitOfWork", "async_url", "sync_url", "utcnow", "is_unique_violation", "select"]
+__all__ = ["Database", "UnitOfWork", "async_url", "sync_url", "utcnow"]

@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import random
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -27,7 +28,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from dropline_schemas import topics as T
@@ -35,7 +36,7 @@ from dropline_schemas.envelope import EventEnvelope
 from dropline_schemas.events import parse_event
 
 from .db import Database, UnitOfWork, utcnow
-from .models import DeadLetter
+from .models import DeadLetter, OutboxMessage
 from .observability import bound, get_logger
 from .settings import ServiceSettings
 
@@ -200,16 +201,11 @@ class Consumers:
             dl = DeadLetterNotice(consumer=consumer, topic=topic.name, reason=reason,
                                   event_id=str(event.event_id) if event else None, payload=payload[:100_000])
             # Not an EventEnvelope on purpose: a dead letter is an operator notice, not a domain fact.
-            uow.session.add(_outbox_row_for_notice(dl))
-            uow._outbox_rows += 1
+            uow.add_outbox_row(_outbox_row_for_notice(dl))
             await uow.commit()
 
 
 # --------------------------------------------------------------------------- dead-letter notices
-
-from pydantic import BaseModel  # noqa: E402
-
-from .models import OutboxMessage  # noqa: E402
 
 
 class DeadLetterNotice(BaseModel):
@@ -221,8 +217,6 @@ class DeadLetterNotice(BaseModel):
 
 
 def _outbox_row_for_notice(dl: DeadLetterNotice) -> OutboxMessage:
-    import uuid
-
     return OutboxMessage(event_id=str(uuid.uuid4()), topic=T.DEAD_LETTER.name, key=dl.consumer,
                          payload=dl.model_dump_json(),
                          headers=json.dumps({"content-type": "application/json", "event_type": "DeadLetter"}),
