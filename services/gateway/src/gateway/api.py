@@ -127,7 +127,7 @@ async def shopify_webhook(request: Request) -> JSONResponse:
         log.warning("shopify webhook with a bad signature", shop=shop, webhook_id=webhook_id)
         raise ApiError(401, "invalid_signature", "X-Shopify-Hmac-Sha256 does not match the body")
     try:
-        payload = json.loads(raw)
+        payload = json.loads(raw.decode("utf-8"))  # webhooks are UTF-8 JSON; anything else is malformed
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "malformed_json", f"body is not valid JSON: {exc}") from exc
     if not isinstance(payload, dict):

@@ -98,6 +98,9 @@ async def test_malformed_json_unknown_shop_and_missing_headers_are_4xx_with_a_re
     bad = b'{"id": 1, "line_items": ['
     r = await gw.post("/webhooks/shopify", content=bad, headers=headers(bad))
     assert r.status_code == 400 and r.json()["error"] == "malformed_json"
+    utf16 = '{"id": 1}'.encode("utf-16")
+    r = await gw.post("/webhooks/shopify", content=utf16, headers=headers(utf16))
+    assert r.status_code == 400 and r.json()["error"] == "malformed_json"
     not_object = b"[1, 2]"
     r = await gw.post("/webhooks/shopify", content=not_object, headers=headers(not_object))
     assert r.status_code == 400
