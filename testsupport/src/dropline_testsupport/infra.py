@@ -57,22 +57,42 @@ def tansu_binary() -> str:
 
 
 @contextlib.contextmanager
+def local_process(argv: list[str], port: int, log_path: Path | None = None, timeout: float = 30.0) -> Iterator[None]:
+    """Run a helper process (broker, localstripe, stand-in) until the block ends; ready once its port answers."""
+    with open(log_path or os.devnull, "ab") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+    try:
+        wait_for_port("127.0.0.1", port, timeout=timeout)
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextlib.contextmanager
 def bundled_broker(port: int | None = None, log_path: Path | None = None) -> Iterator[str]:
     """Start the bundled broker; yields host:port. Memory-only: a restart loses topics and offsets."""
     port = port or free_port()
     url = f"tcp://127.0.0.1:{port}"
-    with open(log_path or os.devnull, "ab") as log:  # the child keeps its own copy of the descriptor
-        proc = subprocess.Popen([tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        wait_for_port("127.0.0.1", port)
+    with local_process([tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
+                       port, log_path):
         yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+
+
+@contextlib.contextmanager
+def localstripe(port: int | None = None, log_path: Path | None = None) -> Iterator[str]:
+    """Start localstripe; yields its base URL. --from-scratch: never load /tmp/localstripe.pickle
+    (state another run left behind)."""
+    import sys
+
+    port = port or free_port()
+    with local_process([sys.executable, "-m", "localstripe", "--port", str(port), "--from-scratch"], port, log_path):
+        yield f"http://127.0.0.1:{port}"
 
 
 @contextlib.contextmanager

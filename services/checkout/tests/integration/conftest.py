@@ -5,11 +5,7 @@ outbox relay, recovery loop)."""
 from __future__ import annotations
 
 import contextlib
-import shutil
-import subprocess
-import sys
 from datetime import date
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,34 +16,16 @@ from checkout.app import build
 from checkout.settings import Settings
 from dropline_schemas import topics as T
 from dropline_schemas.events import OrderReceivedV1
-from dropline_testsupport.infra import free_port, wait_for_port
+from dropline_testsupport import infra
 
 TODAY = date(2024, 1, 2)
 STRIPE_KEY = "sk_test_dropline_local"
 
 
-def _localstripe_command(port: int) -> list[str]:
-    exe = shutil.which("localstripe") or str(Path(sys.executable).with_name("localstripe"))
-    # --from-scratch: never load /tmp/localstripe.pickle (state another run left behind).
-    return [exe, "--port", str(port), "--from-scratch"]
-
-
 @pytest.fixture(scope="session")
 def localstripe_server(tmp_path_factory):
-    port = free_port()
-    log = tmp_path_factory.mktemp("localstripe") / "localstripe.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(_localstripe_command(port), stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        try:
-            wait_for_port("127.0.0.1", port, timeout=30)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with infra.localstripe(log_path=tmp_path_factory.mktemp("localstripe") / "localstripe.log") as url:
+        yield url
 
 
 @pytest.fixture

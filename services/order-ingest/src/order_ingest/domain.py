@@ -150,11 +150,10 @@ def find_listing(listings: dict[tuple[str, str], Listing], line: StoreLine) -> L
 
 
 def split_by_supplier(order: StoreOrder, *, retailer_id: str, store_id: str,
-                      listings: dict[tuple[str, str], Listing], suppliers: dict[str, SupplierTerms],
-                      numbers: list[str] | None = None) -> list[DroplineOrder]:
+                      listings: dict[tuple[str, str], Listing], suppliers: dict[str, SupplierTerms]) -> list[DroplineOrder]:
     """One DroplineOrder per supplier; lines without a listing (or whose supplier is unknown) go to
-    one 'unmatched' order so they are shown, never dropped. `numbers` supplies the Dropline order
-    numbers in output order (defaults to the platform number with a suffix)."""
+    one 'unmatched' order so they are shown, never dropped. Order numbers default to the platform
+    number with a suffix; the caller replaces them with Dropline numbers."""
     groups: dict[str | None, list[OrderLine]] = {}
     for line in order.lines:
         listing = find_listing(listings, line)
@@ -177,7 +176,7 @@ def split_by_supplier(order: StoreOrder, *, retailer_id: str, store_id: str,
             status = OrderStatus.UNPAID
         else:
             status = OrderStatus.NON_AUTO_ORDER
-        number = numbers[i] if numbers else f"{order.platform_order_number or order.platform_order_id}-{i + 1}"
+        number = f"{order.platform_order_number or order.platform_order_id}-{i + 1}"
         result.append(DroplineOrder(
             order_id=dropline_order_id(store_id, order.platform_order_id, supplier_id), order_number=number,
             retailer_id=retailer_id, store_id=store_id, platform=order.platform,

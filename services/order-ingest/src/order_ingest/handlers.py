@@ -47,11 +47,10 @@ async def on_store_webhook(uow: UnitOfWork, event: StoreWebhookReceivedV1) -> No
 
     listings = await repo.listings_for(d.store_id)
     suppliers = await repo.suppliers()
-    preview = split_by_supplier(store_order, retailer_id=store.retailer_id, store_id=d.store_id,
-                                listings=listings, suppliers=suppliers)
-    numbers = [f"D{n}" for n in await repo.next_numbers(len(preview))]
-    orders = split_by_supplier(store_order, retailer_id=store.retailer_id, store_id=d.store_id,
-                               listings=listings, suppliers=suppliers, numbers=numbers)
+    split = split_by_supplier(store_order, retailer_id=store.retailer_id, store_id=d.store_id,
+                              listings=listings, suppliers=suppliers)
+    numbers = await repo.next_numbers(len(split))
+    orders = [o.model_copy(update={"order_number": f"D{n}"}) for o, n in zip(split, numbers, strict=True)]
     uow.session.add(IngestStoreOrder(store_id=d.store_id, platform_order_id=store_order.platform_order_id,
                                      retailer_id=store.retailer_id, delivery_id=d.delivery_id,
                                      dropline_order_ids=json.dumps([o.order_id for o in orders]),
