@@ -190,6 +190,39 @@ class OrderPaymentFailedV1(EventEnvelope[OrderPaymentFailedData]):
     event_type_name = "OrderPaymentFailed"
 
 
+class OrderPricedData(Contract):
+    """What the supplier charges for a newly received order, in the supplier's currency, priced by
+    checkout with the supplier terms the order arrived with. `amounts` is null (with `reason`)
+    when the order cannot be priced, e.g. lines without a supplier unit cost."""
+
+    order_id: str
+    supplier_id: str
+    currency: str = Field(min_length=3, max_length=3)
+    amounts: Money | None = Field(description="Product cost, shipping, VAT and total; null = cannot be priced.")
+    reason: str | None = Field(default=None, description="Why the order cannot be priced (amounts is null).")
+    priced_at: datetime
+
+
+class OrderPricedV1(EventEnvelope[OrderPricedData]):
+    event_type_name = "OrderPriced"
+
+
+class OrderPaymentStartedData(Contract):
+    """A checkout claimed the order (unpaid → payment_pending): the amounts it is being charged."""
+
+    order_id: str
+    payment_id: str
+    method: PaymentMethod
+    supplier_currency_amounts: Money
+    usd_amounts: Money
+    fx: FxRecord
+    started_at: datetime
+
+
+class OrderPaymentStartedV1(EventEnvelope[OrderPaymentStartedData]):
+    event_type_name = "OrderPaymentStarted"
+
+
 class OrderForwardedData(Contract):
     order_id: str
     supplier_id: str
@@ -296,7 +329,7 @@ class ListingUpsertedV1(EventEnvelope[ListingUpsertedData]):
 ALL_EVENTS: tuple[type[EventEnvelope], ...] = (
     StoreWebhookReceivedV1, OrderReceivedV1, OrderPaidV1, OrderPaymentFailedV1, OrderForwardedV1,
     OrderForwardingFailedV1, TrackingAddedV1, OrderSyncedV1, OrderSyncFailedV1,
-    StoreConnectedV1, SupplierRegisteredV1, ListingUpsertedV1,
+    StoreConnectedV1, SupplierRegisteredV1, ListingUpsertedV1, OrderPricedV1, OrderPaymentStartedV1,
 )
 
 EVENTS_BY_TYPE: dict[str, type[EventEnvelope]] = {e.event_type_name: e for e in ALL_EVENTS}

@@ -18,6 +18,8 @@ STORE_WEBHOOK_RECEIVED = Topic("dropline.store-webhook-received.v1", description
 ORDER_RECEIVED = Topic("dropline.order-received.v1", description="One per Dropline order (one store order × one supplier).")
 ORDER_PAID = Topic("dropline.order-paid.v1", description="Payment captured for an order.")
 ORDER_PAYMENT_FAILED = Topic("dropline.order-payment-failed.v1", description="A checkout attempt that did not capture money.")
+ORDER_PRICED = Topic("dropline.order-priced.v1", description="What a new order costs in the supplier's currency (or why it cannot be priced).")
+ORDER_PAYMENT_STARTED = Topic("dropline.order-payment-started.v1", description="A checkout claimed the order (payment_pending), with its supplier-currency and USD amounts.")
 ORDER_FORWARDED = Topic("dropline.order-forwarded.v1", description="Order accepted by the supplier's order API.")
 ORDER_FORWARDING_FAILED = Topic("dropline.order-forwarding-failed.v1", description="Supplier rejected the order for good.")
 TRACKING_ADDED = Topic("dropline.tracking-added.v1", description="A tracking number for an order (supplier or retailer).")
@@ -27,6 +29,6 @@ CATALOG = Topic("dropline.catalog.v1", partitions=3, description="Store connecti
 DEAD_LETTER = Topic("dropline.dead-letter.v1", partitions=1, description="Messages a consumer could not process, with the reason.")
 
 ALL_TOPICS: tuple[Topic, ...] = (
-    STORE_WEBHOOK_RECEIVED, ORDER_RECEIVED, ORDER_PAID, ORDER_PAYMENT_FAILED, ORDER_FORWARDED,
-    ORDER_FORWARDING_FAILED, TRACKING_ADDED, ORDER_SYNCED, ORDER_SYNC_FAILED, CATALOG, DEAD_LETTER,
+    STORE_WEBHOOK_RECEIVED, ORDER_RECEIVED, ORDER_PRICED, ORDER_PAYMENT_STARTED, ORDER_PAID, ORDER_PAYMENT_FAILED,
+    ORDER_FORWARDED, ORDER_FORWARDING_FAILED, TRACKING_ADDED, ORDER_SYNCED, ORDER_SYNC_FAILED, CATALOG, DEAD_LETTER,
 )
