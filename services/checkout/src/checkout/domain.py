@@ -26,6 +26,11 @@ from dropline_schemas.events import (
     OrderPaidV1,
     OrderPaymentFailedData,
     OrderPaymentFailedV1,
+    OrderPaymentStartedData,
+    OrderPaymentStartedV1,
+    OrderPricedData,
+    OrderPricedV1,
+    OrderReceivedV1,
     OrderStatus,
     PaymentMethod,
 )
@@ -345,6 +350,37 @@ def check_method(quote: Quote, method: PaymentMethod | str, payment_method: str 
 
 
 # --------------------------------------------------------------------------- events
+
+
+def order_priced_event(received: OrderReceivedV1, *, priced_at: datetime) -> OrderPricedV1 | None:
+    """What a newly received order costs in its supplier's currency (None for an order without a
+    supplier: unmatched lines have nobody to pay). An order that cannot be priced still gets the
+    event, with amounts null and the reason."""
+    order = received.data
+    terms = order.supplier
+    if terms is None:
+        return None
+    try:
+        amounts: Money | None = price_order(order).to_money()
+        reason = None
+    except CheckoutError as exc:
+        amounts, reason = None, exc.message
+    return OrderPricedV1.create(
+        data=OrderPricedData(order_id=order.order_id, supplier_id=terms.supplier_id, currency=terms.currency.upper(),
+                             amounts=amounts, reason=reason, priced_at=priced_at),
+        producer=PRODUCER, tenant_id=order.retailer_id, correlation_id=received.correlation_id,
+        causation_id=str(received.event_id))
+
+
+def order_payment_started_event(*, order_id: str, retailer_id: str, correlation_id: str, payment_id: str,
+                                method: PaymentMethod, quote: Quote, started_at: datetime
+                                ) -> OrderPaymentStartedV1:
+    line = quote.for_order(order_id)
+    return OrderPaymentStartedV1.create(
+        data=OrderPaymentStartedData(order_id=order_id, payment_id=payment_id, method=method,
+                                     supplier_currency_amounts=line.supplier_currency.to_money(),
+                                     usd_amounts=line.usd.to_money(), fx=quote.fx, started_at=started_at),
+        producer=PRODUCER, tenant_id=retailer_id, correlation_id=correlation_id, causation_id=payment_id)
 
 
 def order_paid_event(*, order: DroplineOrder, correlation_id: str, payment_id: str, method: PaymentMethod,

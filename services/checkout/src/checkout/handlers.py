@@ -1,20 +1,28 @@
 """Kafka handlers: the consumer wrapper opens the unit of work and writes the inbox row (so a
-redelivered event has no second effect); the handler only stores the order."""
+redelivered event has no second effect); the handler stores the order and, for a new order with a
+supplier, publishes what it costs (OrderPriced) in the same unit of work."""
 
 from __future__ import annotations
 
 from dropline_platform.db import UnitOfWork, utcnow
+from dropline_schemas import topics as T
 from dropline_schemas.events import OrderReceivedV1
 
+from .domain import order_priced_event
 from .observability import log
 from .repository import Repository
 
 
 async def on_order_received(uow: UnitOfWork, event: OrderReceivedV1) -> None:
     order = event.data
-    added = await Repository(uow.session).add_order_if_new(order, correlation_id=event.correlation_id, now=utcnow())
+    now = utcnow()
+    added = await Repository(uow.session).add_order_if_new(order, correlation_id=event.correlation_id, now=now)
     if added:
-        log.info("order stored", order_number=order.order_number, status=order.status.value)
+        priced = order_priced_event(event, priced_at=now)
+        if priced is not None:
+            uow.publish(priced, T.ORDER_PRICED, key=order.order_id)
+        log.info("order stored", order_number=order.order_number, status=order.status.value,
+                 priced=priced is not None and priced.data.amounts is not None)
     else:
         # Another event for an order we already have (e.g. replayed by an operator): keep our status.
         log.info("order already known; OrderReceived ignored", order_number=order.order_number)

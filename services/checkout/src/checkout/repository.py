@@ -83,7 +83,8 @@ class Repository:
                                    "checkout started", now)
         return True
 
-    async def _orders_held_by(self, payment_id: str) -> list[CheckoutOrder]:
+    async def orders_held_by(self, payment_id: str) -> list[CheckoutOrder]:
+        """The orders `payment_id` has claimed (payment_pending), locked, in order_id order."""
         stmt = (select(CheckoutOrder)
                 .where(CheckoutOrder.payment_id == payment_id,
                        CheckoutOrder.status == OrderStatus.PAYMENT_PENDING.value)
@@ -91,7 +92,7 @@ class Repository:
         return list((await self.s.exec(stmt)).all())
 
     async def mark_orders_paid(self, payment_id: str, now: datetime) -> list[CheckoutOrder]:
-        rows = await self._orders_held_by(payment_id)
+        rows = await self.orders_held_by(payment_id)
         for r in rows:
             r.status, r.paid_at, r.updated_at = OrderStatus.PAID.value, now, now
             self.s.add(r)
@@ -100,7 +101,7 @@ class Repository:
         return rows
 
     async def release_orders(self, payment_id: str, reason: str, now: datetime) -> list[CheckoutOrder]:
-        rows = await self._orders_held_by(payment_id)
+        rows = await self.orders_held_by(payment_id)
         for r in rows:
             r.status, r.payment_id, r.updated_at = OrderStatus.UNPAID.value, None, now
             self.s.add(r)

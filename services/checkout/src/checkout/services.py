@@ -3,8 +3,9 @@
 Paying exactly once (product.md: "An order is paid at most once, whatever happens"):
 
 1. One transaction claims every order (conditional UPDATE unpaid → payment_pending; all or
-   nothing) and inserts the payment row (`created`, with its priced quote and the client's
-   request_id, unique per retailer). From here no other checkout can include these orders.
+   nothing), inserts the payment row (`created`, with its priced quote and the client's
+   request_id, unique per retailer) and publishes OrderPaymentStarted per order. From here no
+   other checkout can include these orders.
 2. The PaymentIntent is created WITHOUT confirming it, and its id is saved (`processing`) in its
    own commit, conditionally on the payment still being `created`. An unconfirmed PaymentIntent
    moves no money, so a crash before this point is safe to undo.
@@ -46,6 +47,7 @@ from .domain import (
     check_orders,
     order_paid_event,
     order_payment_failed_event,
+    order_payment_started_event,
     price_order,
     sum_amounts,
 )
@@ -167,6 +169,13 @@ class Checkout:
             async with self.db.uow() as uow:
                 repo = Repository(uow.session)
                 if await repo.claim_orders(retailer_id, req.order_ids, payment.payment_id, now):
+                    # The payment_pending step, with what each order is being charged. (Read before
+                    # the payment row is added: a duplicate request_id must surface at commit.)
+                    for r in await repo.orders_held_by(payment.payment_id):
+                        uow.publish(order_payment_started_event(
+                            order_id=r.order_id, retailer_id=r.retailer_id, correlation_id=r.correlation_id,
+                            payment_id=payment.payment_id, method=method, quote=quote, started_at=now),
+                            T.ORDER_PAYMENT_STARTED, key=r.order_id)
                     repo.add_payment(payment)
                     try:
                         await uow.commit()

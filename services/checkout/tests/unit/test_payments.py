@@ -8,7 +8,7 @@ from sqlmodel import col, select
 from checkout.models import CheckoutOrder, CheckoutPayment
 from dropline_platform.models import OutboxMessage
 from dropline_schemas import topics as T
-from dropline_schemas.events import OrderPaidV1, OrderPaymentFailedV1, OrderStatus
+from dropline_schemas.events import OrderPaidV1, OrderPaymentFailedV1, OrderPaymentStartedV1, OrderStatus
 
 
 def pay_body(order_ids, request_id="req-1", payment_method="pm_card_visa", retailer_id="ret-1", method="card"):
@@ -369,3 +369,88 @@ def test_payment_rows_store_amounts_as_strings(make_order):
     q = build_quote([make_order(("12.50", 2))], usd_rate("EUR", date(2024, 1, 2)))
     raw = json.loads(q.model_dump_json())
     assert raw["charge"]["amount"] == "41.76"  # 27.39 + 7.12 + 7.25 and isinstance(raw["fx"]["rate"], str)
+
+
+# --------------------------------------------------------------------------- OrderPaymentStarted
+
+
+async def started_events(db) -> list[OrderPaymentStartedV1]:
+    rows = await outbox(db, T.ORDER_PAYMENT_STARTED)
+    events = [OrderPaymentStartedV1.model_validate_json(row.payload) for row in rows]
+    assert [row.key for row in rows] == [e.data.order_id for e in events]
+    return events
+
+
+async def test_checkout_start_publishes_payment_started_per_order_with_the_quoted_amounts(harness, make_order):
+    orders = [make_order(("12.50", 2), ("3.333", 1)), make_order(("7.99", 1)), make_order(("100.00", 3))]
+    ids = await seed(harness, *orders)
+    r = await harness.http.post("/internal/v1/payments", json=pay_body(ids))
+    assert r.status_code == 201, r.text
+    p = r.json()
+    started = await started_events(harness.db)
+    assert sorted(e.data.order_id for e in started) == sorted(ids)
+    by_order = {e.data.order_id: e for e in started}
+    for o in orders:
+        e = by_order[o.order_id]
+        line = next(q for q in p["orders"] if q["order_id"] == o.order_id)
+        assert (e.event_type, e.producer, e.tenant_id) == ("OrderPaymentStarted", "checkout", "ret-1")
+        assert e.correlation_id == f"store-order-{o.platform_order_id}" and e.causation_id == p["payment_id"]
+        assert (e.data.payment_id, e.data.method.value) == (p["payment_id"], "card")
+        assert {k: str(v) for k, v in e.data.supplier_currency_amounts.model_dump().items()} == {
+            k: v for k, v in line["supplier_currency"].items() if k != "currency"}
+        assert {k: str(v) for k, v in e.data.usd_amounts.model_dump().items()} == {
+            k: v for k, v in line["usd"].items() if k != "currency"}
+        assert (e.data.fx.from_currency, str(e.data.fx.rate), e.data.fx.rate_date) == ("EUR", "1.0956", "2024-01-02")
+    # Per order amounts add up to the payment's totals and to the USD charge.
+    for part in ("product_cost", "shipping", "vat", "total"):
+        assert str(sum(getattr(e.data.supplier_currency_amounts, part) for e in started)) == \
+            p["total"]["supplier_currency"][part]
+        assert str(sum(getattr(e.data.usd_amounts, part) for e in started)) == p["total"]["usd"][part]
+    assert str(sum(e.data.usd_amounts.total for e in started)) == p["charge"]["amount"] == "473.68"
+    # Started comes before paid in the outbox (the claim committed first).
+    async with harness.db.uow() as uow:
+        topics = [row.topic for row in (await uow.session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))))
+                  .all() if row.topic in (T.ORDER_PAYMENT_STARTED.name, T.ORDER_PAID.name)]
+    assert topics == [T.ORDER_PAYMENT_STARTED.name] * 3 + [T.ORDER_PAID.name] * 3
+
+
+async def test_a_declined_payment_publishes_started_then_failed_for_each_order(harness, make_order):
+    ids = await seed(harness, make_order(), make_order())
+    r = await harness.http.post("/internal/v1/payments",
+                                json=pay_body(ids, payment_method="pm_card_chargeCustomerFail"))
+    assert r.status_code == 402
+    pid = r.json()["payment_id"]
+    async with harness.db.uow() as uow:
+        rows = (await uow.session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id)))).all()
+    for oid in ids:
+        steps = [(row.topic, json.loads(row.payload)["data"]["payment_id"]) for row in rows
+                 if row.key == oid and row.topic != T.ORDER_PRICED.name]
+        assert steps == [(T.ORDER_PAYMENT_STARTED.name, pid), (T.ORDER_PAYMENT_FAILED.name, pid)]
+    assert await outbox(harness.db, T.ORDER_PAID) == []
+
+
+async def test_a_refused_or_replayed_request_publishes_no_payment_started(harness, make_order):
+    ids = await seed(harness, make_order(), make_order())
+    first = await harness.http.post("/internal/v1/payments", json=pay_body(ids))
+    assert first.status_code == 201
+    rows_after_first = len(await outbox_all(harness.db))
+    again = await harness.http.post("/internal/v1/payments", json=pay_body(ids))
+    assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
+    assert len(await outbox_all(harness.db)) == rows_after_first
+    # Declined and replayed: still only the first attempt's events.
+    ids2 = await seed(harness, make_order())
+    body = pay_body(ids2, request_id="req-declined", payment_method="pm_card_chargeCustomerFail")
+    assert (await harness.http.post("/internal/v1/payments", json=body)).status_code == 402
+    rows_after_declined = len(await outbox_all(harness.db))
+    assert (await harness.http.post("/internal/v1/payments", json=body)).status_code == 402
+    assert len(await outbox_all(harness.db)) == rows_after_declined > rows_after_first
+    # A refused request (the orders are already paid) claims nothing and publishes nothing.
+    refused = await harness.http.post("/internal/v1/payments", json=pay_body(ids, request_id="req-3"))
+    assert refused.status_code == 409
+    assert len(await outbox_all(harness.db)) == rows_after_declined
+    assert sorted(e.data.order_id for e in await started_events(harness.db)) == sorted([*ids, *ids2])
+
+
+async def outbox_all(db):
+    async with db.uow() as uow:
+        return (await uow.session.exec(select(OutboxMessage))).all()
