@@ -21,6 +21,7 @@ from dropline_schemas.envelope import EventEnvelope
 from dropline_schemas.topics import Topic
 
 from .models import OutboxMessage, ProcessedEvent
+from .types import UtcDateTime
 
 
 def utcnow() -> datetime:
@@ -104,6 +105,7 @@ class UnitOfWork:
         self.session: AsyncSession
         self._outbox_rows = 0
         self._jobs = 0
+        self._after_commit: list = []
 
     async def __aenter__(self) -> UnitOfWork:
         self.session = self.db.sessionmaker()
@@ -121,6 +123,13 @@ class UnitOfWork:
         if self._jobs:
             self.db.job_signal.set()
         self._outbox_rows = self._jobs = 0
+        callbacks, self._after_commit = self._after_commit, []
+        for fn in callbacks:
+            fn()
+
+    def after_commit(self, fn) -> None:
+        """Run `fn()` once this unit of work has committed (never after a rollback)."""
+        self._after_commit.append(fn)
 
     # ------------------------------------------------------------------ outbox
 
@@ -165,4 +174,4 @@ class UnitOfWork:
         self._jobs += 1
 
 
-__all__ = ["Database", "UnitOfWork", "async_url", "sync_url", "utcnow"]
+__all__ = ["Database", "UnitOfWork", "UtcDateTime", "async_url", "sync_url", "utcnow"]

@@ -3,12 +3,14 @@ status history. Amounts are stored as JSON strings of Decimals (never floats).""
 
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from dropline_platform.db import UtcDateTime
 
 
 def _ts(nullable: bool = False) -> Column:
-    return Column(DateTime(timezone=True), nullable=nullable)
+    return Column(UtcDateTime(), nullable=nullable)
 
 
 class CheckoutOrder(SQLModel, table=True):

@@ -4,12 +4,14 @@ and the orders read model (a projection of every order event) with its timeline.
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, DateTime, Index, Numeric, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Numeric, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from dropline_platform.db import UtcDateTime
 
 
 def _ts(nullable: bool = False) -> Column:
-    return Column(DateTime(timezone=True), nullable=nullable)
+    return Column(UtcDateTime(), nullable=nullable)
 
 
 class Retailer(SQLModel, table=True):
@@ -18,6 +20,39 @@ class Retailer(SQLModel, table=True):
     name: str = Field(max_length=255)
     api_key_hash: str = Field(max_length=64, unique=True)
     created_at: datetime = Field(sa_column=_ts())
+
+
+class RetailerUser(SQLModel, table=True):
+    """A person who signs in to the web app for one retailer (the tenant)."""
+
+    __tablename__ = "gateway_retailer_users"
+    user_id: str = Field(primary_key=True, max_length=64)
+    retailer_id: str = Field(max_length=64, index=True)
+    email: str = Field(max_length=320, unique=True, description="Lower-cased.")
+    password_hash: str = Field(sa_column=Column(Text, nullable=False), description="argon2id (argon2-cffi).")
+    created_at: datetime = Field(sa_column=_ts())
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored."""
+
+    __tablename__ = "gateway_web_sessions"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: str = Field(max_length=64, index=True)
+    retailer_id: str = Field(max_length=64)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=_ts())
+    expires_at: datetime = Field(sa_column=_ts())
+
+
+class SignInFailure(SQLModel, table=True):
+    """A failed sign-in, counted per account and per client address to slow guessing down."""
+
+    __tablename__ = "gateway_signin_failures"
+    __table_args__ = (Index("ix_gateway_signin_failures_key_at", "key", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=400, description="'email:<address>' or 'ip:<client address>'.")
+    at: datetime = Field(sa_column=_ts())
 
 
 class Store(SQLModel, table=True):
@@ -77,7 +112,10 @@ class OrderView(SQLModel, table=True):
     """Read model for the retailer's order list and detail view."""
 
     __tablename__ = "gateway_orders"
-    __table_args__ = (Index("ix_gateway_orders_filter", "retailer_id", "status", "supplier_id"),)
+    # The Orders page: one retailer, newest first, optionally one status or one supplier.
+    __table_args__ = (Index("ix_gateway_orders_retailer_created", "retailer_id", "created_at", "order_id"),
+                      Index("ix_gateway_orders_retailer_status", "retailer_id", "status", "created_at"),
+                      Index("ix_gateway_orders_retailer_supplier", "retailer_id", "supplier_id", "created_at"))
     order_id: str = Field(primary_key=True, max_length=64)
     retailer_id: str = Field(max_length=64)
     store_id: str | None = Field(default=None, max_length=64)
@@ -94,6 +132,16 @@ class OrderView(SQLModel, table=True):
     supplier_order_id: str | None = Field(default=None, max_length=255)
     tracking_json: str = Field(default="[]", sa_column=Column(Text, nullable=False))
     problem: str | None = Field(default=None, sa_column=Column(Text))
+    item_count: int = 0
+    unmatched_line_count: int = 0
+    search_text: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""),
+                             description="Lower-cased SKUs and supplier SKUs, space-separated, for search.")
+    cost_json: str | None = Field(default=None, sa_column=Column(Text),
+                                  description="Supplier-currency amounts priced by checkout.")
+    usd_total: str | None = Field(default=None, max_length=32, description="Decimal string, once checkout began.")
+    pending_payment_id: str | None = Field(default=None, max_length=64)
+    closed_payment_ids: str = Field(default="[]", sa_column=Column(Text, nullable=False, server_default="[]"),
+                                    description="Payments that ended (a late OrderPaymentStarted of one is ignored).")
     correlation_id: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(sa_column=_ts())
     updated_at: datetime = Field(sa_column=_ts())
@@ -124,3 +172,16 @@ class TrackingReport(SQLModel, table=True):
     tracking_url: str | None = Field(default=None, max_length=1000)
     source: str = Field(max_length=16)
     created_at: datetime = Field(sa_column=_ts())
+
+
+class OrderChange(SQLModel, table=True):
+    """One row per change the projection applied: the live feed's durable record. A browser's
+    stream resumes from its last seq (SSE Last-Event-ID)."""
+
+    __tablename__ = "gateway_order_changes"
+    __table_args__ = (Index("ix_gateway_order_changes_retailer_seq", "retailer_id", "seq"),
+                      Index("ix_gateway_order_changes_recorded", "recorded_at"))
+    seq: int | None = Field(default=None, primary_key=True)
+    retailer_id: str = Field(max_length=64)
+    order_id: str = Field(max_length=64)
+    recorded_at: datetime = Field(sa_column=_ts())

@@ -1,7 +1,10 @@
 """The orders read model: each order event moves an order's row and adds a timeline entry.
 
 Events of one order come from several topics, so they can arrive out of order; the status only
-moves forward along the life cycle (a rank), and any event can create the row."""
+moves forward along the life cycle (a rank), and any event can create the row. The one step back
+is checkout's: a payment that failed returns its orders from payment_pending to unpaid — only if
+that same payment is the one holding them (a late OrderPaymentStarted of a payment that already
+ended is recorded in the timeline but moves nothing)."""
 
 from __future__ import annotations
 
@@ -14,6 +17,8 @@ from dropline_schemas.events import (
     OrderForwardingFailedV1,
     OrderPaidV1,
     OrderPaymentFailedV1,
+    OrderPaymentStartedV1,
+    OrderPricedV1,
     OrderReceivedV1,
     OrderSyncedV1,
     OrderSyncFailedV1,
@@ -35,6 +40,10 @@ def apply_order_snapshot(row, order: DroplineOrder) -> None:
     row.customer_name = (order.shipping_address.name if order.shipping_address else None) or \
         (order.customer.name if order.customer else None)
     row.order_json = order.model_dump_json()
+    row.item_count = sum(line.quantity for line in order.lines)
+    row.unmatched_line_count = sum(1 for line in order.lines if not line.matched)
+    skus = {x.lower() for line in order.lines for x in (line.sku, line.supplier_sku) if x}
+    row.search_text = " ".join(sorted(skus))
 
 
 def advance(row, status: str) -> bool:
@@ -44,6 +53,14 @@ def advance(row, status: str) -> bool:
         row.status_rank = RANK[status]
         return True
     return False
+
+
+def _money(currency: str | None, amounts) -> str:
+    return json.dumps({"currency": currency, **amounts.model_dump(mode="json")})
+
+
+def _closed(row) -> list[str]:
+    return json.loads(row.closed_payment_ids or "[]")
 
 
 def apply(row, event) -> tuple[str | None, str]:
@@ -66,10 +83,39 @@ def apply(row, event) -> tuple[str | None, str]:
             "supplier_currency": d.order.supplier.currency if d.order.supplier else None,
             "supplier_currency_amounts": d.supplier_currency_amounts.model_dump(mode="json"),
             "usd_amounts": d.usd_amounts.model_dump(mode="json"), "fx": d.fx.model_dump(mode="json")})
+        row.closed_payment_ids = json.dumps(sorted({*_closed(row), d.payment_id}))
+        row.pending_payment_id = None
+        row.cost_json = _money(d.fx.from_currency, d.supplier_currency_amounts)
+        row.usd_total = str(d.usd_amounts.total)
         advance(row, "paid")
         return "paid", f"Paid {d.usd_amounts.total} USD by {d.method.value} ({d.provider} {d.provider_reference})"
+    if isinstance(event, OrderPricedV1):
+        d = event.data
+        if d.amounts is None:
+            row.cost_json = None
+            return None, f"Could not be priced: {d.reason}"
+        if row.usd_total is None:  # a checkout's or payment's own figures win over the list price
+            row.cost_json = _money(d.currency, d.amounts)
+        return None, f"Priced by checkout: {d.amounts.total} {d.currency}"
+    if isinstance(event, OrderPaymentStartedV1):
+        d = event.data
+        if d.payment_id in _closed(row) or RANK.get(row.status, 0) > RANK["payment_pending"]:
+            return None, f"Checkout {d.payment_id} started (already ended)"
+        row.pending_payment_id = d.payment_id
+        row.cost_json = _money(d.fx.from_currency, d.supplier_currency_amounts)
+        row.usd_total = str(d.usd_amounts.total)
+        advance(row, "payment_pending")
+        return "payment_pending", (f"Checkout started: {d.usd_amounts.total} USD by {d.method.value} "
+                                   f"(1 {d.fx.from_currency} = {d.fx.rate} USD, {d.fx.rate_date})")
     if isinstance(event, OrderPaymentFailedV1):
-        return None, f"Payment failed: {event.data.reason}"
+        d = event.data
+        row.closed_payment_ids = json.dumps(sorted({*_closed(row), d.payment_id}))
+        if row.status == "payment_pending" and row.pending_payment_id == d.payment_id:
+            row.status, row.status_rank = "unpaid", RANK["unpaid"]
+            row.pending_payment_id = None
+            row.usd_total = None
+            return "unpaid", f"Payment failed, the order is unpaid again: {d.reason}"
+        return None, f"Payment failed: {d.reason}"
     if isinstance(event, OrderForwardedV1):
         row.supplier_order_id = event.data.supplier_order_id
         advance(row, "forwarded")

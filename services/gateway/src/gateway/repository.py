@@ -2,19 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, or_
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .models import (
     Listing,
+    OrderChange,
     OrderView,
     Retailer,
+    RetailerUser,
+    SignInFailure,
     Store,
     Supplier,
     TimelineEntry,
     TrackingReport,
     WebhookDelivery,
+    WebSession,
 )
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    """The Orders page's filters (all optional; the retailer is always required)."""
+
+    supplier_id: str | None = None
+    status: str | None = None
+    store_id: str | None = None
+    created_from: datetime | None = None  # inclusive
+    created_before: datetime | None = None  # exclusive
+    q: str | None = None
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class Repository:
@@ -56,25 +81,122 @@ class Repository:
             stmt = stmt.with_for_update()
         return (await self.s.exec(stmt)).first()
 
-    async def orders(self, retailer_id: str, *, supplier_id: str | None, status: str | None, store_id: str | None,
-                     q: str | None, limit: int, offset: int) -> tuple[list[OrderView], int]:
+    @staticmethod
+    def _order_conditions(retailer_id: str, f: OrderFilter) -> list:
         cond = [OrderView.retailer_id == retailer_id]
-        if supplier_id:
-            cond.append(OrderView.supplier_id == supplier_id)
-        if status:
-            cond.append(OrderView.status == status)
-        if store_id:
-            cond.append(OrderView.store_id == store_id)
-        if q:
-            like = f"%{q.lower()}%"
-            cond.append(func.lower(col(OrderView.order_number)).like(like)
-                        | func.lower(col(OrderView.platform_order_number)).like(like)
-                        | func.lower(col(OrderView.customer_name)).like(like))
+        if f.supplier_id:
+            cond.append(OrderView.supplier_id == f.supplier_id)
+        if f.status:
+            cond.append(OrderView.status == f.status)
+        if f.store_id:
+            cond.append(OrderView.store_id == f.store_id)
+        if f.created_from:
+            cond.append(col(OrderView.created_at) >= f.created_from)
+        if f.created_before:
+            cond.append(col(OrderView.created_at) < f.created_before)
+        if f.q:
+            like = f"%{_like_escape(f.q.lower())}%"
+            cond.append(or_(func.lower(col(OrderView.order_number)).like(like, escape="\\"),
+                            func.lower(col(OrderView.platform_order_number)).like(like, escape="\\"),
+                            func.lower(col(OrderView.customer_name)).like(like, escape="\\"),
+                            col(OrderView.search_text).like(like, escape="\\")))
+        return cond
+
+    async def orders(self, retailer_id: str, f: OrderFilter, *, limit: int, offset: int
+                     ) -> tuple[list[OrderView], int]:
+        """One page, newest first (ties broken by id so pages never overlap), and the filter's total."""
+        cond = self._order_conditions(retailer_id, f)
         total = (await self.s.exec(select(func.count()).select_from(OrderView).where(*cond))).one()
         rows = (await self.s.exec(select(OrderView).where(*cond)
-                                  .order_by(col(OrderView.created_at).desc(), col(OrderView.order_id))
+                                  .order_by(col(OrderView.created_at).desc(), col(OrderView.order_id).desc())
                                   .limit(limit).offset(offset))).all()
         return list(rows), int(total)
+
+    async def orders_after(self, retailer_id: str, f: OrderFilter, after: tuple[datetime, str] | None,
+                           limit: int) -> list[OrderView]:
+        """Keyset page for the CSV export: the next `limit` rows after (created_at, order_id), newest first."""
+        cond = self._order_conditions(retailer_id, f)
+        if after is not None:
+            at, oid = after
+            cond.append(or_(col(OrderView.created_at) < at,
+                            (col(OrderView.created_at) == at) & (col(OrderView.order_id) < oid)))
+        stmt = (select(OrderView).where(*cond)
+                .order_by(col(OrderView.created_at).desc(), col(OrderView.order_id).desc()).limit(limit))
+        return list((await self.s.exec(stmt)).all())
+
+    async def orders_by_ids(self, retailer_id: str, order_ids: Sequence[str]) -> list[OrderView]:
+        if not order_ids:
+            return []
+        stmt = select(OrderView).where(OrderView.retailer_id == retailer_id,
+                                       col(OrderView.order_id).in_(list(order_ids)))
+        return list((await self.s.exec(stmt)).all())
+
+    async def stores_of(self, retailer_id: str) -> list[Store]:
+        stmt = select(Store).where(Store.retailer_id == retailer_id).order_by(col(Store.created_at))
+        return list((await self.s.exec(stmt)).all())
+
+    async def suppliers_of(self, retailer_id: str) -> list[Supplier]:
+        """Suppliers the retailer has listings with or orders from."""
+        listed = select(Listing.supplier_id).where(Listing.retailer_id == retailer_id)
+        ordered = select(OrderView.supplier_id).where(OrderView.retailer_id == retailer_id,
+                                                     col(OrderView.supplier_id).is_not(None)).distinct()
+        stmt = (select(Supplier).where(or_(col(Supplier.supplier_id).in_(listed),
+                                           col(Supplier.supplier_id).in_(ordered)))
+                .order_by(col(Supplier.name)))
+        return list((await self.s.exec(stmt)).all())
+
+    # ------------------------------------------------------------------ live feed
+
+    def add_change(self, retailer_id: str, order_id: str, at: datetime) -> None:
+        self.s.add(OrderChange(retailer_id=retailer_id, order_id=order_id, recorded_at=at))
+
+    async def last_change_seq(self, retailer_id: str) -> int:
+        stmt = select(func.max(OrderChange.seq)).where(OrderChange.retailer_id == retailer_id)
+        return int((await self.s.exec(stmt)).one() or 0)
+
+    async def changes(self, retailer_id: str, *, after_seq: int, recorded_since: datetime,
+                      limit: int = 500) -> list[OrderChange]:
+        """The next changes after `after_seq`, plus those at or below it recorded since `recorded_since`
+        (a transaction that took a lower seq may commit after a higher one; the caller drops the ones it
+        already sent)."""
+        newer = (select(OrderChange).where(OrderChange.retailer_id == retailer_id, col(OrderChange.seq) > after_seq)
+                 .order_by(col(OrderChange.seq)).limit(limit))
+        late = (select(OrderChange).where(OrderChange.retailer_id == retailer_id, col(OrderChange.seq) <= after_seq,
+                                          col(OrderChange.recorded_at) >= recorded_since)
+                .order_by(col(OrderChange.seq)).limit(limit))
+        rows = list((await self.s.exec(late)).all()) + list((await self.s.exec(newer)).all())
+        return rows
+
+    # ------------------------------------------------------------------ accounts
+
+    async def user_by_email(self, email: str) -> RetailerUser | None:
+        return (await self.s.exec(select(RetailerUser).where(RetailerUser.email == email))).first()
+
+    async def user(self, user_id: str) -> RetailerUser | None:
+        return await self.s.get(RetailerUser, user_id)
+
+    async def web_session(self, token_hash: str) -> WebSession | None:
+        return await self.s.get(WebSession, token_hash)
+
+    async def delete_web_session(self, token_hash: str) -> None:
+        await self.s.exec(delete(WebSession).where(col(WebSession.token_hash) == token_hash))
+
+    async def delete_expired_sessions(self, now: datetime) -> None:
+        await self.s.exec(delete(WebSession).where(col(WebSession.expires_at) < now))
+
+    async def failures_since(self, key: str, since: datetime) -> list[datetime]:
+        stmt = (select(SignInFailure.at).where(SignInFailure.key == key, col(SignInFailure.at) >= since)
+                .order_by(col(SignInFailure.at)))
+        return list((await self.s.exec(stmt)).all())
+
+    def add_failure(self, key: str, at: datetime) -> None:
+        self.s.add(SignInFailure(key=key, at=at))
+
+    async def clear_failures(self, key: str) -> None:
+        await self.s.exec(delete(SignInFailure).where(col(SignInFailure.key) == key))
+
+    async def forget_old_failures(self, before: datetime) -> None:
+        await self.s.exec(delete(SignInFailure).where(col(SignInFailure.at) < before))
 
     async def timeline(self, order_id: str) -> list[TimelineEntry]:
         stmt = select(TimelineEntry).where(TimelineEntry.order_id == order_id).order_by(

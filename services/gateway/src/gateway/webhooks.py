@@ -17,8 +17,3 @@ def shopify_signature_ok(raw_body: bytes, header_value: str | None, secret: str)
     if not header_value:
         return False
     return hmac.compare_digest(shopify_signature(raw_body, secret).encode(), header_value.strip().encode())
-
-
-def key_hash(api_key: str) -> str:
-    """API keys are stored as SHA-256 digests; a key is long and random, so no salt/KDF is needed."""
-    return hashlib.sha256(api_key.encode()).hexdigest()

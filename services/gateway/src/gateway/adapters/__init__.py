@@ -1,0 +1,1 @@
+"""Outside systems the gateway calls, behind Protocols shaped by Dropline's domain."""

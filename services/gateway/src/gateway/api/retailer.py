@@ -1,0 +1,181 @@
+"""The retailer API (the web app's and machine clients'): orders, live feed, export, checkout,
+payments, tracking. Every route is scoped to the calling retailer."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import BaseModel, Field, HttpUrl, field_validator
+
+from dropline_schemas.events import PaymentMethod
+
+from ..services.orders import Orders, order_filter
+from ..views import (
+    CarrierGuess,
+    CheckoutConfig,
+    OrderDetail,
+    OrderPage,
+    PaymentOut,
+    QuoteOut,
+    StoreList,
+    SupplierList,
+    TrackingAccepted,
+    UnpaidOut,
+)
+from .common import ERRORS, Id, Retailer, use_cases
+
+router = APIRouter(prefix="/api/v1", tags=["retailer API"], responses=ERRORS)
+
+
+def _filters(supplier_id: str | None, status: str | None, store_id: str | None,
+             created_from: date | datetime | None, created_to: date | datetime | None, q: str | None):
+    return order_filter(supplier_id=supplier_id, status=status, store_id=store_id, created_from=created_from,
+                        created_to=created_to, q=q)
+
+
+FilterId = Annotated[str | None, Query(max_length=64)]
+Search = Annotated[str | None, Query(max_length=100, description="Order number, store order number, customer, SKU")]
+DateFrom = Annotated[date | datetime | None, Query(description="YYYY-MM-DD (UTC day, included) or ISO 8601 time")]
+DateTo = Annotated[date | datetime | None, Query(description="YYYY-MM-DD (UTC day, included) or ISO 8601 time")]
+
+
+@router.get("/orders", response_model=OrderPage, summary="The retailer's Dropline orders, newest first")
+async def list_orders(request: Request, who: Retailer, supplier_id: FilterId = None, status: FilterId = None,
+                      store_id: FilterId = None, created_from: DateFrom = None, created_to: DateTo = None,
+                      q: Search = None, limit: Annotated[int, Query(ge=1, le=200)] = 50,
+                      offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> OrderPage:
+    f = _filters(supplier_id, status, store_id, created_from, created_to, q)
+    return await use_cases(request).orders.page(who, f, limit=limit, offset=offset)
+
+
+@router.get("/orders/export.csv", response_class=StreamingResponse, summary="CSV of every order of the filter",
+            responses={200: {"content": {"text/csv": {}}, "description": "One row per order, all pages"}})
+async def export_orders(request: Request, who: Retailer, supplier_id: FilterId = None, status: FilterId = None,
+                        store_id: FilterId = None, created_from: DateFrom = None, created_to: DateTo = None,
+                        q: Search = None) -> StreamingResponse:
+    f = _filters(supplier_id, status, store_id, created_from, created_to, q)
+    name = f"dropline-orders-{date.today().isoformat()}.csv"
+    return StreamingResponse(use_cases(request).orders.export_csv(who, f), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                      "Cache-Control": "no-store"})
+
+
+@router.get("/orders/events", response_class=EventSourceResponse,
+            summary="Live changes of the retailer's orders (server-sent events; resumes from Last-Event-ID)",
+            responses={200: {"description": "`event: order`, `id: <cursor>`, `data: <OrderSummary>`"}})
+async def order_events(request: Request, who: Retailer,
+                       last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None):
+    resume = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
+    async for item in use_cases(request).feed.stream(who, resume):
+        if await request.is_disconnected():
+            return
+        if item is None:
+            yield ServerSentEvent(comment="keep-alive")
+        else:
+            seq, summary = item
+            yield ServerSentEvent(event="order", id=str(seq), data=summary.model_dump(mode="json"), retry=2000)
+
+
+@router.get("/orders/{order_id}", response_model=OrderDetail,
+            summary="One order: lines, shipping address, payment, tracking, timeline")
+async def get_order(request: Request, order_id: Id, who: Retailer) -> OrderDetail:
+    return await use_cases(request).orders.detail(who, order_id)
+
+
+class TrackingIn(BaseModel):
+    tracking_number: str = Field(min_length=3, max_length=100)
+    carrier: str | None = Field(default=None, max_length=100)
+    tracking_url: HttpUrl | None = None
+    supplier_order_id: str | None = Field(default=None, max_length=255)
+
+    @field_validator("tracking_number")
+    @classmethod
+    def _clean(cls, v: str) -> str:
+        v = v.strip()
+        if not re.fullmatch(r"[A-Za-z0-9 \-]{3,100}", v):
+            raise ValueError("tracking numbers are letters, digits, spaces and dashes")
+        return v
+
+    @field_validator("carrier")
+    @classmethod
+    def _carrier(cls, v: str | None) -> str | None:
+        return (v or "").strip() or None
+
+
+@router.post("/orders/{order_id}/tracking", status_code=201, response_model=TrackingAccepted,
+             summary="Add a tracking number (e.g. for a non-auto-order supplier)",
+             responses={200: {"model": TrackingAccepted, "description": "This number was already there"}})
+async def add_tracking(request: Request, order_id: Id, body: TrackingIn, who: Retailer):
+    out = await use_cases(request).orders.retailer_adds_tracking(
+        who, order_id, body.tracking_number, body.carrier, str(body.tracking_url) if body.tracking_url else None,
+        body.supplier_order_id)
+    return JSONResponse(out.model_dump(mode="json"), status_code=201 if out.status == "accepted" else 200)
+
+
+@router.get("/carriers/detect", response_model=CarrierGuess, summary="The carrier a tracking number's format names")
+async def detect_carrier(who: Retailer, tracking_number: Annotated[str, Query(min_length=1, max_length=100)]
+                         ) -> CarrierGuess:
+    return Orders.guess_carrier(tracking_number)
+
+
+@router.get("/suppliers", response_model=SupplierList, summary="Suppliers of the retailer's listings and orders")
+async def suppliers(request: Request, who: Retailer) -> SupplierList:
+    return await use_cases(request).orders.suppliers(who)
+
+
+@router.get("/stores", response_model=StoreList, summary="The retailer's connected stores")
+async def stores(request: Request, who: Retailer) -> StoreList:
+    return await use_cases(request).orders.stores(who)
+
+
+# --------------------------------------------------------------------------- checkout and payments
+
+OrderIdList = Annotated[list[Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]],
+                        Field(min_length=1, max_length=200)]
+
+
+class OrderIds(BaseModel):
+    order_ids: OrderIdList
+
+
+class PayIn(OrderIds):
+    method: PaymentMethod = PaymentMethod.CARD
+    payment_method: str | None = Field(default=None, max_length=255,
+                                       description="From Stripe.js: a PaymentMethod id (pm_…) or card id (card_…)")
+
+
+@router.get("/unpaid", response_model=UnpaidOut, summary="Unpaid orders grouped by supplier")
+async def unpaid(request: Request, who: Retailer) -> UnpaidOut:
+    return await use_cases(request).payments.unpaid(who)
+
+
+@router.get("/checkout/config", response_model=CheckoutConfig, summary="What the checkout page loads Stripe.js with")
+async def checkout_config(request: Request, who: Retailer) -> CheckoutConfig:
+    return use_cases(request).payments.config()
+
+
+@router.post("/checkout/quote", response_model=QuoteOut,
+             summary="Price orders of one supplier: per order and in total, supplier currency and USD")
+async def quote(request: Request, body: OrderIds, who: Retailer) -> QuoteOut:
+    return await use_cases(request).payments.quote(who, body.order_ids)
+
+
+@router.post("/payments", status_code=201, response_model=PaymentOut,
+             summary="Pay one order, or several orders of ONE supplier (Idempotency-Key: same key, same payment)",
+             responses={402: {"model": PaymentOut, "description": "Declined: the payment, failed, with the reason"}})
+async def pay(request: Request, body: PayIn, who: Retailer,
+              idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None):
+    status, payment = await use_cases(request).payments.pay(who, body.order_ids, body.method.value,
+                                                            body.payment_method, idempotency_key)
+    return JSONResponse(payment.model_dump(mode="json"), status_code=status,
+                        headers={"Location": f"/api/v1/payments/{payment.payment_id}"})
+
+
+@router.get("/payments/{payment_id}", response_model=PaymentOut, summary="A payment (the receipt)")
+async def get_payment(request: Request, payment_id: Id, who: Retailer) -> PaymentOut:
+    return await use_cases(request).payments.payment(who, payment_id)

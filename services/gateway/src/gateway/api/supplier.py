@@ -1,0 +1,37 @@
+"""The supplier API: auto-order suppliers report tracking for the orders forwarded to them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse
+
+from ..errors import GatewayError
+from ..models import Supplier
+from ..views import TrackingAccepted
+from .common import ERRORS, Id, bearer, use_cases
+from .retailer import TrackingIn
+
+router = APIRouter(prefix="/supplier/v1", tags=["supplier API"], responses=ERRORS)
+
+
+async def current_supplier(request: Request, authorization: Annotated[str | None, Header()] = None) -> Supplier:
+    key = bearer(authorization)
+    if not key:
+        raise GatewayError(401, "unauthorized", "send the supplier API key as 'Authorization: Bearer <key>'")
+    supplier = await use_cases(request).accounts.supplier_by_api_key(key)
+    if supplier is None:
+        raise GatewayError(401, "unauthorized", "unknown API key")
+    return supplier
+
+
+@router.post("/orders/{order_id}/tracking", status_code=201, response_model=TrackingAccepted,
+             summary="Report tracking for a shipped order",
+             responses={200: {"model": TrackingAccepted, "description": "This number was already there"}})
+async def supplier_add_tracking(request: Request, order_id: Id, body: TrackingIn,
+                                supplier: Annotated[Supplier, Depends(current_supplier)]):
+    out = await use_cases(request).orders.supplier_adds_tracking(
+        supplier.supplier_id, order_id, body.tracking_number, body.carrier,
+        str(body.tracking_url) if body.tracking_url else None, body.supplier_order_id)
+    return JSONResponse(out.model_dump(mode="json"), status_code=201 if out.status == "accepted" else 200)

@@ -1,0 +1,1 @@
+"""The gateway's use cases (the rules the routes used to hold)."""

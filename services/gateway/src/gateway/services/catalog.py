@@ -1,0 +1,131 @@
+"""Master data, registered by operators: retailers, their store connections, suppliers, listings.
+Each change is published on dropline.catalog.v1 so the other services keep their own copies."""
+
+from __future__ import annotations
+
+import re
+import secrets as pysecrets
+from decimal import Decimal
+
+from sqlalchemy.exc import IntegrityError
+
+from dropline_platform.db import Database, utcnow
+from dropline_platform.secrets import SecretBox
+from dropline_schemas import topics as T
+from dropline_schemas.events import (
+    ListingUpsertedData,
+    ListingUpsertedV1,
+    PaymentMethod,
+    Platform,
+    StoreConnectedData,
+    StoreConnectedV1,
+    SupplierRegisteredData,
+    SupplierRegisteredV1,
+    SupplierTerms,
+)
+
+from ..errors import GatewayError
+from ..models import Listing, Retailer, Store, Supplier
+from ..repository import Repository
+from ..views import ListingOut, RetailerCreated, SupplierCreated
+from .accounts import key_hash
+
+PRODUCER = "gateway"
+
+
+class Catalog:
+    def __init__(self, db: Database, secret_box: SecretBox):
+        self.db = db
+        self.secret_box = secret_box
+
+    async def create_retailer(self, name: str) -> RetailerCreated:
+        api_key = "dlr_" + pysecrets.token_urlsafe(32)
+        retailer_id = "ret_" + pysecrets.token_hex(8)
+        async with self.db.uow() as uow:
+            uow.session.add(Retailer(retailer_id=retailer_id, name=name, api_key_hash=key_hash(api_key),
+                                     created_at=utcnow()))
+            await uow.commit()
+        return RetailerCreated(retailer_id=retailer_id, name=name, api_key=api_key)
+
+    async def connect_store(self, retailer_id: str, *, platform: Platform, shop: str, api_base_url: str | None,
+                            webhook_secret: str, access_token: str) -> Store:
+        if platform != Platform.SHOPIFY:
+            raise GatewayError(501, "platform_not_supported_yet", f"{platform.value} comes in a later release")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*\.myshopify\.com", shop):
+            raise GatewayError(422, "invalid_shop", "a Shopify shop is its <name>.myshopify.com domain")
+        base = api_base_url.rstrip("/") if api_base_url else f"https://{shop}"
+        store_id = "sto_" + pysecrets.token_hex(8)
+        credentials = self.secret_box.seal({"access_token": access_token})
+        store = Store(store_id=store_id, retailer_id=retailer_id, platform=platform.value, shop=shop,
+                      api_base_url=base, webhook_secret_encrypted=self.secret_box.seal(webhook_secret),
+                      credentials_encrypted=credentials, created_at=utcnow())
+        try:
+            async with self.db.uow() as uow:
+                repo = Repository(uow.session)
+                if await repo.retailer(retailer_id) is None:
+                    raise GatewayError(404, "not_found", "no such retailer")
+                repo.add(store)
+                ev = StoreConnectedV1.create(
+                    data=StoreConnectedData(store_id=store_id, retailer_id=retailer_id, platform=platform,
+                                            shop=shop, api_base_url=base, credentials_encrypted=credentials),
+                    producer=PRODUCER, tenant_id=retailer_id, correlation_id=f"store:{store_id}")
+                uow.publish(ev, T.CATALOG, key=store_id)
+                await uow.commit()
+        except IntegrityError as exc:
+            raise GatewayError(409, "already_connected", f"{platform.value} shop {shop} is already connected") from exc
+        return store
+
+    async def create_supplier(self, *, name: str, currency: str, auto_order: bool, website_url: str | None,
+                              payment_methods: list[PaymentMethod], vat_rate: Decimal, shipping_first_item: Decimal,
+                              shipping_additional_item: Decimal, handling_days: int | None,
+                              order_api_url: str | None, order_api_key: str | None) -> SupplierCreated:
+        if auto_order and not (order_api_url and order_api_key and payment_methods):
+            raise GatewayError(422, "incomplete_auto_order",
+                               "an auto-order supplier needs order_api_url, order_api_key and payment_methods")
+        supplier_id = "sup_" + pysecrets.token_hex(8)
+        api_key = "dls_" + pysecrets.token_urlsafe(32)
+        terms = SupplierTerms(supplier_id=supplier_id, name=name, currency=currency, auto_order=auto_order,
+                              website_url=website_url, payment_methods=payment_methods, vat_rate=vat_rate,
+                              shipping_first_item=shipping_first_item,
+                              shipping_additional_item=shipping_additional_item, handling_days=handling_days)
+        order_api_url = order_api_url.rstrip("/") if order_api_url else None
+        key_sealed = self.secret_box.seal(order_api_key) if order_api_key else None
+        async with self.db.uow() as uow:
+            uow.session.add(Supplier(supplier_id=supplier_id, name=name, terms_json=terms.model_dump_json(),
+                                     api_key_hash=key_hash(api_key), order_api_url=order_api_url,
+                                     order_api_key_encrypted=key_sealed, created_at=utcnow()))
+            ev = SupplierRegisteredV1.create(
+                data=SupplierRegisteredData(terms=terms, order_api_url=order_api_url,
+                                            order_api_key_encrypted=key_sealed),
+                producer=PRODUCER, tenant_id="marketplace", correlation_id=f"supplier:{supplier_id}")
+            uow.publish(ev, T.CATALOG, key=supplier_id)
+            await uow.commit()
+        return SupplierCreated(supplier_id=supplier_id, api_key=api_key, terms=terms.model_dump(mode="json"),
+                               order_api_url=order_api_url)
+
+    async def upsert_listing(self, retailer_id: str, *, store_id: str, sku: str, variant_id: str | None,
+                             supplier_id: str, supplier_sku: str, unit_cost: Decimal, active: bool) -> ListingOut:
+        async with self.db.uow() as uow:
+            repo = Repository(uow.session)
+            store = await repo.store(store_id)
+            if store is None or store.retailer_id != retailer_id:
+                raise GatewayError(404, "not_found", "no such store for this retailer")
+            if await repo.supplier(supplier_id) is None:
+                raise GatewayError(404, "not_found", "no such supplier")
+            listing = await repo.listing(store_id, sku)
+            if listing is None:
+                listing = Listing(listing_id="lst_" + pysecrets.token_hex(8), retailer_id=retailer_id,
+                                  store_id=store_id, sku=sku, supplier_id=supplier_id, supplier_sku=supplier_sku,
+                                  unit_cost=unit_cost, updated_at=utcnow())
+            listing.variant_id, listing.supplier_id, listing.supplier_sku = variant_id, supplier_id, supplier_sku
+            listing.unit_cost, listing.active, listing.updated_at = unit_cost, active, utcnow()
+            repo.add(listing)
+            ev = ListingUpsertedV1.create(
+                data=ListingUpsertedData(listing_id=listing.listing_id, retailer_id=retailer_id, store_id=store_id,
+                                         sku=sku, variant_id=variant_id, supplier_id=supplier_id,
+                                         supplier_sku=supplier_sku, unit_cost=unit_cost, active=active),
+                producer=PRODUCER, tenant_id=retailer_id, correlation_id=f"listing:{listing.listing_id}")
+            uow.publish(ev, T.CATALOG, key=listing.listing_id)
+            await uow.commit()
+        return ListingOut(listing_id=listing.listing_id, store_id=store_id, sku=sku, variant_id=variant_id,
+                          supplier_id=supplier_id, supplier_sku=supplier_sku, unit_cost=unit_cost, active=active)

@@ -1,0 +1,244 @@
+"""The retailer's orders: the list with its filters, one order in full, the CSV export, tracking
+numbers typed in by the retailer or reported by a supplier. Every read is scoped to one retailer:
+another retailer's order looks exactly like a missing one."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
+
+from sqlalchemy.exc import IntegrityError
+
+from dropline_platform.db import Database, utcnow
+from dropline_schemas import topics as T
+from dropline_schemas.events import TrackingAddedData, TrackingAddedV1
+
+from ..carriers import detect_carrier, tracking_url
+from ..errors import GatewayError, not_found
+from ..models import OrderView, Store, TrackingReport
+from ..projection import RANK
+from ..repository import OrderFilter, Repository
+from ..views import (
+    CarrierGuess,
+    OrderDetail,
+    OrderPage,
+    OrderSummary,
+    StoreList,
+    StoreRef,
+    SupplierList,
+    SupplierOut,
+    TrackingAccepted,
+)
+from .accounts import Principal
+
+PRODUCER = "gateway"
+TRACKING_NS = uuid.UUID("0b7f0f0e-2f7d-4d61-9a3c-3a4f6f1de5a1")
+# The retailer may add tracking to an order placed on the supplier's website, or to a paid order
+# (e.g. the supplier e-mailed the number instead of calling the supplier API).
+RETAILER_TRACKABLE = {"non_auto_order", "paid", "forwarded", "shipped", "synced"}
+# Not "paid or later": this read model may not have seen OrderPaid/OrderForwarded yet when a fast
+# supplier ships (seen in the benchmark), and only a supplier the order was forwarded to knows its id.
+SUPPLIER_NOT_TRACKABLE = {"unmatched", "non_auto_order", "cancelled", "refunded"}
+FROZEN = {"paid", "forwarded", "shipped", "synced", "refunded"}
+EXPORT_BATCH = 500
+CSV_COLUMNS = ["Dropline order", "Store order", "Store", "Platform", "Supplier", "Customer", "Items",
+               "Dropline status", "Cost currency", "Cost", "USD", "Tracking numbers", "Created (UTC)"]
+
+
+def order_filter(*, supplier_id: str | None, status: str | None, store_id: str | None,
+                 created_from: date | datetime | None, created_to: date | datetime | None,
+                 q: str | None) -> OrderFilter:
+    """created_from/created_to: dates are whole UTC days (both ends included); datetimes are exact."""
+    if status and status not in RANK:
+        raise GatewayError(422, "invalid_status", f"status must be one of {', '.join(sorted(RANK))}",
+                           allowed=sorted(RANK))
+
+    def start(d):
+        if isinstance(d, datetime):
+            return d if d.tzinfo else d.replace(tzinfo=UTC)
+        return datetime.combine(d, time.min, UTC)
+
+    def before(d):
+        if isinstance(d, datetime):
+            return d if d.tzinfo else d.replace(tzinfo=UTC)
+        return datetime.combine(d + timedelta(days=1), time.min, UTC)
+
+    lo = start(created_from) if created_from else None
+    hi = before(created_to) if created_to else None
+    if lo and hi and lo >= hi:
+        raise GatewayError(422, "invalid_date_range", "created_from must be before created_to")
+    return OrderFilter(supplier_id=supplier_id or None, status=status or None, store_id=store_id or None,
+                       created_from=lo, created_before=hi, q=(q or "").strip() or None)
+
+
+def summary(row: OrderView, stores: dict[str, Store]) -> OrderSummary:
+    order = json.loads(row.order_json) if row.order_json else {}
+    terms = order.get("supplier") or {}
+    store = stores.get(row.store_id or "")
+    return OrderSummary(
+        order_id=row.order_id, order_number=row.order_number, status=row.status,
+        store=StoreRef(store_id=store.store_id, platform=store.platform, shop=store.shop) if store else None,
+        platform=row.platform, platform_order_number=row.platform_order_number,
+        supplier={"supplier_id": row.supplier_id, "name": row.supplier_name or terms.get("name") or row.supplier_id,
+                  "currency": terms.get("currency"), "auto_order": bool(terms.get("auto_order")),
+                  "website_url": terms.get("website_url")} if row.supplier_id else None,
+        customer_name=row.customer_name, item_count=row.item_count, unmatched_line_count=row.unmatched_line_count,
+        cost=json.loads(row.cost_json) if row.cost_json else None, usd_total=row.usd_total, problem=row.problem,
+        supplier_order_id=row.supplier_order_id, tracking=json.loads(row.tracking_json or "[]"),
+        created_at=row.created_at, updated_at=row.updated_at)
+
+
+class Orders:
+    def __init__(self, db: Database):
+        self.db = db
+
+    async def page(self, who: Principal, f: OrderFilter, *, limit: int, offset: int) -> OrderPage:
+        async with self.db.uow() as uow:
+            repo = Repository(uow.session)
+            rows, total = await repo.orders(who.retailer_id, f, limit=limit, offset=offset)
+            stores = {s.store_id: s for s in await repo.stores_of(who.retailer_id)}
+        return OrderPage(total=total, limit=limit, offset=offset, orders=[summary(r, stores) for r in rows])
+
+    async def summaries(self, retailer_id: str, order_ids: list[str]) -> list[OrderSummary]:
+        async with self.db.uow() as uow:
+            repo = Repository(uow.session)
+            rows = await repo.orders_by_ids(retailer_id, order_ids)
+            stores = {s.store_id: s for s in await repo.stores_of(retailer_id)}
+        return [summary(r, stores) for r in rows]
+
+    async def detail(self, who: Principal, order_id: str) -> OrderDetail:
+        async with self.db.uow() as uow:
+            repo = Repository(uow.session)
+            row = await repo.order(order_id)
+            if row is None or row.retailer_id != who.retailer_id:
+                raise not_found()
+            timeline = await repo.timeline(order_id)
+            stores = {s.store_id: s for s in await repo.stores_of(who.retailer_id)}
+        order = json.loads(row.order_json) if row.order_json else {}
+        terms = order.get("supplier") or {}
+        lines = order.get("lines", [])
+        non_auto = row.status == "non_auto_order" or (terms and not terms.get("auto_order"))
+        return OrderDetail(
+            **summary(row, stores).model_dump(),
+            lines=lines, shipping_address=order.get("shipping_address"), customer=order.get("customer"),
+            shipping_method=order.get("shipping_method"),
+            payment=json.loads(row.payment_json) if row.payment_json else None,
+            timeline=[{"at": t.occurred_at, "event": t.event_type, "status": t.status, "summary": t.summary}
+                      for t in timeline],
+            supplier_website_url=terms.get("website_url"),
+            search_hints=[{"sku": line.get("supplier_sku") or line.get("sku"), "title": line.get("title"),
+                           "quantity": line.get("quantity")} for line in lines if line.get("matched", True)]
+            if non_auto else [],
+            can_add_tracking=row.status in RETAILER_TRACKABLE, frozen=row.status in FROZEN)
+
+    async def export_csv(self, who: Principal, f: OrderFilter) -> AsyncIterator[str]:
+        """Every order of the filter (all pages), newest first; one short transaction per batch."""
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+
+        def flush() -> str:
+            out = buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+            return out
+
+        writer.writerow(CSV_COLUMNS)
+        yield flush()
+        after = None
+        while True:
+            async with self.db.uow() as uow:
+                repo = Repository(uow.session)
+                rows = await repo.orders_after(who.retailer_id, f, after, EXPORT_BATCH)
+                stores = {s.store_id: s for s in await repo.stores_of(who.retailer_id)}
+            if not rows:
+                return
+            for r in rows:
+                s = summary(r, stores)
+                writer.writerow([
+                    s.order_number, s.platform_order_number, s.store.shop if s.store else "",
+                    s.platform or "", s.supplier.name if s.supplier else "(unmatched)", s.customer_name or "",
+                    s.item_count, s.status, s.cost.currency if s.cost else "", s.cost.total if s.cost else "",
+                    s.usd_total if s.usd_total is not None else "",
+                    " ".join(t.tracking_number for t in s.tracking),
+                    s.created_at.astimezone(UTC).isoformat()])
+            yield flush()
+            after = (rows[-1].created_at, rows[-1].order_id)
+            if len(rows) < EXPORT_BATCH:
+                return
+
+    async def stores(self, who: Principal) -> StoreList:
+        async with self.db.uow() as uow:
+            stores = await Repository(uow.session).stores_of(who.retailer_id)
+        return StoreList(stores=[StoreRef(store_id=s.store_id, platform=s.platform, shop=s.shop) for s in stores])
+
+    async def suppliers(self, who: Principal) -> SupplierList:
+        async with self.db.uow() as uow:
+            suppliers = await Repository(uow.session).suppliers_of(who.retailer_id)
+        out = []
+        for sup in suppliers:
+            terms = json.loads(sup.terms_json)
+            out.append(SupplierOut(supplier_id=sup.supplier_id, name=sup.name, currency=terms["currency"],
+                                   auto_order=terms["auto_order"], website_url=terms.get("website_url"),
+                                   payment_methods=terms.get("payment_methods", [])))
+        return SupplierList(suppliers=out)
+
+    # ------------------------------------------------------------------ tracking
+
+    @staticmethod
+    def guess_carrier(number: str) -> CarrierGuess:
+        carrier = detect_carrier(number)
+        return CarrierGuess(carrier=carrier, tracking_url=tracking_url(carrier, number))
+
+    async def retailer_adds_tracking(self, who: Principal, order_id: str, number: str, carrier: str | None,
+                                     url: str | None, supplier_order_id: str | None) -> TrackingAccepted:
+        async with self.db.uow() as uow:
+            row = await Repository(uow.session).order(order_id)
+        if row is None or row.retailer_id != who.retailer_id:
+            raise not_found()
+        if row.status not in RETAILER_TRACKABLE:
+            raise GatewayError(409, "not_trackable", f"an order that is {row.status} cannot get tracking yet",
+                               status=row.status)
+        return await self._add_tracking(row, number, carrier, url, supplier_order_id, "retailer")
+
+    async def supplier_adds_tracking(self, supplier_id: str, order_id: str, number: str, carrier: str | None,
+                                     url: str | None, supplier_order_id: str | None) -> TrackingAccepted:
+        async with self.db.uow() as uow:
+            row = await Repository(uow.session).order(order_id)
+        if row is None or row.supplier_id != supplier_id:
+            raise GatewayError(404, "not_found", "no such order for this supplier")
+        if row.status in SUPPLIER_NOT_TRACKABLE:
+            raise GatewayError(409, "not_trackable", f"order is {row.status}; it was not forwarded to a supplier",
+                               status=row.status)
+        return await self._add_tracking(row, number, carrier, url, supplier_order_id, "supplier")
+
+    async def _add_tracking(self, order: OrderView, number: str, carrier: str | None, url: str | None,
+                            supplier_order_id: str | None, source: Literal["supplier", "retailer"]
+                            ) -> TrackingAccepted:
+        carrier = carrier or detect_carrier(number)
+        url = url or tracking_url(carrier, number)
+        tracking_id = str(uuid.uuid5(TRACKING_NS, f"{order.order_id}|{number}"))
+        try:
+            async with self.db.uow() as uow:
+                repo = Repository(uow.session)
+                existing = await repo.tracking_report(order.order_id, number)
+                if existing:
+                    return TrackingAccepted(tracking_id=existing.tracking_id, status="duplicate",
+                                            carrier=existing.carrier, tracking_url=existing.tracking_url)
+                repo.add(TrackingReport(tracking_id=tracking_id, order_id=order.order_id, tracking_number=number,
+                                        carrier=carrier, tracking_url=url, source=source, created_at=utcnow()))
+                ev = TrackingAddedV1.create(
+                    data=TrackingAddedData(order_id=order.order_id, tracking_id=tracking_id, tracking_number=number,
+                                           carrier=carrier, tracking_url=url, source=source,
+                                           supplier_order_id=supplier_order_id),
+                    producer=PRODUCER, tenant_id=order.retailer_id,
+                    correlation_id=order.correlation_id or f"order:{order.order_id}")
+                uow.publish(ev, T.TRACKING_ADDED, key=order.order_id)
+                await uow.commit()
+        except IntegrityError:  # the same number for the same order, at the same moment: the other one won
+            return TrackingAccepted(tracking_id=tracking_id, status="duplicate", carrier=carrier, tracking_url=url)
+        return TrackingAccepted(tracking_id=tracking_id, status="accepted", carrier=carrier, tracking_url=url)

@@ -1,0 +1,75 @@
+"""Paying suppliers, as the retailer sees it: checkout prices and charges (it owns the rule that an
+order is paid at most once); the gateway adds who the retailer is, and turns checkout's "unknown
+order" into "not ready yet" for an order the retailer can already see but checkout has not
+received yet (the read model and checkout consume OrderReceived independently)."""
+
+from __future__ import annotations
+
+import uuid
+
+from dropline_platform.db import Database
+
+from ..adapters.checkout import CheckoutApi, path_segment
+from ..errors import GatewayError, not_found
+from ..repository import Repository
+from ..settings import Settings
+from ..views import CheckoutConfig, PaymentOut, QuoteOut, UnpaidOut
+from .accounts import Principal
+
+
+class Payments:
+    def __init__(self, db: Database, checkout: CheckoutApi, settings: Settings):
+        self.db = db
+        self.checkout = checkout
+        self.settings = settings
+
+    def config(self) -> CheckoutConfig:
+        return CheckoutConfig(stripe_publishable_key=self.settings.stripe_publishable_key,
+                              stripe_js_url=self.settings.stripe_js_url)
+
+    async def unpaid(self, who: Principal) -> UnpaidOut:
+        _, body = await self.checkout.call("GET", "/internal/v1/unpaid", params={"retailer_id": who.retailer_id})
+        return UnpaidOut.model_validate(body)
+
+    async def quote(self, who: Principal, order_ids: list[str]) -> QuoteOut:
+        try:
+            _, body = await self.checkout.call("POST", "/internal/v1/quotes",
+                                               json={"retailer_id": who.retailer_id, "order_ids": order_ids})
+        except GatewayError as exc:
+            raise await self._not_ready_yet(who, exc) from exc
+        return QuoteOut.model_validate(body)
+
+    async def pay(self, who: Principal, order_ids: list[str], method: str, payment_method: str | None,
+                  idempotency_key: str | None) -> tuple[int, PaymentOut]:
+        """(201 paid or processing | 402 declined, the payment)."""
+        # Without a client key every request is a new attempt; the order-level claim still stops a double charge.
+        request_id = idempotency_key or str(uuid.uuid4())
+        try:
+            status, body = await self.checkout.call("POST", "/internal/v1/payments", json={
+                "retailer_id": who.retailer_id, "order_ids": order_ids, "method": method,
+                "payment_method": payment_method, "request_id": request_id})
+        except GatewayError as exc:
+            raise await self._not_ready_yet(who, exc) from exc
+        return status, PaymentOut.model_validate(body)
+
+    async def payment(self, who: Principal, payment_id: str) -> PaymentOut:
+        try:
+            _, body = await self.checkout.call("GET", f"/internal/v1/payments/{path_segment(payment_id)}",
+                                               params={"retailer_id": who.retailer_id})
+        except GatewayError as exc:
+            if exc.status == 404:
+                raise not_found("payment") from exc
+            raise
+        return PaymentOut.model_validate(body)
+
+    async def _not_ready_yet(self, who: Principal, exc: GatewayError) -> GatewayError:
+        if exc.status != 404 or exc.error != "orders_not_found":
+            return exc
+        missing = exc.details.get("order_ids") or []
+        async with self.db.uow() as uow:
+            rows = await Repository(uow.session).orders_by_ids(who.retailer_id, missing)
+        if missing and len(rows) == len(set(missing)):
+            return GatewayError(409, "not_ready_yet", "these orders have just arrived and checkout is still "
+                                "receiving them; try again in a second", headers={"Retry-After": "1"},
+                                order_ids=missing, retry_after_seconds=1)
+        return GatewayError(404, "not_found", "no such orders", order_ids=missing)

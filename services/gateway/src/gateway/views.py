@@ -1,0 +1,343 @@
+"""Bodies of the gateway's public HTTP API (they make its OpenAPI schema and the web app's typed
+client). Amounts are decimal strings ("12.30"), timestamps ISO 8601 with their UTC offset."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dropline_schemas.events import PaymentMethod, Platform
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ErrorBody(_Out):
+    """The one error shape of the whole public API."""
+
+    error: str = Field(description="Machine-readable code, e.g. not_found, csrf_failed, not_payable.")
+    message: str = Field(description="What went wrong, in words a person can act on.")
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- orders
+
+
+class StoreRef(_Out):
+    store_id: str
+    platform: Platform
+    shop: str
+
+
+class SupplierRef(_Out):
+    supplier_id: str
+    name: str
+    currency: str | None = None
+    auto_order: bool
+    website_url: str | None = None
+
+
+class Money(_Out):
+    currency: str
+    product_cost: Decimal
+    shipping: Decimal
+    vat: Decimal
+    total: Decimal
+
+
+class TrackingOut(_Out):
+    tracking_id: str
+    tracking_number: str
+    carrier: str | None = None
+    tracking_url: str | None = None
+    source: str
+    synced: bool = False
+
+
+class OrderSummary(_Out):
+    order_id: str
+    order_number: str | None
+    status: str
+    store: StoreRef | None
+    platform: Platform | None
+    platform_order_number: str | None
+    supplier: SupplierRef | None
+    customer_name: str | None
+    item_count: int
+    unmatched_line_count: int
+    cost: Money | None = Field(description="What the supplier charges, in its currency (priced by checkout).")
+    usd_total: Decimal | None = Field(description="USD charged or being charged, once a checkout started.")
+    problem: str | None
+    supplier_order_id: str | None
+    tracking: list[TrackingOut]
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrderPage(_Out):
+    total: int
+    limit: int
+    offset: int
+    orders: list[OrderSummary]
+
+
+class LineOut(_Out):
+    line_id: str
+    sku: str | None = None
+    title: str
+    quantity: int
+    supplier_sku: str | None = None
+    unit_cost: Decimal | None = None
+    matched: bool = True
+
+
+class AddressOut(_Out):
+    name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    company: str | None = None
+    address1: str | None = None
+    address2: str | None = None
+    city: str | None = None
+    province: str | None = None
+    province_code: str | None = None
+    zip: str | None = None
+    country: str | None = None
+    country_code: str | None = None
+    phone: str | None = None
+
+
+class CustomerOut(_Out):
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+class FxOut(_Out):
+    from_currency: str
+    to_currency: Literal["USD"] = "USD"
+    rate: Decimal
+    rate_date: str
+    source: str
+
+
+class Amounts(_Out):
+    product_cost: Decimal
+    shipping: Decimal
+    vat: Decimal
+    total: Decimal
+
+
+class OrderPayment(_Out):
+    payment_id: str
+    method: PaymentMethod
+    provider: str
+    provider_reference: str
+    paid_at: datetime
+    supplier_currency: str | None
+    supplier_currency_amounts: Amounts
+    usd_amounts: Amounts
+    fx: FxOut
+
+
+class TimelineOut(_Out):
+    at: datetime
+    event: str
+    status: str | None
+    summary: str
+
+
+class SearchHint(_Out):
+    sku: str | None
+    title: str | None
+    quantity: int | None
+
+
+class OrderDetail(OrderSummary):
+    lines: list[LineOut]
+    shipping_address: AddressOut | None
+    customer: CustomerOut | None
+    shipping_method: str | None
+    payment: OrderPayment | None
+    timeline: list[TimelineOut]
+    supplier_website_url: str | None
+    search_hints: list[SearchHint] = Field(description="What to search for on the supplier's website.")
+    can_add_tracking: bool
+    frozen: bool = Field(description="Paid: the order can no longer be changed; changes go through the supplier.")
+
+
+class TrackingAccepted(_Out):
+    tracking_id: str
+    status: Literal["accepted", "duplicate"]
+    carrier: str | None = None
+    tracking_url: str | None = None
+
+
+class CarrierGuess(_Out):
+    carrier: str | None
+    tracking_url: str | None
+
+
+class SupplierOut(_Out):
+    supplier_id: str
+    name: str
+    currency: str
+    auto_order: bool
+    website_url: str | None
+    payment_methods: list[PaymentMethod]
+
+
+class SupplierList(_Out):
+    suppliers: list[SupplierOut]
+
+
+class StoreList(_Out):
+    stores: list[StoreRef]
+
+
+# --------------------------------------------------------------------------- checkout (from checkout's API)
+
+
+class CurrencyAmounts(Amounts):
+    currency: str
+
+
+class SupplierInfo(_Out):
+    supplier_id: str
+    name: str
+    currency: str
+
+
+class OrderQuote(_Out):
+    order_id: str
+    order_number: str
+    supplier_currency: CurrencyAmounts
+    usd: CurrencyAmounts
+
+
+class Totals(_Out):
+    supplier_currency: CurrencyAmounts
+    usd: CurrencyAmounts
+
+
+class Charge(_Out):
+    currency: Literal["USD"] = "USD"
+    amount: Decimal
+    amount_minor: int
+
+
+class QuoteOut(_Out):
+    supplier: SupplierInfo
+    payment_methods: list[PaymentMethod]
+    orders: list[OrderQuote]
+    total: Totals
+    charge: Charge
+    fx: FxOut
+
+
+class PaymentOut(_Out):
+    payment_id: str
+    status: Literal["processing", "succeeded", "failed"]
+    method: PaymentMethod
+    order_ids: list[str]
+    supplier: SupplierInfo
+    orders: list[OrderQuote]
+    total: Totals
+    charge: Charge
+    fx: FxOut
+    provider: str
+    provider_reference: str | None
+    failure_reason: str | None
+    created_at: datetime
+    completed_at: datetime | None
+
+
+class UnpaidSupplier(_Out):
+    supplier_id: str
+    name: str
+    currency: str
+    payment_methods: list[PaymentMethod]
+    order_count: int
+    order_ids: list[str]
+    amounts: CurrencyAmounts
+    unpriced: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class UnpaidOut(_Out):
+    suppliers: list[UnpaidSupplier]
+
+
+class CheckoutConfig(_Out):
+    stripe_publishable_key: str
+    stripe_js_url: str = Field(description="Load Stripe.js from here (make run: localstripe's stand-in).")
+
+
+# --------------------------------------------------------------------------- session
+
+
+class UserOut(_Out):
+    user_id: str
+    email: str
+
+
+class RetailerOut(_Out):
+    retailer_id: str
+    name: str
+
+
+class SessionOut(_Out):
+    user: UserOut
+    retailer: RetailerOut
+    csrf_token: str = Field(description="Send as X-CSRF-Token on every state-changing request.")
+
+
+# --------------------------------------------------------------------------- webhooks, operator
+
+
+class WebhookAck(_Out):
+    status: Literal["accepted", "duplicate", "ignored"]
+    delivery_id: str | None = None
+    reason: str | None = None
+
+
+class RetailerCreated(_Out):
+    retailer_id: str
+    name: str
+    api_key: str = Field(description="Shown once; stored only as a digest.")
+
+
+class UserCreated(_Out):
+    user_id: str
+    retailer_id: str
+    email: str
+
+
+class StoreConnectedOut(_Out):
+    store_id: str
+    retailer_id: str
+    platform: Platform
+    shop: str
+    api_base_url: str
+    webhook_url: str
+
+
+class SupplierCreated(_Out):
+    supplier_id: str
+    api_key: str = Field(description="Supplier-API key, shown once.")
+    terms: dict[str, Any]
+    order_api_url: str | None
+
+
+class ListingOut(_Out):
+    listing_id: str
+    store_id: str
+    sku: str
+    variant_id: str | None
+    supplier_id: str
+    supplier_sku: str
+    unit_cost: Decimal
+    active: bool
