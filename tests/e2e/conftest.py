@@ -20,7 +20,7 @@ def stack(tmp_path_factory):
     with infra.postgres_server() as admin_url:
         s = Stack(tmp_path_factory.mktemp("stack"), databases=infra.DatabaseFactory(admin_url))
         with s:
-            s.demo = load_demo_data(s, auto_ship_after_seconds=None)
+            s.demo = load_demo_data(s, auto_ship_after_seconds=None, demo_orders=False)
             yield s
 
 

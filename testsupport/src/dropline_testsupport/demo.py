@@ -1,10 +1,13 @@
 """Demo data and the demo order.
 
-`load_demo_data(stack)` registers, through the same operator API anyone would use: a retailer, its
-Shopify store (stand-in), an auto-order supplier in EUR (served by the supplier stand-in) and a
-non-auto-order supplier, and listings. The store's webhook secret and access token are generated
-here, given to the Shopify stand-in (which signs with the secret, as Shopify signs with an app's
-client secret) and to Dropline's store connection; everything is saved in <data-dir>/demo.json.
+`load_demo_data(stack)` registers, through the same operator API anyone would use: a retailer with a
+web sign-in, its Shopify store (stand-in), two auto-order suppliers (EUR and GBP, each served by its
+own supplier stand-in) and a non-auto-order supplier, and listings; then it places a dozen store
+orders in the Shopify stand-in, which sends their signed webhooks, so the Orders page has unpaid
+orders of both auto-order suppliers, non-auto-order orders and one order with an unmatched line.
+The store's webhook secret and access token are generated here, given to the Shopify stand-in
+(which signs with the secret, as Shopify signs with an app's client secret) and to Dropline's store
+connection; everything is saved in <data-dir>/demo.json (the web sign-in under "web").
 
 `python -m dropline_testsupport.demo` (make demo) sends a signed orders/create webhook for a store
 order with lines from both suppliers, pays the auto-order part by card through the retailer API,
@@ -24,10 +27,31 @@ from pathlib import Path
 import httpx
 
 SHOP = "demo-store.myshopify.com"
+DEMO_EMAIL = "demo@dropline.example"
 LISTINGS = [  # store SKU, supplier key, supplier SKU, unit cost (supplier currency)
     ("MUG-BLUE", "auto", "BG-MUG-01", "6.40"),
     ("LAMP-01", "auto", "BG-LAMP-7", "18.25"),
+    ("TEA-SET", "uk", "LHG-TEA-4", "12.80"),
+    ("SCARF-WOOL", "uk", "LHG-SCARF-2", "9.50"),
     ("BASKET-L", "manual", "CC-BASKET-L", "9.00"),
+    ("CANDLE-SOY", "manual", "CC-CANDLE-S", "4.25"),
+]
+ITEMS = {"MUG-BLUE": ("Blue mug", "14.99"), "LAMP-01": ("Desk lamp", "39.00"), "TEA-SET": ("Tea set", "32.00"),
+         "SCARF-WOOL": ("Wool scarf", "24.50"), "BASKET-L": ("Large basket", "24.00"),
+         "CANDLE-SOY": ("Soy candle", "11.00"), "POSTER-A2": ("Poster A2 (no listing)", "15.00")}
+DEMO_ORDERS = [  # customer, city, country code, [(store SKU, quantity)]
+    ("Jane Doe", "Berlin", "DE", [("MUG-BLUE", 2), ("LAMP-01", 1), ("BASKET-L", 1)]),
+    ("Luca Bianchi", "Milan", "IT", [("MUG-BLUE", 1)]),
+    ("Amelie Martin", "Lyon", "FR", [("LAMP-01", 2)]),
+    ("Oliver Smith", "Leeds", "GB", [("TEA-SET", 1), ("SCARF-WOOL", 1)]),
+    ("Sofia Garcia", "Madrid", "ES", [("MUG-BLUE", 3), ("LAMP-01", 1)]),
+    ("Noah Jensen", "Aarhus", "DK", [("SCARF-WOOL", 2)]),
+    ("Emma Visser", "Utrecht", "NL", [("CANDLE-SOY", 2)]),
+    ("Liam Murphy", "Cork", "IE", [("TEA-SET", 1), ("CANDLE-SOY", 1)]),
+    ("Mia Novak", "Brno", "CZ", [("MUG-BLUE", 1), ("POSTER-A2", 1)]),
+    ("Ethan Brown", "Austin", "US", [("LAMP-01", 1)]),
+    ("Chloe Dubois", "Ghent", "BE", [("BASKET-L", 1)]),
+    ("Jonas Weber", "Vienna", "AT", [("MUG-BLUE", 2)]),
 ]
 
 
@@ -38,15 +62,18 @@ def _ok(resp: httpx.Response) -> dict:
 
 
 def load_demo_data(stack, *, auto_ship_after_seconds: float | None = 2.0,
-                   supplier_rate_limit: float | None = 10.0) -> dict:
+                   supplier_rate_limit: float | None = 10.0, demo_orders: bool = True) -> dict:
     from .devstack import ADMIN_TOKEN
 
     gw = httpx.Client(base_url=stack.url("gateway"), headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
     webhook_secret = "whsec_" + secrets.token_urlsafe(24)
     access_token = "shpat_" + secrets.token_hex(16)
-    supplier_order_api_key = "sk_supplier_" + secrets.token_hex(12)
+    order_api_keys = {"auto": "sk_supplier_" + secrets.token_hex(12), "uk": "sk_supplier_" + secrets.token_hex(12)}
+    password = "demo-" + secrets.token_urlsafe(9)
 
     retailer = _ok(gw.post("/admin/v1/retailers", json={"name": "Demo Retailer"}))
+    _ok(gw.post(f"/admin/v1/retailers/{retailer['retailer_id']}/users",
+                json={"email": DEMO_EMAIL, "password": password}))
     store = _ok(gw.post(f"/admin/v1/retailers/{retailer['retailer_id']}/stores", json={
         "platform": "shopify", "shop": SHOP, "api_base_url": f"{stack.url('shopify')}/shops/{SHOP}",
         "webhook_secret": webhook_secret, "access_token": access_token}))
@@ -54,34 +81,70 @@ def load_demo_data(stack, *, auto_ship_after_seconds: float | None = 2.0,
         "name": "Berlin Gadgets GmbH", "currency": "EUR", "auto_order": True, "payment_methods": ["card", "paypal"],
         "website_url": "https://berlin-gadgets.example", "vat_rate": "0.19", "shipping_first_item": "4.90",
         "shipping_additional_item": "1.50", "handling_days": 2, "order_api_url": stack.url("supplier"),
-        "order_api_key": supplier_order_api_key}))
+        "order_api_key": order_api_keys["auto"]}))
+    uk = _ok(gw.post("/admin/v1/suppliers", json={
+        "name": "London Home Goods Ltd", "currency": "GBP", "auto_order": True, "payment_methods": ["card"],
+        "website_url": "https://london-home-goods.example", "vat_rate": "0.20", "shipping_first_item": "3.95",
+        "shipping_additional_item": "1.00", "handling_days": 3, "order_api_url": stack.url("supplier2"),
+        "order_api_key": order_api_keys["uk"]}))
     manual = _ok(gw.post("/admin/v1/suppliers", json={
         "name": "Crafts Co (no auto-order)", "currency": "USD", "auto_order": False,
         "website_url": "https://crafts-co.example/search", "vat_rate": "0", "shipping_first_item": "5.00"}))
-    suppliers = {"auto": auto, "manual": manual}
+    suppliers = {"auto": auto, "uk": uk, "manual": manual}
     for sku, who, supplier_sku, cost in LISTINGS:
         _ok(gw.put(f"/admin/v1/retailers/{retailer['retailer_id']}/listings", json={
             "store_id": store["store_id"], "sku": sku, "supplier_id": suppliers[who]["supplier_id"],
             "supplier_sku": supplier_sku, "unit_cost": cost}))
 
-    # The stand-ins: the store signs webhooks with the secret; the supplier accepts orders with its
+    # The stand-ins: the store signs webhooks with the secret; each supplier accepts orders with its
     # key and reports tracking to Dropline's supplier API with the key Dropline issued to it.
     _ok(httpx.post(f"{stack.url('shopify')}/_control/shops", json={
         "shop_domain": SHOP, "access_token": access_token, "webhook_secret": webhook_secret,
         "webhook_url": store["webhook_url"]}))
-    _ok(httpx.post(f"{stack.url('supplier')}/_control/configure", json={
-        "api_key": supplier_order_api_key, "catalog": [s for _, w, s, _ in LISTINGS if w == "auto"],
-        "dropline_tracking_url": stack.url("gateway") + "/supplier/v1/orders/{external_id}/tracking",
-        "dropline_api_key": auto["api_key"], "auto_ship_after_seconds": auto_ship_after_seconds, "carrier": "UPS",
-        "rate_limit_per_second": supplier_rate_limit}))
+    for who, standin, carrier in (("auto", "supplier", "UPS"), ("uk", "supplier2", "DHL Express")):
+        _ok(httpx.post(f"{stack.url(standin)}/_control/configure", json={
+            "api_key": order_api_keys[who], "catalog": [s for _, w, s, _ in LISTINGS if w == who],
+            "dropline_tracking_url": stack.url("gateway") + "/supplier/v1/orders/{external_id}/tracking",
+            "dropline_api_key": suppliers[who]["api_key"], "auto_ship_after_seconds": auto_ship_after_seconds,
+            "carrier": carrier, "rate_limit_per_second": supplier_rate_limit}))
 
     demo = {"gateway": stack.url("gateway"), "shopify": stack.url("shopify"), "supplier": stack.url("supplier"),
             "shop": SHOP, "webhook_secret": webhook_secret, "retailer": retailer, "store": store,
-            "suppliers": {"auto": {k: auto[k] for k in ("supplier_id", "api_key")},
-                          "manual": {k: manual[k] for k in ("supplier_id", "api_key")}}}
+            "web": {"url": stack.url("gateway") + "/", "email": DEMO_EMAIL, "password": password},
+            "suppliers": {who: {k: s[k] for k in ("supplier_id", "api_key")} for who, s in suppliers.items()}}
     (stack.data_dir / "demo.json").write_text(json.dumps(demo, indent=2))
-    wait_for_catalog(stack.url("order-ingest"), stores=1, suppliers=2, listings=len(LISTINGS))
+    wait_for_catalog(stack.url("order-ingest"), stores=1, suppliers=len(suppliers), listings=len(LISTINGS))
+    if demo_orders:
+        place_demo_orders(demo)
     return demo
+
+
+def place_demo_orders(demo: dict, timeout: float = 90.0) -> int:
+    """The demo store orders, through the Shopify stand-in (signed webhooks, as a real store sends
+    them); returns once the retailer's Orders list shows every Dropline order they split into."""
+    expected = 0
+    for n, (customer, city, country, lines) in enumerate(DEMO_ORDERS):
+        first, last = customer.split(" ", 1)
+        _ok(httpx.post(f"{demo['shopify']}/_control/shops/{demo['shop']}/orders", timeout=30, json={
+            "currency": "EUR", "email": f"{first.lower()}.{last.lower()}@example.com",
+            "line_items": [{"sku": sku, "title": ITEMS[sku][0], "quantity": qty, "price": ITEMS[sku][1]}
+                           for sku, qty in lines],
+            "shipping_address": {"first_name": first, "last_name": last, "address1": f"{10 + n} Market Street",
+                                 "city": city, "zip": f"{1000 + 37 * n}", "country_code": country,
+                                 "phone": f"+1 555 01{n:02d}"},
+            "deliver_webhook": True}))
+        owners = {next((w for s, w, _, _ in LISTINGS if s == sku), "unmatched") for sku, _ in lines}
+        expected += len(owners)
+    api = httpx.Client(base_url=demo["gateway"], timeout=30,
+                       headers={"Authorization": f"Bearer {demo['retailer']['api_key']}"})
+    deadline = time.monotonic() + timeout
+    total = 0
+    while time.monotonic() < deadline:
+        total = _ok(api.get("/api/v1/orders", params={"limit": 1}))["total"]
+        if total >= expected:
+            return total
+        time.sleep(0.3)
+    raise TimeoutError(f"only {total} of the {expected} demo Dropline orders arrived")
 
 
 def wait_for_catalog(order_ingest_url: str, *, stores: int, suppliers: int, listings: int, timeout: float = 60) -> None:
@@ -98,14 +161,22 @@ def wait_for_catalog(order_ingest_url: str, *, stores: int, suppliers: int, list
 
 
 def print_banner(stack, demo: dict | None) -> None:
-    lines = [
-        "", "Dropline is running.",
+    lines = ["", "Dropline is running."]
+    if demo:
+        lines += [
+            "",
+            f"  Open the web app   {demo['web']['url']}",
+            f"  and sign in with   {demo['web']['email']}  /  {demo['web']['password']}",
+        ]
+    lines += [
+        "",
         f"  Gateway (API + webhooks)  {stack.url('gateway')}   OpenAPI docs: {stack.url('gateway')}/docs",
         f"  order-ingest {stack.url('order-ingest')}  checkout {stack.url('checkout')}  "
         f"forwarder {stack.url('forwarder')}  tracking-sync {stack.url('tracking-sync')}",
         f"  Kafka-compatible broker   {stack.bootstrap}",
         f"  localstripe               {stack.url('localstripe')}",
-        f"  Shopify stand-in          {stack.url('shopify')}    supplier stand-in {stack.url('supplier')}",
+        f"  Shopify stand-in          {stack.url('shopify')}    supplier stand-ins {stack.url('supplier')}, "
+        f"{stack.url('supplier2')}",
         f"  Logs and SQLite files     {stack.data_dir}",
     ]
     if demo:
@@ -113,6 +184,7 @@ def print_banner(stack, demo: dict | None) -> None:
             "", "Demo data (saved in " + str(stack.data_dir / "demo.json") + "):",
             f"  retailer API key   {demo['retailer']['api_key']}",
             f"  Shopify shop       {demo['shop']} (webhook secret generated at start, in demo.json)",
+            "  Test cards         4242 4242 4242 4242 pays; 4000 0000 0000 0341 is declined (any future date, any CVC)",
             "", "Send a signed demo order and follow it to 'synced':   make demo",
             f"List orders:   curl -H 'Authorization: Bearer {demo['retailer']['api_key']}' {stack.url('gateway')}/api/v1/orders",
         ]

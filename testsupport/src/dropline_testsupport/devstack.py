@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -29,7 +30,7 @@ SERVICES = {  # name: (python module, env prefix, default port)
     "forwarder": ("forwarder", "FORWARDER_", 8003),
     "tracking-sync": ("tracking_sync", "TRACKING_SYNC_", 8004),
 }
-DEFAULT_PORTS = {"kafka": 9092, "localstripe": 8420, "shopify": 8101, "supplier": 8102,
+DEFAULT_PORTS = {"kafka": 9092, "localstripe": 8420, "shopify": 8101, "supplier": 8102, "supplier2": 8103,
                  **{name: port for name, (_, _, port) in SERVICES.items()}}
 ADMIN_TOKEN = "dev-admin-token"
 
@@ -110,12 +111,13 @@ class Stack:
         py = sys.executable
         self._spawn("localstripe", [py, "-m", "localstripe", "--port", str(self.ports["localstripe"]), "--from-scratch"])
         self._spawn("shopify", [py, "-m", "dropline_testsupport.shopify_standin", "--port", str(self.ports["shopify"])])
-        self._spawn("supplier", [py, "-m", "dropline_testsupport.supplier_standin", "--port", str(self.ports["supplier"])])
+        for standin in ("supplier", "supplier2"):  # one stand-in per auto-order supplier of the demo
+            self._spawn(standin, [py, "-m", "dropline_testsupport.supplier_standin", "--port", str(self.ports[standin])])
         for name in SERVICES:
             if self.databases is not None:
                 self.db_urls[name] = self.databases.create(name)
             self.start_service(name)
-        for name in ("localstripe", "shopify", "supplier"):
+        for name in ("localstripe", "shopify", "supplier", "supplier2"):
             infra.wait_for_port("127.0.0.1", self.ports[name], timeout=30)
         for name in SERVICES:
             self.wait_ready(name)
@@ -146,6 +148,7 @@ class Stack:
         if name == "gateway":
             env["CHECKOUT_URL"] = self.url("checkout")
             env["ADMIN_TOKEN"] = ADMIN_TOKEN
+            env["STRIPE_JS_URL"] = self.url("localstripe") + "/js.stripe.com/v3/"
         if name == "checkout":
             env["STRIPE_API_BASE"] = self.url("localstripe")
         env.update(self.service_env.get(name, {}))
@@ -199,7 +202,14 @@ def main() -> None:
     args = parser.parse_args()
     from .demo import load_demo_data, print_banner
 
-    stack = Stack(Path(args.data_dir), fixed_ports=True)
+    data_dir = Path(args.data_dir)
+    # The bundled broker, localstripe and the stand-ins keep nothing between runs, so databases
+    # left by an earlier run would describe orders, payments and store orders that exist nowhere
+    # else any more: start every run on fresh demo data.
+    if (data_dir / "db").exists():
+        shutil.rmtree(data_dir / "db")
+        print(f"Removed the previous run's databases ({data_dir / 'db'}): starting on fresh demo data.", flush=True)
+    stack = Stack(data_dir, fixed_ports=True)
     stop_requested = False
 
     def _on_signal(signum, _frame):

@@ -69,7 +69,12 @@ def apply(row, event) -> tuple[str | None, str]:
         o = event.data
         apply_order_snapshot(row, o)
         advance(row, o.status.value)
-        unmatched = sum(1 for line in o.lines if not line.matched)
+        unmatched_lines = [line for line in o.lines if not line.matched]
+        unmatched = len(unmatched_lines)
+        if unmatched:
+            skus = ", ".join(line.sku or line.title for line in unmatched_lines)
+            row.problem = (f"{unmatched} line(s) match no listing ({skus}): add a listing for "
+                           + ("it" if unmatched == 1 else "them") + " to choose the supplier")
         who = o.supplier.name if o.supplier else "no supplier (unmatched lines)"
         return o.status.value, (f"Received from {o.platform.value} order {o.platform_order_number or o.platform_order_id}: "
                                 f"{len(o.lines)} line(s) for {who}" + (f", {unmatched} unmatched" if unmatched else ""))

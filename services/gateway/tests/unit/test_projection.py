@@ -1,3 +1,4 @@
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -10,7 +11,14 @@ from dropline_schemas.events import (
     OrderLine,
     OrderPaidData,
     OrderPaidV1,
+    OrderPaymentFailedData,
+    OrderPaymentFailedV1,
+    OrderPaymentStartedData,
+    OrderPaymentStartedV1,
+    OrderPricedData,
+    OrderPricedV1,
     OrderReceivedV1,
+    OrderStatus,
     OrderSyncedData,
     OrderSyncedV1,
     PaymentMethod,
@@ -67,3 +75,75 @@ def test_out_of_order_delivery_never_moves_the_status_backwards():
     row = run([evs[4], evs[2], evs[0], evs[3], evs[1]])
     assert row.status == "synced"
     assert row.order_number == "D100001"  # the snapshot still arrived
+
+
+# --------------------------------------------------------------------------- checkout's steps
+
+
+def started(payment_id: str):
+    money = Money(product_cost=Decimal("10.00"), shipping=Decimal("2.00"), vat=Decimal("2.28"), total=Decimal("14.28"))
+    usd = Money(product_cost=Decimal("11.00"), shipping=Decimal("2.20"), vat=Decimal("2.51"), total=Decimal("15.71"))
+    return OrderPaymentStartedV1.create(data=OrderPaymentStartedData(
+        order_id="o1", payment_id=payment_id, method=PaymentMethod.CARD, supplier_currency_amounts=money,
+        usd_amounts=usd, fx=FxRecord(from_currency="EUR", rate=Decimal("1.1"), rate_date="2026-10-30", source="ECB"),
+        started_at=NOW), **KW)
+
+
+def failed(payment_id: str):
+    return OrderPaymentFailedV1.create(data=OrderPaymentFailedData(order_id="o1", payment_id=payment_id,
+                                                                   reason="Your card was declined."), **KW)
+
+
+def priced(total: str | None):
+    amounts = None if total is None else Money(product_cost=Decimal(total), shipping=Decimal("0"),
+                                               vat=Decimal("0"), total=Decimal(total))
+    return OrderPricedV1.create(data=OrderPricedData(order_id="o1", supplier_id="sup", currency="EUR", amounts=amounts,
+                                                     reason=None if total else "lines without a unit cost",
+                                                     priced_at=NOW), **KW)
+
+
+def test_a_declined_checkout_goes_to_payment_pending_and_back_to_unpaid_in_the_timeline():
+    row = run([events()[0]])
+    assert projection.apply(row, started("p1"))[0] == "payment_pending"
+    assert row.status == "payment_pending" and row.usd_total == "15.71"
+    status, summary = projection.apply(row, failed("p1"))
+    assert (status, row.status, row.usd_total) == ("unpaid", "unpaid", None)
+    assert "declined" in summary
+
+
+def test_a_late_payment_started_of_a_payment_that_already_failed_moves_nothing():
+    row = run([events()[0], failed("p1")])
+    assert row.status == "unpaid"
+    assert projection.apply(row, started("p1"))[0] is None
+    assert row.status == "unpaid"
+
+
+def test_the_failure_of_an_older_checkout_does_not_release_a_newer_one():
+    row = run([events()[0], started("p1"), started("p2")])
+    projection.apply(row, failed("p1"))
+    assert row.status == "payment_pending" and row.pending_payment_id == "p2"
+
+
+def test_payment_started_after_paid_is_ignored_and_paid_sets_the_usd_total():
+    evs = events()
+    row = run([evs[0], evs[1]])
+    assert row.status == "paid" and row.usd_total == "1"
+    projection.apply(row, started("p"))
+    assert row.status == "paid"
+
+
+def test_cost_comes_from_checkout_pricing_and_an_unpriceable_order_says_so():
+    row = run([events()[0], priced("12.50")])
+    assert json.loads(row.cost_json) == {"currency": "EUR", "product_cost": "12.50", "shipping": "0", "vat": "0",
+                                         "total": "12.50"}
+    status, summary = projection.apply(row, priced(None))
+    assert row.cost_json is None and "unit cost" in summary
+
+
+def test_unmatched_lines_say_why_and_skus_are_searchable():
+    order = ORDER.model_copy(update={"status": OrderStatus.UNMATCHED, "supplier": None, "lines": [
+        OrderLine(line_id="l1", platform_line_id="1", sku="POSTER-A2", title="Poster", quantity=2,
+                  unit_price=Decimal("5"), matched=False)]})
+    row = run([OrderReceivedV1.create(data=order, **KW)])
+    assert row.status == "unmatched" and row.unmatched_line_count == 1 and row.item_count == 2
+    assert "POSTER-A2" in row.problem and "poster-a2" in row.search_text
