@@ -158,7 +158,7 @@ export default function CheckoutPage() {
   return (
     <Stack spacing={2} sx={{ maxWidth: 960 }}>
       <Breadcrumbs aria-label="Breadcrumb">
-        <Link component={RouterLink} to="/">Orders</Link>
+        <Link component={RouterLink} to="/">All orders</Link>
         <Typography color="text.primary">Checkout</Typography>
       </Breadcrumbs>
       <Typography variant="h1" sx={{ fontSize: 26, fontWeight: 600 }}>

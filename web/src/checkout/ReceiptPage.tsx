@@ -27,7 +27,7 @@ export default function ReceiptPage() {
   return (
     <Stack spacing={2} sx={{ maxWidth: 960 }}>
       <Breadcrumbs aria-label="Breadcrumb">
-        <Link component={RouterLink} to="/">Orders</Link>
+        <Link component={RouterLink} to="/">All orders</Link>
         <Typography color="text.primary">Receipt</Typography>
       </Breadcrumbs>
       <Typography variant="h1" sx={{ fontSize: 26, fontWeight: 600 }}>Receipt</Typography>

@@ -44,7 +44,7 @@ export default function OrderDetailPage() {
   if (order.isError) {
     return (
       <Stack spacing={2}>
-        <Breadcrumbs aria-label="Breadcrumb"><Link component={RouterLink} to="/">Orders</Link></Breadcrumbs>
+        <Breadcrumbs aria-label="Breadcrumb"><Link component={RouterLink} to="/">All orders</Link></Breadcrumbs>
         <ErrorAlert error={order.error} onRetry={() => void order.refetch()} />
       </Stack>
     );
@@ -74,11 +74,11 @@ export default function OrderDetailPage() {
   return (
     <Stack spacing={2}>
       <Breadcrumbs aria-label="Breadcrumb">
-        <Link component={RouterLink} to="/">Orders</Link>
-        <Typography color="text.primary">{o.order_number}</Typography>
+        <Link component={RouterLink} to="/">All orders</Link>
+        <Typography color="text.primary">{o.order_number ?? o.order_id}</Typography>
       </Breadcrumbs>
       <Stack direction="row" sx={{ alignItems: "center", gap: 2, flexWrap: "wrap" }}>
-        <Typography variant="h1" sx={{ fontSize: 26, fontWeight: 600 }}>Order {o.order_number}</Typography>
+        <Typography variant="h1" sx={{ fontSize: 26, fontWeight: 600 }}>Order {o.order_number ?? o.order_id}</Typography>
         <StatusChip status={o.status} />
         {nonAuto && o.status !== "non_auto_order" && <Chip size="small" variant="outlined" label="Non auto-order" />}
         <Box sx={{ flexGrow: 1 }} />
@@ -229,7 +229,7 @@ export default function OrderDetailPage() {
         </Box>
       </Section>
 
-      <AddTrackingDialog orderId={o.order_id} orderNumber={o.order_number} open={tracking} onClose={() => setTracking(false)} />
+      <AddTrackingDialog orderId={o.order_id} orderNumber={o.order_number ?? o.order_id} open={tracking} onClose={() => setTracking(false)} />
       <Snackbar open={!!copied} autoHideDuration={3000} onClose={() => setCopied(null)} message={copied ?? ""} />
     </Stack>
   );

@@ -149,6 +149,7 @@ export default function OrdersPage() {
           rowsPerPageOptions={PAGE_SIZES}
           onPageChange={(_e, page) => update({ page })}
           onRowsPerPageChange={(e) => update({ page_size: Number(e.target.value), page: 0 })}
+          sx={{ "& .MuiTablePagination-toolbar": { flexWrap: "wrap", px: 1 } }}
         />
       </Paper>
 
@@ -186,11 +187,11 @@ function OrderRow({ order: o, checked }: { order: OrderSummary; checked: boolean
     <TableRow hover selected={checked} data-order-id={o.order_id}>
       <TableCell padding="checkbox">
         <Checkbox checked={checked} onChange={(e) => selection.toggle(o, e.target.checked)}
-          slotProps={{ input: { "aria-label": `Select order ${o.order_number}` } }} />
+          slotProps={{ input: { "aria-label": `Select order ${o.order_number ?? o.order_id}` } }} />
       </TableCell>
       <TableCell>
         <Link component={RouterLink} to={`/orders/${encodeURIComponent(o.order_id)}`} sx={{ fontWeight: 600 }}>
-          {o.order_number}
+          {o.order_number ?? o.order_id}
         </Link>
       </TableCell>
       <TableCell>{o.platform_order_number ?? "—"}</TableCell>

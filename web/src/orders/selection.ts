@@ -6,7 +6,7 @@
 /** The fields of an order summary that decide whether it can be paid. */
 export interface SelectableOrder {
   order_id: string;
-  order_number: string;
+  order_number: string | null;
   status: string;
   unmatched_line_count?: number;
   supplier: { supplier_id: string; name: string; auto_order: boolean } | null;
@@ -73,7 +73,7 @@ export function planPayment(selected: readonly SelectableOrder[]): PaymentPlan {
       g.order_ids.push(order.order_id);
       groups.set(g.supplier_id, g);
     } else if (!p.payable) {
-      skipped.set(p.reason, [...(skipped.get(p.reason) ?? []), order.order_number]);
+      skipped.set(p.reason, [...(skipped.get(p.reason) ?? []), order.order_number ?? order.order_id]);
     }
   }
   const skippedList = [...skipped].map(([reason, order_numbers]) => ({ reason, order_numbers }));
