@@ -42,10 +42,10 @@ def by_supplier(rows: list[dict], stack, who: str) -> dict:
     return next(r for r in rows if r["supplier"] and r["supplier"]["supplier_id"] == sid)
 
 
-def pay(api, order_ids: list[str], key: str | None = None) -> httpx.Response:
+def pay(api, order_ids: list[str], key: str | None = None, card: str = "pm_card_visa") -> httpx.Response:
     wait_payable(api, order_ids)
     return api.post("/api/v1/payments", headers={"Idempotency-Key": key or str(uuid.uuid4())},
-                    json={"order_ids": order_ids, "method": "card", "payment_method": "pm_card_visa"})
+                    json={"order_ids": order_ids, "method": "card", "payment_method": card})
 
 
 def wait_payable(api, order_ids: list[str]) -> None:

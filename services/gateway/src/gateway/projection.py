@@ -104,12 +104,13 @@ def apply(row, event) -> tuple[str | None, str]:
         return None, f"Priced by checkout: {d.amounts.total} {d.currency}"
     if isinstance(event, OrderPaymentStartedV1):
         d = event.data
-        if d.payment_id in _closed(row) or RANK.get(row.status, 0) > RANK["payment_pending"]:
-            return None, f"Checkout {d.payment_id} started (already ended)"
-        row.pending_payment_id = d.payment_id
-        row.cost_json = _money(d.fx.from_currency, d.supplier_currency_amounts)
-        row.usd_total = str(d.usd_amounts.total)
-        advance(row, "payment_pending")
+        # The timeline tells what happened at the event's time; the row only moves when this
+        # payment still can (it did not end already, the order is not paid yet).
+        if d.payment_id not in _closed(row) and RANK.get(row.status, 0) <= RANK["payment_pending"]:
+            row.pending_payment_id = d.payment_id
+            row.cost_json = _money(d.fx.from_currency, d.supplier_currency_amounts)
+            row.usd_total = str(d.usd_amounts.total)
+            advance(row, "payment_pending")
         return "payment_pending", (f"Checkout started: {d.usd_amounts.total} USD by {d.method.value} "
                                    f"(1 {d.fx.from_currency} = {d.fx.rate} USD, {d.fx.rate_date})")
     if isinstance(event, OrderPaymentFailedV1):
@@ -119,8 +120,8 @@ def apply(row, event) -> tuple[str | None, str]:
             row.status, row.status_rank = "unpaid", RANK["unpaid"]
             row.pending_payment_id = None
             row.usd_total = None
-            return "unpaid", f"Payment failed, the order is unpaid again: {d.reason}"
-        return None, f"Payment failed: {d.reason}"
+        # Checkout released the order at that moment, even when a newer checkout has it by now.
+        return "unpaid", f"Payment failed, the order was unpaid again: {d.reason}"
     if isinstance(event, OrderForwardedV1):
         row.supplier_order_id = event.data.supplier_order_id
         advance(row, "forwarded")

@@ -114,8 +114,8 @@ def test_a_declined_checkout_goes_to_payment_pending_and_back_to_unpaid_in_the_t
 def test_a_late_payment_started_of_a_payment_that_already_failed_moves_nothing():
     row = run([events()[0], failed("p1")])
     assert row.status == "unpaid"
-    assert projection.apply(row, started("p1"))[0] is None
-    assert row.status == "unpaid"
+    assert projection.apply(row, started("p1"))[0] == "payment_pending"  # what happened then (timeline) …
+    assert row.status == "unpaid"  # … but the order stays where it is now
 
 
 def test_the_failure_of_an_older_checkout_does_not_release_a_newer_one():
