@@ -184,6 +184,11 @@ def test_a_declined_card_says_why_and_the_orders_stay_unpaid(signed_in, stack, a
     expect(page.get_by_role("button", name=PAY_BUTTON)).to_be_enabled()
     wait_for("the order to be unpaid again", lambda: order_status(api, order["order_id"]) == "unpaid")
 
+    # PayPal is offered for this supplier; whatever the backend answers is shown in words.
+    page.get_by_role("radio", name="PayPal").check()
+    page.get_by_role("button", name=re.compile(r"^Pay \$[\d,]+\.\d{2} with PayPal$")).click()
+    expect(page.get_by_role("alert").filter(has_not_text="declined")).not_to_be_empty(timeout=30_000)
+
 
 def test_a_non_auto_order_opens_the_suppliers_website_and_takes_a_tracking_number_to_synced(
         context, signed_in, stack, api):
@@ -265,3 +270,28 @@ def test_orders_is_usable_at_phone_width(signed_in):
                                        return c.scrollWidth > c.clientWidth; }""")
     assert scrolls, "the orders table should scroll horizontally on a phone"
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def test_a_new_order_appears_at_the_top_without_a_reload(signed_in, stack, api):
+    page = signed_in
+    expect(page.locator("tbody tr").first).to_be_visible()
+    page.evaluate("window.__notReloaded = true")
+    store_order = create_store_order(stack, [line(AUTO_SKU, 1, "14.99")], customer="Live Arrival")
+    (order,) = dropline_orders(api, store_order["name"], 1)
+    expect(page.locator("tbody tr").first).to_contain_text(order["order_number"], timeout=15_000)
+    expect(page.locator("tbody tr").first).to_contain_text("Live Arrival")
+    assert page.evaluate("window.__notReloaded === true")
+
+
+def test_repeated_wrong_passwords_are_slowed_down_with_a_plain_message(page):
+    page.goto("/sign-in")
+    page.get_by_label("Email").fill("nobody-here@example.com")
+    for attempt in range(8):
+        page.get_by_label("Password").fill(f"wrong-{attempt}")
+        page.get_by_role("button", name="Sign in").click()
+        alert = page.get_by_role("alert")
+        expect(alert).to_be_visible()
+        expect(alert).to_have_text(re.compile(r"not correct|Too many attempts"))
+        if "Too many" in alert.inner_text():
+            break
+    expect(page.get_by_role("alert")).to_have_text(re.compile(r"^Too many attempts, try again in \d+ seconds$"))

@@ -13,6 +13,7 @@ import { localDateTime, methodLabel, money, moneyWithCode, platformLabel, rateLi
 import AddTrackingDialog from "./AddTrackingDialog";
 import { useOrder } from "./queries";
 import StatusChip from "./StatusChip";
+import { visuallyHidden } from "../components/visuallyHidden";
 
 function Section({ title, children, action }: { title: string; children: ReactNode; action?: ReactNode }) {
   return (
@@ -141,7 +142,7 @@ export default function OrderDetailPage() {
               <TableRow>
                 <TableCell>SKU</TableCell><TableCell>Title</TableCell><TableCell align="right">Quantity</TableCell>
                 <TableCell>Supplier SKU</TableCell><TableCell align="right">Unit cost</TableCell>
-                {nonAuto && <TableCell><Box component="span" sx={{ position: "absolute", width: 1, height: 1, overflow: "hidden", clip: "rect(0 0 0 0)" }}>Supplier's website</Box></TableCell>}
+                {nonAuto && <TableCell><Box component="span" sx={visuallyHidden}>Supplier's website</Box></TableCell>}
               </TableRow>
             </TableHead>
             <TableBody>

@@ -16,6 +16,7 @@ import { useOrderList } from "./queries";
 import { canPayNow, describeSkipped, planPayment, remainingAfterPaying, type SupplierGroup } from "./selection";
 import { selection, useSelection } from "./selectionStore";
 import StatusChip from "./StatusChip";
+import { visuallyHidden } from "../components/visuallyHidden";
 
 export function checkoutPath(group: SupplierGroup): string {
   return `/checkout?orders=${group.order_ids.map(encodeURIComponent).join(",")}`;
@@ -114,7 +115,7 @@ export default function OrdersPage() {
       <Paper variant="outlined">
         {list.isFetching && <LinearProgress aria-label="Loading orders" sx={{ height: 2 }} />}
         <TableContainer sx={{ overflowX: "auto" }}>
-          <Table size="small" aria-label="Orders" sx={{ minWidth: 1100 }}>
+          <Table size="small" aria-label="Orders" sx={{ minWidth: 1100, "& th": { whiteSpace: "nowrap" } }}>
             <TableHead>
               <TableRow>
                 <TableCell padding="checkbox"><Box component="span" sx={visuallyHidden}>Select</Box></TableCell>
@@ -176,9 +177,6 @@ export default function OrdersPage() {
   );
 }
 
-const visuallyHidden = {
-  position: "absolute", width: 1, height: 1, overflow: "hidden", clip: "rect(0 0 0 0)", whiteSpace: "nowrap",
-} as const;
 
 function OrderRow({ order: o, checked }: { order: OrderSummary; checked: boolean }) {
   const unmatched = unmatchedText(o);
@@ -194,12 +192,12 @@ function OrderRow({ order: o, checked }: { order: OrderSummary; checked: boolean
           {o.order_number ?? o.order_id}
         </Link>
       </TableCell>
-      <TableCell>{o.platform_order_number ?? "—"}</TableCell>
+      <TableCell sx={{ whiteSpace: "nowrap" }}>{o.platform_order_number ?? "—"}</TableCell>
       <TableCell>
         {o.store ? <>{o.store.shop}<Typography component="span" color="text.secondary" sx={{ fontSize: 12, display: "block" }}>{platformLabel(o.store.platform)}</Typography></> : "—"}
       </TableCell>
       <TableCell>{o.supplier?.name ?? "—"}</TableCell>
-      <TableCell>{o.customer_name ?? "—"}</TableCell>
+      <TableCell sx={{ whiteSpace: "nowrap" }}>{o.customer_name ?? "—"}</TableCell>
       <TableCell align="right">{o.item_count}</TableCell>
       <TableCell align="right" sx={{ whiteSpace: "nowrap" }}>
         {o.cost ? moneyWithCode(o.cost.total, o.cost.currency) : "—"}
