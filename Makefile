@@ -60,6 +60,9 @@ test-e2e: install ## End-to-end tests (the whole system as processes)
 bench: install ## Drive N signed webhooks through the pipeline; prints figures as JSON on the last line
 	@$(UV) run python bench/pipeline.py $(BENCH_ARGS)
 
+bench-orders: install ## Orders API speed with 10,000 orders in one account (p50/p95/p99 per filter, CSV export); JSON last line
+	@$(UV) run python bench/orders_api.py $(BENCH_ARGS)
+
 schemas: install ## Refresh the JSON Schema snapshots after an additive contract change
 	@$(UV) run python -m dropline_schemas.snapshot
 
