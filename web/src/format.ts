@@ -29,6 +29,17 @@ export function localDateTime(iso: string | null | undefined, seconds = false): 
   return (seconds ? dateTimeSecondsFormat : dateTimeFormat).format(d);
 }
 
+const shortThisYear = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" });
+const shortOtherYear = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "short", day: "numeric" });
+
+/** Dense tables: "Dec 1, 8:01 PM" this year, "Dec 1, 2025" before. */
+export function shortDateTime(iso: string | null | undefined): string {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return (d.getFullYear() === new Date().getFullYear() ? shortThisYear : shortOtherYear).format(d);
+}
+
 export function platformLabel(platform: string | null | undefined): string {
   switch (platform) {
     case "shopify": return "Shopify";

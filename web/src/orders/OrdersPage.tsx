@@ -9,7 +9,7 @@ import DownloadIcon from "@mui/icons-material/Download";
 import { Link as RouterLink, useNavigate, useSearchParams } from "react-router-dom";
 import type { OrderSummary } from "../api/types";
 import ErrorAlert from "../components/ErrorAlert";
-import { localDateTime, moneyWithCode, platformLabel } from "../format";
+import { localDateTime, moneyWithCode, platformLabel, shortDateTime } from "../format";
 import { exportCsvUrl, filtersFromParams, filtersToParams, PAGE_SIZES, type OrderFilters } from "./filters";
 import OrdersFilters from "./OrdersFilters";
 import { useOrderList } from "./queries";
@@ -115,7 +115,7 @@ export default function OrdersPage() {
       <Paper variant="outlined">
         {list.isFetching && <LinearProgress aria-label="Loading orders" sx={{ height: 2 }} />}
         <TableContainer sx={{ overflowX: "auto" }}>
-          <Table size="small" aria-label="Orders" sx={{ minWidth: 1100, "& th": { whiteSpace: "nowrap" } }}>
+          <Table size="small" aria-label="Orders" sx={{ minWidth: 1100, "& th": { whiteSpace: "nowrap" }, "& td, & th": { px: 1 } }}>
             <TableHead>
               <TableRow>
                 <TableCell padding="checkbox"><Box component="span" sx={visuallyHidden}>Select</Box></TableCell>
@@ -221,7 +221,7 @@ function OrderRow({ order: o, checked }: { order: OrderSummary; checked: boolean
           {o.status === "failed" && o.problem && <Typography sx={{ fontSize: 12 }} color="error.main">{o.problem}</Typography>}
         </Stack>
       </TableCell>
-      <TableCell sx={{ whiteSpace: "nowrap" }}>{localDateTime(o.created_at)}</TableCell>
+      <TableCell sx={{ whiteSpace: "nowrap" }}><time dateTime={o.created_at} title={localDateTime(o.created_at, true)}>{shortDateTime(o.created_at)}</time></TableCell>
     </TableRow>
   );
 }
