@@ -71,7 +71,7 @@ def test_a_store_order_travels_every_service_and_is_synced_back(stack, api):
     assert numbers == sorted([number, "9400111899223344556677"])
 
     timeline = [e["status"] for e in api.get(f"/api/v1/orders/{auto['order_id']}").json()["timeline"] if e["status"]]
-    assert timeline == ["unpaid", "paid", "forwarded", "shipped", "synced"]
+    assert timeline == ["unpaid", "payment_pending", "paid", "forwarded", "shipped", "synced"]
 
 
 def test_the_same_webhook_three_times_makes_one_dropline_order_per_supplier(stack, api):
