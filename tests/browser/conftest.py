@@ -6,6 +6,7 @@ screenshot of its page in test-artifacts/."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -125,10 +126,8 @@ def context(browser, stack, request):
         ARTIFACTS.mkdir(exist_ok=True)
         for i, pg in enumerate(ctx.pages):
             name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
-            try:
+            with contextlib.suppress(Exception):  # a screenshot must not hide the real failure
                 pg.screenshot(path=str(ARTIFACTS / f"{name}-{i}.png"), full_page=True)
-            except Exception:  # noqa: BLE001 - a screenshot must not hide the real failure
-                pass
     ctx.close()
 
 

@@ -7,12 +7,20 @@ from __future__ import annotations
 import csv
 import io
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from .conftest import (
-    SECOND_SKU, assert_accessible, create_store_order, dropline_orders, line, order_status, sign_in, wait_for,
+    SECOND_SKU,
+    assert_accessible,
+    create_store_order,
+    dropline_orders,
+    line,
+    order_status,
+    sign_in,
+    wait_for,
     wait_payable,
 )
 
@@ -231,7 +239,7 @@ def test_export_csv_downloads_exactly_the_filtered_list(signed_in, stack, api):
     expect(page).to_have_url(re.compile("supplier_id="))
     with page.expect_download() as dl:
         page.get_by_role("link", name="Export CSV").click()
-    text = open(dl.value.path(), encoding="utf-8-sig").read()
+    text = Path(dl.value.path()).read_text(encoding="utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
     expected, offset = [], 0
     while True:
@@ -258,6 +266,17 @@ def test_an_expired_session_returns_to_sign_in_and_back_where_the_retailer_was(c
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Orders")).to_be_visible()
     expect(page).to_have_url(re.compile(r"/$"))
+
+    page.goto(f"/orders/{order['order_id']}")  # expired while away: a reload of a deep link
+    expect(page.get_by_role("heading", name=re.compile(order["order_number"]))).to_be_visible()
+    context.clear_cookies()
+    page.reload()
+    expect(page).to_have_url(re.compile(r"/sign-in\?next="))
+    page.get_by_label("Email").fill(web_user["email"])
+    page.get_by_label("Password").fill(web_user["password"])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(rf"/orders/{order['order_id']}$"))
+    expect(page.get_by_role("heading", name=re.compile(order["order_number"]))).to_be_visible()
 
 
 def test_orders_is_usable_at_phone_width(signed_in):
