@@ -28,12 +28,20 @@ export default function SignInPage() {
 
   if (state.status === "signed_in" && !busy) return <Navigate to={next} replace />;
 
-  async function submit(e: FormEvent) {
+  async function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
+    // Read the form itself: a browser's autofill may not have told React about the values.
+    const form = new FormData(e.currentTarget);
+    const typedEmail = String(form.get("email") ?? email).trim();
+    const typedPassword = String(form.get("password") ?? password);
+    if (!typedEmail || !typedPassword) {
+      setError("Enter your email and password.");
+      return;
+    }
     setBusy(true);
     setError(null);
     try {
-      await signIn(email.trim(), password);
+      await signIn(typedEmail, typedPassword);
       navigate(next, { replace: true });
     } catch (err) {
       setError(signInError(err));
@@ -51,11 +59,11 @@ export default function SignInPage() {
             <Alert severity="info">Your session has expired. Please sign in again.</Alert>
           )}
           {error && <Alert severity="error" role="alert">{error}</Alert>}
-          <TextField label="Email" type="email" autoComplete="username" value={email} required autoFocus
+          <TextField label="Email" name="email" type="email" autoComplete="username" value={email} required autoFocus
             onChange={(e) => setEmail(e.target.value)} />
-          <TextField label="Password" type="password" autoComplete="current-password" value={password} required
+          <TextField label="Password" name="password" type="password" autoComplete="current-password" value={password} required
             onChange={(e) => setPassword(e.target.value)} />
-          <Button type="submit" variant="contained" size="large" disabled={busy || !email || !password}>
+          <Button type="submit" variant="contained" size="large" disabled={busy}>
             Sign in
           </Button>
         </Stack>

@@ -18,11 +18,21 @@ export function applyOrderEvent(queryClient: QueryClient, order: OrderSummary): 
     orders[i] = { ...orders[i], ...order };
     return { ...page, orders };
   });
-  // Filters (status, dates…) may no longer match, and new orders belong at the top: refetch
-  // the lists in the background; patched rows stay on screen meanwhile.
-  void queryClient.invalidateQueries({ queryKey: orderKeys.lists, refetchType: known ? "none" : "active" });
+  // Filters (status, dates…) may no longer match, and new orders belong at the top: the lists
+  // are marked stale, and refetched when an order on no cached page arrived (once per burst).
+  void queryClient.invalidateQueries({ queryKey: orderKeys.lists, refetchType: "none" });
+  if (!known) refetchListsSoon(queryClient);
   void queryClient.invalidateQueries({ queryKey: orderKeys.detail(order.order_id) });
   updateSelectedSnapshot(order);
+}
+
+let refetchTimer: ReturnType<typeof setTimeout> | undefined;
+function refetchListsSoon(queryClient: QueryClient): void {
+  if (refetchTimer !== undefined) return;
+  refetchTimer = setTimeout(() => {
+    refetchTimer = undefined;
+    void queryClient.refetchQueries({ queryKey: orderKeys.lists, type: "active" });
+  }, 200);
 }
 
 export function useOrderEvents(enabled: boolean): void {
