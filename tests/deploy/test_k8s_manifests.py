@@ -286,7 +286,8 @@ def test_shared_env_vars_are_fields_of_service_settings_base(rendered, service):
     _, prefix, _ = SERVICES[service]
     base_fields = set(ServiceSettings.model_fields) | set(SecretsKeyMixin.model_fields)
     specific = {
-        "gateway": {"admin_token", "checkout_url", "checkout_internal_token"},
+        "gateway": {"admin_token", "checkout_url", "checkout_internal_token", "web_dir", "stripe_js_url",
+                    "stripe_publishable_key"},
         "checkout": {"stripe_api_key", "internal_token"},
     }.get(service, set())
     for name in _service_env_names(rendered["production"], service):
@@ -652,13 +653,14 @@ def test_dockerfile_installs_exactly_the_services():
 def test_dockerfile_final_stage_is_slim_and_unprivileged():
     text = _dockerfile()
     stages = re.split(r"(?m)^FROM ", text)[1:]
-    assert len(stages) == 2 and "ARG PYTHON_IMAGE=python:3.11-slim" in text
+    assert len(stages) == 3 and "ARG PYTHON_IMAGE=python:3.11-slim" in text  # build, web, runtime
     final = stages[-1]
     assert re.search(r"(?m)^USER 10001:10001$", final), "numeric non-root USER (runAsNonRoot can verify it)"
     assert not re.search(r"(?m)^RUN .*(pip install|apt-get install|uv )", final), (
         "no installs in the final stage"
     )
     assert "COPY --from=build /app/.venv /app/.venv" in final
+    assert "COPY --from=web /web/dist /app/web/dist" in final  # the built web app, not its toolchain
     # The Kubernetes pods run as the image's user.
     base = yaml.safe_load_all((K8S / "base" / "gateway.yaml").read_text())
     dep = next(d for d in base if d and d["kind"] == "Deployment")
@@ -671,7 +673,8 @@ def test_dockerignore_keeps_secrets_and_local_state_out_of_the_build_context():
     allowed = [line[1:] for line in lines if line.startswith("!")]
     forbidden = {"deploy", ".venv", "var", "tests", "bench", "docs", ".git"}
     assert not any(a.split("/")[0] in forbidden or a.startswith("testsupport/src") for a in allowed), allowed
-    for needed in ("uv.lock", "services/*/src", "services/*/migrations", "schemas/src", "libs/platform/src"):
+    assert "web/node_modules" in lines and "web/dist" in lines  # the image builds the web app itself
+    for needed in ("uv.lock", "services/*/src", "services/*/migrations", "schemas/src", "libs/platform/src", "web"):
         assert needed in allowed, needed
 
 
