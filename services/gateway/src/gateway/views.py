@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dropline_schemas.events import PaymentMethod, Platform
+from dropline_schemas.events import Address, Customer, PaymentMethod, Platform
 
 
 class _Out(BaseModel):
@@ -95,26 +95,12 @@ class LineOut(_Out):
     matched: bool = True
 
 
-class AddressOut(_Out):
-    name: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    company: str | None = None
-    address1: str | None = None
-    address2: str | None = None
-    city: str | None = None
-    province: str | None = None
-    province_code: str | None = None
-    zip: str | None = None
-    country: str | None = None
-    country_code: str | None = None
-    phone: str | None = None
+class AddressOut(Address):  # the normalised shipping address, as order-ingest received it
+    model_config = ConfigDict(frozen=True, extra="ignore", from_attributes=True)
 
 
-class CustomerOut(_Out):
-    name: str | None = None
-    email: str | None = None
-    phone: str | None = None
+class CustomerOut(Customer):
+    model_config = ConfigDict(frozen=True, extra="ignore", from_attributes=True)
 
 
 class FxOut(_Out):
