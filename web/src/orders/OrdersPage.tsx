@@ -162,9 +162,11 @@ export default function OrdersPage() {
           </Typography>
           <List aria-label="Suppliers">
             {plan.kind === "choose_supplier" && plan.groups.map((g) => (
-              <ListItemButton key={g.supplier_id} onClick={() => pay(g)}>
+              <ListItemButton key={g.supplier_id} onClick={() => pay(g)} aria-label={g.name}
+                aria-describedby={`pay-count-${g.supplier_id}`}>
                 <ListItemText primary={g.name}
-                  secondary={`${g.order_ids.length} unpaid order${g.order_ids.length === 1 ? "" : "s"}`} />
+                  secondary={`${g.order_ids.length} unpaid order${g.order_ids.length === 1 ? "" : "s"}`}
+                  slotProps={{ secondary: { id: `pay-count-${g.supplier_id}` } }} />
               </ListItemButton>
             ))}
           </List>
