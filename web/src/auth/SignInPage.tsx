@@ -3,6 +3,7 @@ import { Alert, Box, Button, Paper, Stack, TextField, Typography } from "@mui/ma
 import { Navigate, useNavigate, useSearchParams } from "react-router-dom";
 import { ApiError, errorMessage } from "../api/client";
 import { safeNext, useSession } from "./session";
+import { useTitle } from "../components/useTitle";
 
 function signInError(e: unknown): string {
   if (e instanceof ApiError) {
@@ -25,6 +26,7 @@ export default function SignInPage() {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const next = safeNext(params.get("next"));
+  useTitle("Sign in");
 
   if (state.status === "signed_in" && !busy) return <Navigate to={next} replace />;
 

@@ -8,6 +8,7 @@ import { Link as RouterLink, useNavigate, useSearchParams } from "react-router-d
 import { ApiError, client, errorMessage, unwrap } from "../api/client";
 import type { Payment, Quote } from "../api/types";
 import ErrorAlert from "../components/ErrorAlert";
+import { useTitle } from "../components/useTitle";
 import { methodLabel, money, rateLine } from "../format";
 import { orderKeys } from "../orders/queries";
 import { CardError, loadStripeJs, paymentMethodId, type CardElement, type StripeLike } from "./stripe";
@@ -83,6 +84,7 @@ export default function CheckoutPage() {
   const orderIds = (params.get("orders") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
   const navigate = useNavigate();
   const queryClient = useQueryClient();
+  useTitle("Checkout");
 
   const quote = useQuery({
     queryKey: ["quote", orderIds],

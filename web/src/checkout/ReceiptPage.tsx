@@ -7,10 +7,12 @@ import { Link as RouterLink, useParams } from "react-router-dom";
 import { client, unwrap } from "../api/client";
 import type { Payment } from "../api/types";
 import ErrorAlert from "../components/ErrorAlert";
+import { useTitle } from "../components/useTitle";
 import { localDateTime, methodLabel, money } from "../format";
 
 export default function ReceiptPage() {
   const { paymentId = "" } = useParams();
+  useTitle("Receipt");
   const payment = useQuery({
     queryKey: ["payment", paymentId],
     queryFn: ({ signal }) =>

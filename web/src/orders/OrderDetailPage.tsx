@@ -9,6 +9,7 @@ import OpenInNewIcon from "@mui/icons-material/OpenInNew";
 import { Link as RouterLink, useParams } from "react-router-dom";
 import type { OrderDetail } from "../api/types";
 import ErrorAlert from "../components/ErrorAlert";
+import { useTitle } from "../components/useTitle";
 import { localDateTime, methodLabel, money, moneyWithCode, platformLabel, rateLine } from "../format";
 import AddTrackingDialog from "./AddTrackingDialog";
 import { useOrder } from "./queries";
@@ -40,6 +41,7 @@ export default function OrderDetailPage() {
   const order = useOrder(orderId);
   const [tracking, setTracking] = useState(false);
   const [copied, setCopied] = useState<string | null>(null);
+  useTitle(order.data ? `Order ${order.data.order_number ?? order.data.order_id}` : "Order");
 
   if (order.isPending) return <CircularProgress aria-label="Loading order" />;
   if (order.isError) {

@@ -9,6 +9,7 @@ import DownloadIcon from "@mui/icons-material/Download";
 import { Link as RouterLink, useNavigate, useSearchParams } from "react-router-dom";
 import type { OrderSummary } from "../api/types";
 import ErrorAlert from "../components/ErrorAlert";
+import { useTitle } from "../components/useTitle";
 import { localDateTime, moneyWithCode, platformLabel, shortDateTime } from "../format";
 import { exportCsvUrl, filtersFromParams, filtersToParams, PAGE_SIZES, type OrderFilters } from "./filters";
 import OrdersFilters from "./OrdersFilters";
@@ -36,6 +37,7 @@ export default function OrdersPage() {
   const list = useOrderList(filters);
   const selected = useSelection();
   const [choosing, setChoosing] = useState(false);
+  useTitle("Orders");
 
   const update = useCallback((patch: Partial<OrderFilters>) => {
     setParams((prev) => {
@@ -51,6 +53,14 @@ export default function OrdersPage() {
     for (const o of rows) if (selected.has(o.order_id)) selection.toggle(o, true);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [list.data]);
+
+  // A bookmarked page past the end (fewer orders now): show the last page instead of nothing.
+  const total = list.data?.total ?? 0;
+  useEffect(() => {
+    if (list.data && total > 0 && filters.page * filters.page_size >= total) {
+      update({ page: Math.ceil(total / filters.page_size) - 1 });
+    }
+  }, [list.data, total, filters.page, filters.page_size, update]);
 
   const plan = useMemo(() => planPayment([...selected.values()]), [selected]);
   const onPage = rows.filter((o) => selected.has(o.order_id)).length;
@@ -145,7 +155,7 @@ export default function OrdersPage() {
         <TablePagination
           component="div"
           count={list.data?.total ?? 0}
-          page={list.data && filters.page * filters.page_size >= list.data.total && list.data.total > 0 ? 0 : filters.page}
+          page={total > 0 && filters.page * filters.page_size >= total ? Math.ceil(total / filters.page_size) - 1 : filters.page}
           rowsPerPage={filters.page_size}
           rowsPerPageOptions={PAGE_SIZES}
           onPageChange={(_e, page) => update({ page })}
