@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dropline_testsupport.demo import load_demo_data, wait_for_catalog
-from dropline_testsupport.devstack import ADMIN_TOKEN, Stack
+from dropline_testsupport.demo import load_demo_data
+from dropline_testsupport.devstack import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
@@ -28,11 +28,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 AXE = WEB / "node_modules" / "axe-core" / "axe.min.js"
 
-# A second auto-order supplier, so a selection can mix suppliers (the demo has one auto-order supplier).
-SECOND_SUPPLIER = {"name": "Lisbon Lamps Lda", "currency": "EUR", "auto_order": True, "payment_methods": ["card"],
-                   "website_url": "https://lisbon-lamps.example", "vat_rate": "0.23", "shipping_first_item": "6.00",
-                   "shipping_additional_item": "2.00", "handling_days": 3}
-SECOND_SKU = "LAMP-PT-9"
+# The demo's second auto-order supplier (GBP), so a selection can mix suppliers.
+SECOND_SUPPLIER_NAME = "London Home Goods Ltd"
+SECOND_SKU = "TEA-SET"
 
 
 def wait_for(what: str, fn, timeout: float = 45.0, interval: float = 0.25):
@@ -61,29 +59,16 @@ def web_dist() -> Path:
     return WEB / "dist"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # torn down when tests/browser/ is done, before tests/e2e/ starts its own
 def stack(tmp_path_factory, pg_databases, web_dist):
     s = Stack(tmp_path_factory.mktemp("browser-stack"), databases=pg_databases)
     s.service_env.setdefault("gateway", {})["WEB_DIR"] = str(web_dist)
     with s:
         s.demo = load_demo_data(s)  # the supplier stand-in ships 2 s after an order arrives
-        _add_second_supplier(s)
         yield s
 
 
-def _add_second_supplier(s: Stack) -> None:
-    admin = httpx.Client(base_url=s.url("gateway"), headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
-    sup = admin.post("/admin/v1/suppliers", json=SECOND_SUPPLIER | {
-        "order_api_url": s.url("supplier"), "order_api_key": "sk_unused_" + uuid.uuid4().hex})
-    sup.raise_for_status()
-    s.demo["suppliers"]["second"] = {"supplier_id": sup.json()["supplier_id"], "name": SECOND_SUPPLIER["name"]}
-    admin.put(f"/admin/v1/retailers/{s.demo['retailer']['retailer_id']}/listings", json={
-        "store_id": s.demo["store"]["store_id"], "sku": SECOND_SKU, "supplier_id": sup.json()["supplier_id"],
-        "supplier_sku": "LL-PT-9", "unit_cost": "21.00"}).raise_for_status()
-    wait_for_catalog(s.url("order-ingest"), stores=1, suppliers=3, listings=4)
-
-
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # torn down when tests/browser/ is done, before tests/e2e/ starts its own
 def api(stack):
     """The retailer API with the demo API key: test set-up and checks, never what the browser does."""
     with httpx.Client(base_url=stack.url("gateway"), timeout=60,
@@ -91,7 +76,7 @@ def api(stack):
         yield c
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # torn down when tests/browser/ is done, before tests/e2e/ starts its own
 def web_user(stack) -> dict:
     web = stack.demo.get("web")
     if not web:
@@ -99,7 +84,7 @@ def web_user(stack) -> dict:
     return web
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # torn down when tests/browser/ is done, before tests/e2e/ starts its own
 def browser(stack):  # the stack first: its start-up uses asyncio.run, which cannot run inside Playwright's loop
     from playwright.sync_api import sync_playwright
 

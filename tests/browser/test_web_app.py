@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 
 from .conftest import (
     SECOND_SKU,
+    SECOND_SUPPLIER_NAME,
     assert_accessible,
     create_store_order,
     dropline_orders,
@@ -125,7 +126,7 @@ def test_select_orders_one_by_one_or_all_and_a_mixed_selection_asks_which_suppli
     dialog = page.get_by_role("dialog", name="Choose the supplier to pay")
     expect(dialog).to_be_visible()
     expect(dialog.get_by_role("button", name="Berlin Gadgets GmbH", exact=True)).to_be_visible()
-    expect(dialog.get_by_role("button", name="Lisbon Lamps Lda", exact=True)).to_be_visible()
+    expect(dialog.get_by_role("button", name=SECOND_SUPPLIER_NAME, exact=True)).to_be_visible()
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
 
@@ -331,7 +332,8 @@ def test_keyboard_only_sign_in_selection_and_the_supplier_dialog(page, stack, ap
     wait_payable(api, [b["order_id"]])
 
     page.goto("/sign-in")
-    page.keyboard.type(web_user["email"])  # the Email field has the focus
+    expect(page.get_by_label("Email")).to_be_focused()  # the page puts the focus there itself
+    page.keyboard.type(web_user["email"])
     page.keyboard.press("Tab")
     page.keyboard.type(web_user["password"])
     page.keyboard.press("Enter")

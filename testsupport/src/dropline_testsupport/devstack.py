@@ -9,6 +9,7 @@ a fresh PostgreSQL database per service when a `DatabaseFactory` is given.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import contextlib
 import os
 import shutil
@@ -128,7 +129,16 @@ class Stack:
         from dropline_platform.messaging import ensure_topics
         from dropline_platform.settings import ServiceSettings
 
-        asyncio.run(ensure_topics(ServiceSettings(kafka_bootstrap_servers=self.bootstrap)))
+        settings = ServiceSettings(kafka_bootstrap_servers=self.bootstrap)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            asyncio.run(ensure_topics(settings))
+            return
+        # A loop already runs in this thread (e.g. Playwright's sync API in the same test session):
+        # create the topics from a worker thread with its own loop.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, ensure_topics(settings)).result()
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Proc:
         base = {k: v for k, v in os.environ.items() if not k.startswith(tuple(p for _, p, _ in SERVICES.values()))}
