@@ -10,7 +10,6 @@ import contextlib
 import os
 import re
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pytest
 
 from dropline_testsupport.demo import load_demo_data
 from dropline_testsupport.devstack import Stack
+from dropline_testsupport.harness import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
@@ -32,16 +32,6 @@ AXE = WEB / "node_modules" / "axe-core" / "axe.min.js"
 SECOND_SUPPLIER_NAME = "London Home Goods Ltd"
 SECOND_SKU = "TEA-SET"
 
-
-def wait_for(what: str, fn, timeout: float = 45.0, interval: float = 0.25):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)

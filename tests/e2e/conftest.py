@@ -3,14 +3,13 @@ and the real broker. One stack for the module; tests use their own store orders.
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 
 from dropline_testsupport import infra
 from dropline_testsupport.demo import load_demo_data
 from dropline_testsupport.devstack import Stack
+from dropline_testsupport.harness import wait_for  # noqa: F401  (the e2e modules import it from here)
 
 FAST_JOBS = {"JOB_BASE_DELAY": "0.2"}
 
@@ -30,13 +29,3 @@ def api(stack):
                       headers={"Authorization": f"Bearer {stack.demo['retailer']['api_key']}"}) as c:
         yield c
 
-
-def wait_for(what: str, fn, timeout: float = 45.0, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")

@@ -4,6 +4,7 @@
   hand ``receiver.transport`` to a stand-in's ``create_app`` to deliver in-process.
 - :func:`serve_in_loop`: run any FastAPI app under a real uvicorn server inside the current event loop.
 - :func:`run_module`: start a stand-in as a real process (``python -m ...``) and wait until it is healthy.
+- :func:`wait_for`: poll until a condition holds (e2e and browser tests against a running system).
 """
 
 from __future__ import annotations
@@ -113,3 +114,15 @@ def run_module(module: str, *args: str) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def wait_for(what: str, fn, timeout: float = 45.0, interval: float = 0.2):
+    """Call ``fn`` until it returns something truthy (and return that), or fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from "react";
 import {
   Alert, Box, Breadcrumbs, Button, CircularProgress, FormControl, FormControlLabel, FormLabel, Link, Paper,
-  Radio, RadioGroup, Stack, Table, TableBody, TableCell, TableContainer, TableFooter, TableHead, TableRow, Typography,
+  Radio, RadioGroup, Stack, Typography,
 } from "@mui/material";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link as RouterLink, useNavigate, useSearchParams } from "react-router-dom";
@@ -11,6 +11,7 @@ import ErrorAlert from "../components/ErrorAlert";
 import { useTitle } from "../components/useTitle";
 import { methodLabel, money, rateLine } from "../format";
 import { orderKeys } from "../orders/queries";
+import AmountsTable from "./AmountsTable";
 import { CardError, loadStripeJs, paymentMethodId, type CardElement, type StripeLike } from "./stripe";
 
 function newIdempotencyKey(): string {
@@ -174,44 +175,8 @@ export default function CheckoutPage() {
 
       {q && (
         <>
-          <Paper variant="outlined">
-            <TableContainer sx={{ overflowX: "auto" }}>
-              <Table size="small" aria-label="Orders to pay" sx={{ minWidth: 640 }}>
-                <TableHead>
-                  <TableRow>
-                    <TableCell>Order</TableCell>
-                    <TableCell align="right">Product cost</TableCell>
-                    <TableCell align="right">Shipping fee</TableCell>
-                    <TableCell align="right">VAT</TableCell>
-                    <TableCell align="right">Total ({cur})</TableCell>
-                    <TableCell align="right">Total (USD)</TableCell>
-                  </TableRow>
-                </TableHead>
-                <TableBody>
-                  {q.orders.map((o) => (
-                    <TableRow key={o.order_id}>
-                      <TableCell>{o.order_number}</TableCell>
-                      <TableCell align="right">{money(o.supplier_currency.product_cost, cur)}</TableCell>
-                      <TableCell align="right">{money(o.supplier_currency.shipping, cur)}</TableCell>
-                      <TableCell align="right">{money(o.supplier_currency.vat, cur)}</TableCell>
-                      <TableCell align="right">{money(o.supplier_currency.total, cur)}</TableCell>
-                      <TableCell align="right">{money(o.usd.total, "USD")}</TableCell>
-                    </TableRow>
-                  ))}
-                </TableBody>
-                <TableFooter>
-                  <TableRow sx={{ "& td": { fontWeight: 700, color: "text.primary", fontSize: 14 } }}>
-                    <TableCell>Total ({q.orders.length} order{q.orders.length === 1 ? "" : "s"})</TableCell>
-                    <TableCell align="right">{money(q.total.supplier_currency.product_cost, cur)}</TableCell>
-                    <TableCell align="right">{money(q.total.supplier_currency.shipping, cur)}</TableCell>
-                    <TableCell align="right">{money(q.total.supplier_currency.vat, cur)}</TableCell>
-                    <TableCell align="right">{money(q.total.supplier_currency.total, cur)}</TableCell>
-                    <TableCell align="right">{money(q.total.usd.total, "USD")}</TableCell>
-                  </TableRow>
-                </TableFooter>
-              </Table>
-            </TableContainer>
-          </Paper>
+          <AmountsTable label="Orders to pay" orders={q.orders} total={q.total} currency={cur}
+            totalLabel={`Total (${q.orders.length} order${q.orders.length === 1 ? "" : "s"})`} />
 
           <Paper variant="outlined" sx={{ p: 2 }}>
             <Typography sx={{ fontSize: 20, fontWeight: 600 }}>To be charged: {charge} USD</Typography>

@@ -1,6 +1,5 @@
 import {
-  Alert, Box, Breadcrumbs, CircularProgress, Link, Paper, Stack, Table, TableBody, TableCell, TableContainer,
-  TableFooter, TableHead, TableRow, Typography,
+  Alert, Box, Breadcrumbs, CircularProgress, Link, Paper, Stack, Typography,
 } from "@mui/material";
 import { useQuery } from "@tanstack/react-query";
 import { Link as RouterLink, useParams } from "react-router-dom";
@@ -9,6 +8,7 @@ import type { Payment } from "../api/types";
 import ErrorAlert from "../components/ErrorAlert";
 import { useTitle } from "../components/useTitle";
 import { localDateTime, methodLabel, money } from "../format";
+import AmountsTable from "./AmountsTable";
 
 export default function ReceiptPage() {
   const { paymentId = "" } = useParams();
@@ -51,44 +51,7 @@ export default function ReceiptPage() {
         </Box>
       </Paper>
 
-      <Paper variant="outlined">
-        <TableContainer sx={{ overflowX: "auto" }}>
-          <Table size="small" aria-label="Paid orders" sx={{ minWidth: 640 }}>
-            <TableHead>
-              <TableRow>
-                <TableCell>Order</TableCell>
-                <TableCell align="right">Product cost</TableCell>
-                <TableCell align="right">Shipping fee</TableCell>
-                <TableCell align="right">VAT</TableCell>
-                <TableCell align="right">Total ({cur})</TableCell>
-                <TableCell align="right">Total (USD)</TableCell>
-              </TableRow>
-            </TableHead>
-            <TableBody>
-              {p.orders.map((o) => (
-                <TableRow key={o.order_id}>
-                  <TableCell><Link component={RouterLink} to={`/orders/${encodeURIComponent(o.order_id)}`}>{o.order_number}</Link></TableCell>
-                  <TableCell align="right">{money(o.supplier_currency.product_cost, cur)}</TableCell>
-                  <TableCell align="right">{money(o.supplier_currency.shipping, cur)}</TableCell>
-                  <TableCell align="right">{money(o.supplier_currency.vat, cur)}</TableCell>
-                  <TableCell align="right">{money(o.supplier_currency.total, cur)}</TableCell>
-                  <TableCell align="right">{money(o.usd.total, "USD")}</TableCell>
-                </TableRow>
-              ))}
-            </TableBody>
-            <TableFooter>
-              <TableRow sx={{ "& td": { fontWeight: 700, color: "text.primary", fontSize: 14 } }}>
-                <TableCell>Total</TableCell>
-                <TableCell align="right">{money(p.total.supplier_currency.product_cost, cur)}</TableCell>
-                <TableCell align="right">{money(p.total.supplier_currency.shipping, cur)}</TableCell>
-                <TableCell align="right">{money(p.total.supplier_currency.vat, cur)}</TableCell>
-                <TableCell align="right">{money(p.total.supplier_currency.total, cur)}</TableCell>
-                <TableCell align="right">{money(p.total.usd.total, "USD")}</TableCell>
-              </TableRow>
-            </TableFooter>
-          </Table>
-        </TableContainer>
-      </Paper>
+      <AmountsTable label="Paid orders" orders={p.orders} total={p.total} currency={cur} totalLabel="Total" linkOrders />
     </Stack>
   );
 }

@@ -32,7 +32,6 @@ class ChangeNotifier:
         self.db = db
         self.channel = channel
         self._waiters: dict[str, set[asyncio.Event]] = {}
-        self.listening = asyncio.Event()  # set while the LISTEN connection is up (PostgreSQL)
 
     async def notify(self, uow: UnitOfWork, key: str) -> None:
         """Wake every process's waiters for `key` once `uow` commits."""
@@ -77,7 +76,6 @@ class ChangeNotifier:
             try:
                 async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
                     await conn.execute(f'LISTEN "{self.channel}"')
-                    self.listening.set()
                     backoff = 0.5
                     self._wake_all()  # whatever was notified while we were not listening
                     async for notification in conn.notifies():
@@ -87,6 +85,5 @@ class ChangeNotifier:
             except Exception as exc:  # the database went away: waiters fall back to their timers
                 log.warning("change listener lost its connection; reconnecting", channel=self.channel,
                             error=f"{type(exc).__name__}: {exc}", retry_in=backoff)
-            self.listening.clear()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 10.0)

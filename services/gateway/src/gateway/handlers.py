@@ -17,12 +17,11 @@ ORDER_EVENT_TOPICS = (T.ORDER_RECEIVED, T.ORDER_PRICED, T.ORDER_PAYMENT_STARTED,
                       T.ORDER_SYNCED, T.ORDER_SYNC_FAILED)
 
 
-def projection_handler(notifier: ChangeNotifier | None):
+def projection_handler(notifier: ChangeNotifier):
     async def on_order_event(uow: UnitOfWork, event) -> None:
         order_id, retailer_id = await project(uow, event)
         Repository(uow.session).add_change(retailer_id, order_id, utcnow())
-        if notifier is not None:
-            await notifier.notify(uow, retailer_id)
+        await notifier.notify(uow, retailer_id)
 
     return on_order_event
 
@@ -45,5 +44,3 @@ async def project(uow: UnitOfWork, event) -> tuple[str, str]:
                            status=status, summary=summary, occurred_at=event.occurred_at, recorded_at=now))
     return order_id, row.retailer_id
 
-
-on_order_event = projection_handler(None)  # without live streams (unit tests of the projection)

@@ -24,7 +24,8 @@ from ..views import ErrorBody
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # Ids are made by Dropline (uuids, prefixed tokens); anything else cannot exist, so it is refused
 # before it reaches a query or another service's URL.
-Id = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
+Id = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 ERRORS = {code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 422, 429, 503)}
 
 

@@ -27,7 +27,7 @@ from ..views import (
     TrackingAccepted,
     UnpaidOut,
 )
-from .common import ERRORS, Id, Retailer, use_cases
+from .common import ERRORS, ID_PATTERN, Id, Retailer, use_cases
 
 router = APIRouter(prefix="/api/v1", tags=["retailer API"], responses=ERRORS)
 
@@ -71,9 +71,8 @@ async def export_orders(request: Request, who: Retailer, supplier_id: FilterId =
 async def order_events(request: Request, who: Retailer,
                        last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None):
     resume = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
+    # A browser that goes away cancels this generator (Starlette watches for the disconnect).
     async for item in use_cases(request).feed.stream(who, resume):
-        if await request.is_disconnected():
-            return
         if item is None:
             yield ServerSentEvent(comment="keep-alive")
         else:
@@ -135,7 +134,7 @@ async def stores(request: Request, who: Retailer) -> StoreList:
 
 # --------------------------------------------------------------------------- checkout and payments
 
-OrderIdList = Annotated[list[Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]],
+OrderIdList = Annotated[list[Annotated[str, Field(min_length=1, max_length=64, pattern=ID_PATTERN)]],
                         Field(min_length=1, max_length=200)]
 
 

@@ -149,12 +149,12 @@ class Orders:
 
         writer.writerow(CSV_COLUMNS)
         yield flush()
+        async with self.db.uow() as uow:
+            stores = {s.store_id: s for s in await Repository(uow.session).stores_of(who.retailer_id)}
         after = None
         while True:
             async with self.db.uow() as uow:
-                repo = Repository(uow.session)
-                rows = await repo.orders_after(who.retailer_id, f, after, EXPORT_BATCH)
-                stores = {s.store_id: s for s in await repo.stores_of(who.retailer_id)}
+                rows = await Repository(uow.session).orders_after(who.retailer_id, f, after, EXPORT_BATCH)
             if not rows:
                 return
             for r in rows:
