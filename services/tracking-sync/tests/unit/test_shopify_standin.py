@@ -160,13 +160,16 @@ async def test_wrong_token_is_reported_not_retried(harness, control):
 
 async def test_throttled_by_the_bucket_then_synced(harness, control):
     order = await prepare(harness, control)
-    # An empty bucket that refills fast: the first query is throttled, the retry waits just long enough.
-    await control.post(f"/_control/shops/{SHOP}/rate-limit", json={"currently_available": 0, "restore_rate": 5000})
     await harness.deliver(tracking_added("order-a", "trk-a"))
-    await harness.run_jobs()
+    # Empty the bucket just before the job runs, refilling at 1000 points/s: the first query (requested cost > 200)
+    # cannot fit for a tenth of a second or more, far longer than the in-process call takes; the retry
+    # waits as long as the throttleStatus it was answered says.
+    await control.post(f"/_control/shops/{SHOP}/rate-limit", json={"currently_available": 0, "restore_rate": 1000})
+    await harness.run_jobs(timeout=15.0)
 
     log = (await control.get(f"/_control/shops/{SHOP}/graphql-log")).json()["requests"]
     assert log[0].get("throttled") is True
+    assert log[0]["requested_cost"] > 200  # so it cannot have fitted after 0.2 s of refill
     assert (await harness.jobs())[0].attempts == 2
     assert len((await shop_view(control, order))["order"]["fulfillments"]) == 1
     assert len(await harness.outbox(T.ORDER_SYNCED)) == 1
