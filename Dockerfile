@@ -23,7 +23,7 @@ ENV UV_COMPILE_BYTECODE=1 \
     UV_PYTHON=/usr/local/bin/python3.11 \
     UV_PROJECT_ENVIRONMENT=/app/.venv
 
-# The services, and with them everything they import (dropline-platform, dropline-schemas).
+# The services, and with them everything they import (dropline-infra, dropline-schemas).
 # Listing them keeps the workspace root's own dependencies (test support, its bundled Kafka
 # broker, localstripe) out of the image.
 ARG PACKAGES="--package dropline-gateway --package dropline-order-ingest --package dropline-checkout --package dropline-forwarder --package dropline-tracking-sync"
@@ -33,7 +33,7 @@ WORKDIR /app
 # 1. Third-party dependencies only: this layer changes only with uv.lock or a pyproject.toml.
 COPY uv.lock pyproject.toml ./
 COPY schemas/pyproject.toml schemas/
-COPY libs/platform/pyproject.toml libs/platform/
+COPY libs/infra/pyproject.toml libs/infra/
 COPY testsupport/pyproject.toml testsupport/
 COPY services/gateway/pyproject.toml services/gateway/
 COPY services/order-ingest/pyproject.toml services/order-ingest/
@@ -50,11 +50,11 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 # "migrations"), and those are not part of its wheel. Once the migrations move inside the
 # packages, replace the two --no-editable-package flags by --no-editable and copy only /app/.venv.
 COPY schemas/ schemas/
-COPY libs/platform/ libs/platform/
+COPY libs/infra/ libs/infra/
 COPY services/ services/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev ${PACKAGES} \
-        --no-editable-package dropline-schemas --no-editable-package dropline-platform \
+        --no-editable-package dropline-schemas --no-editable-package dropline-infra \
  && python -m compileall -q -j 0 --invalidation-mode unchecked-hash services
 
 # ---------------------------------------------------------------- web app

@@ -68,7 +68,7 @@ schemas: install ## Refresh the JSON Schema snapshots after an additive contract
 
 migration: install ## New Alembic revision: make migration SERVICE=checkout MSG="add column"
 	@test -n "$(SERVICE)" -a -n "$(MSG)" || (echo 'usage: make migration SERVICE=<service> MSG="<message>"'; exit 2)
-	@$(UV) run python -m dropline_platform.revision services/$(SERVICE) "$(MSG)"
+	@$(UV) run python -m dropline_infra.revision services/$(SERVICE) "$(MSG)"
 
 lint: install ## ruff
 	@$(UV) run ruff check .

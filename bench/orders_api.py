@@ -38,9 +38,9 @@ from pathlib import Path
 
 import httpx
 
-from dropline_platform.db import Database
-from dropline_platform.migrations import upgrade
-from dropline_platform.secrets import SecretBox
+from dropline_infra.db import Database
+from dropline_infra.migrations import upgrade
+from dropline_infra.secrets import SecretBox
 from dropline_schemas.events import (
     Address,
     Customer,

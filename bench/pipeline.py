@@ -147,7 +147,7 @@ def raw_ceiling(db_url: str, n: int) -> float:
     """Order row + outbox row per transaction, one process, same database: what the machine can do."""
     from sqlalchemy import create_engine, text
 
-    from dropline_platform.db import sync_url
+    from dropline_infra.db import sync_url
 
     engine = create_engine(sync_url(db_url))
     with engine.begin() as conn:

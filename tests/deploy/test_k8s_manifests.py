@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from dropline_platform.settings import SecretsKeyMixin, ServiceSettings
+from dropline_infra.settings import SecretsKeyMixin, ServiceSettings
 from dropline_schemas import topics as T
 
 yaml = pytest.importorskip(
@@ -546,7 +546,7 @@ def test_kafka_user_acls_match_what_the_code_reads_and_writes(service, code_subs
     pkg = SERVICES[service][0]
     acls = kafka_user_acls(service)
     assert acls["groups"] == {f"{service}."}
-    assert T.DEAD_LETTER.name in acls["writes"], "every service dead-letters through dropline_platform"
+    assert T.DEAD_LETTER.name in acls["writes"], "every service dead-letters through dropline_infra"
     code = code_subscriptions[pkg]
     assert "missing" not in code, f"services/{service} app could not be built: {code.get('missing')}"
     reads = {t for sub in code["subscriptions"] for t in sub["topics"]}
@@ -674,7 +674,7 @@ def test_dockerignore_keeps_secrets_and_local_state_out_of_the_build_context():
     forbidden = {"deploy", ".venv", "var", "tests", "bench", "docs", ".git"}
     assert not any(a.split("/")[0] in forbidden or a.startswith("testsupport/src") for a in allowed), allowed
     assert "web/node_modules" in lines and "web/dist" in lines  # the image builds the web app itself
-    for needed in ("uv.lock", "services/*/src", "services/*/migrations", "schemas/src", "libs/platform/src", "web"):
+    for needed in ("uv.lock", "services/*/src", "services/*/migrations", "schemas/src", "libs/infra/src", "web"):
         assert needed in allowed, needed
 
 

@@ -14,12 +14,12 @@ from typing import Any
 import httpx
 from sqlmodel import select
 
-from dropline_platform.db import utcnow
-from dropline_platform.jobs import JobWorker
-from dropline_platform.migrations import upgrade
-from dropline_platform.models import Job, OutboxMessage
-from dropline_platform.runtime import Service
-from dropline_platform.secrets import SecretBox
+from dropline_infra.db import utcnow
+from dropline_infra.jobs import JobWorker
+from dropline_infra.migrations import upgrade
+from dropline_infra.models import Job, OutboxMessage
+from dropline_infra.runtime import Service
+from dropline_infra.secrets import SecretBox
 from dropline_schemas import topics as T
 from dropline_schemas.events import (
     Address,

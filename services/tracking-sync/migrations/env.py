@@ -1,7 +1,7 @@
 from sqlmodel import SQLModel
 
-import dropline_platform.models  # noqa: F401  (outbox, inbox, jobs, dead letters)
+import dropline_infra.models  # noqa: F401  (outbox, inbox, jobs, dead letters)
 import tracking_sync.models  # noqa: F401
-from dropline_platform.migrations import run_env
+from dropline_infra.migrations import run_env
 
 run_env(SQLModel.metadata, "tracking-sync")

@@ -126,8 +126,8 @@ class Stack:
     def _create_topics(self) -> None:
         import asyncio
 
-        from dropline_platform.messaging import ensure_topics
-        from dropline_platform.settings import ServiceSettings
+        from dropline_infra.messaging import ensure_topics
+        from dropline_infra.settings import ServiceSettings
 
         settings = ServiceSettings(kafka_bootstrap_servers=self.bootstrap)
         try:

@@ -4,7 +4,7 @@ supplier, publishes what it costs (OrderPriced) in the same unit of work."""
 
 from __future__ import annotations
 
-from dropline_platform.db import UnitOfWork, utcnow
+from dropline_infra.db import UnitOfWork, utcnow
 from dropline_schemas import topics as T
 from dropline_schemas.events import OrderReceivedV1
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from dropline_platform.db import UtcDateTime
+from dropline_infra.db import UtcDateTime
 
 
 def _ts(nullable: bool = False) -> Column:

@@ -29,8 +29,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
-from dropline_platform.db import Database
-from dropline_platform.observability import bound
+from dropline_infra.db import Database
+from dropline_infra.observability import bound
 from dropline_schemas import topics as T
 from dropline_schemas.events import DroplineOrder, PaymentMethod
 

@@ -3,7 +3,7 @@ from typing import ClassVar
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from dropline_platform.settings import ServiceSettings
+from dropline_infra.settings import ServiceSettings
 
 DEVELOPMENT_STRIPE_KEY = "sk_test_dropline_local"
 

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from checkout.provider import ProviderUnavailable, StripeProvider
 from checkout.repository import Repository
 from checkout.views import PaymentRequest
-from dropline_platform.models import OutboxMessage
+from dropline_infra.models import OutboxMessage
 from dropline_schemas import topics as T
 from dropline_schemas.events import OrderPaidV1, OrderReceivedV1
 

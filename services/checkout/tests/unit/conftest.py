@@ -10,7 +10,7 @@ import pytest
 from checkout import handlers
 from checkout.app import MIGRATIONS, build
 from checkout.settings import Settings
-from dropline_platform.migrations import upgrade
+from dropline_infra.migrations import upgrade
 from dropline_schemas import topics as T
 from dropline_schemas.events import OrderReceivedV1
 

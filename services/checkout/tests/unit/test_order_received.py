@@ -5,7 +5,7 @@ from sqlmodel import col, func, select
 
 from checkout.domain import price_order
 from checkout.models import CheckoutOrder, CheckoutOrderTransition
-from dropline_platform.models import OutboxMessage
+from dropline_infra.models import OutboxMessage
 from dropline_schemas import topics as T
 from dropline_schemas.events import OrderPricedV1, OrderStatus
 

@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import col, select
 
 from checkout.models import CheckoutOrder, CheckoutPayment
-from dropline_platform.models import OutboxMessage
+from dropline_infra.models import OutboxMessage
 from dropline_schemas import topics as T
 from dropline_schemas.events import OrderPaidV1, OrderPaymentFailedV1, OrderPaymentStartedV1, OrderStatus
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from dropline_platform.runtime import Service
+from dropline_infra.runtime import Service
 from dropline_schemas import topics as T
 from dropline_schemas.events import OrderPaidV1
 

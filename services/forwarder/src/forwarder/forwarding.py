@@ -13,10 +13,10 @@ from typing import Any
 
 import httpx
 
-from dropline_platform.db import UnitOfWork, utcnow
-from dropline_platform.jobs import JobKind, Permanent
-from dropline_platform.observability import get_logger
-from dropline_platform.secrets import SecretBox
+from dropline_infra.db import UnitOfWork, utcnow
+from dropline_infra.jobs import JobKind, Permanent
+from dropline_infra.observability import get_logger
+from dropline_infra.secrets import SecretBox
 from dropline_schemas import topics as T
 from dropline_schemas.events import (
     DroplineOrder,

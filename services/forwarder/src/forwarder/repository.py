@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from dropline_platform.models import Job
+from dropline_infra.models import Job
 
 from .domain import SupplierConfig
 from .models import ForwarderForward, ForwarderSupplier

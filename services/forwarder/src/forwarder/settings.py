@@ -3,7 +3,7 @@ from typing import ClassVar
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from dropline_platform.settings import JobSettingsMixin, SecretsKeyMixin, ServiceSettings
+from dropline_infra.settings import JobSettingsMixin, SecretsKeyMixin, ServiceSettings
 
 
 class Settings(ServiceSettings, SecretsKeyMixin, JobSettingsMixin):

@@ -55,7 +55,7 @@ async def test_job_failing_first_with_503_succeeds_next_and_emits_exactly_one_ev
 
 
 async def test_a_failed_attempt_is_not_rerun_by_another_claimer_before_its_outcome_is_recorded(pg_url, monkeypatch):
-    from dropline_platform.jobs import JobWorker
+    from dropline_infra.jobs import JobWorker
 
     record_failure = JobWorker._record_failure
 

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from forwarder_testkit import API_KEY, SUPPLIER_URL, TENANT, make_order, order_paid, supplier_registered
 
-from dropline_platform.db import utcnow
-from dropline_platform.messaging import RetryLater
+from dropline_infra.db import utcnow
+from dropline_infra.messaging import RetryLater
 from dropline_schemas import topics as T
 from forwarder import handlers
 from forwarder.models import ForwarderForward

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from dropline_platform.notify import ChangeNotifier
-from dropline_platform.runtime import Service
-from dropline_platform.secrets import SecretBox
+from dropline_infra.notify import ChangeNotifier
+from dropline_infra.runtime import Service
+from dropline_infra.secrets import SecretBox
 
 from . import handlers
 from .adapters.checkout import CheckoutApi, HttpCheckout

@@ -3,8 +3,8 @@ change for the live feed, and wake the live streams (of every replica) once it c
 
 from __future__ import annotations
 
-from dropline_platform.db import UnitOfWork, utcnow
-from dropline_platform.notify import ChangeNotifier
+from dropline_infra.db import UnitOfWork, utcnow
+from dropline_infra.notify import ChangeNotifier
 from dropline_schemas import topics as T
 from dropline_schemas.events import OrderReceivedV1
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import Column, Index, Numeric, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from dropline_platform.db import UtcDateTime
+from dropline_infra.db import UtcDateTime
 
 
 def _ts(nullable: bool = False) -> Column:

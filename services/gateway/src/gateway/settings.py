@@ -4,7 +4,7 @@ from typing import ClassVar
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from dropline_platform.settings import SecretsKeyMixin, ServiceSettings
+from dropline_infra.settings import SecretsKeyMixin, ServiceSettings
 
 DEVELOPMENT_ADMIN_TOKEN = "dev-admin-token"
 

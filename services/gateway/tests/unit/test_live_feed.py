@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from dropline_platform.migrations import upgrade
+from dropline_infra.migrations import upgrade
 from dropline_schemas.events import DroplineOrder, OrderLine, OrderReceivedV1, StoreTotals, SupplierTerms
 from gateway import handlers
 from gateway.app import MIGRATIONS, build

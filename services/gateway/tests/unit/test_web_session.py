@@ -8,8 +8,8 @@ import re
 import httpx
 import pytest
 
-from dropline_platform.db import utcnow
-from dropline_platform.migrations import upgrade
+from dropline_infra.db import utcnow
+from dropline_infra.migrations import upgrade
 from gateway.app import MIGRATIONS, build
 from gateway.errors import GatewayError
 from gateway.models import OrderView

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from dropline_platform.migrations import upgrade
-from dropline_platform.models import OutboxMessage
+from dropline_infra.migrations import upgrade
+from dropline_infra.models import OutboxMessage
 from gateway.app import MIGRATIONS, build
 from gateway.models import WebhookDelivery
 from gateway.settings import Settings

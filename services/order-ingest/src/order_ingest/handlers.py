@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from dropline_platform.db import UnitOfWork, utcnow
-from dropline_platform.messaging import PermanentError, RetryLater
-from dropline_platform.observability import get_logger
+from dropline_infra.db import UnitOfWork, utcnow
+from dropline_infra.messaging import PermanentError, RetryLater
+from dropline_infra.observability import get_logger
 from dropline_schemas import topics as T
 from dropline_schemas.events import (
     ListingUpsertedV1,

@@ -2,7 +2,7 @@ from typing import ClassVar
 
 from pydantic_settings import SettingsConfigDict
 
-from dropline_platform.settings import ServiceSettings
+from dropline_infra.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):

@@ -1,4 +1,4 @@
-from dropline_platform.runtime import serve
+from dropline_infra.runtime import serve
 
 from .app import create_app
 from .settings import Settings

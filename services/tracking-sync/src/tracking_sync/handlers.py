@@ -1,12 +1,12 @@
 """Kafka handlers: parse, call domain code, record the effect. Each runs in the consumer's unit of work
-together with its inbox row (see dropline_platform.messaging)."""
+together with its inbox row (see dropline_infra.messaging)."""
 
 from __future__ import annotations
 
-from dropline_platform.db import UnitOfWork
-from dropline_platform.jobs import enqueue
-from dropline_platform.messaging import RetryLater
-from dropline_platform.observability import get_logger
+from dropline_infra.db import UnitOfWork
+from dropline_infra.jobs import enqueue
+from dropline_infra.messaging import RetryLater
+from dropline_infra.observability import get_logger
 from dropline_schemas.events import OrderReceivedV1, StoreConnectedV1, TrackingAddedV1
 
 from .models import SyncOrder, SyncOrderLine, SyncStore

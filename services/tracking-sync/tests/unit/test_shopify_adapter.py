@@ -17,7 +17,7 @@ from tracking_sync_testkit import (
     fulfillment_order,
 )
 
-from dropline_platform.jobs import Permanent, Retryable
+from dropline_infra.jobs import Permanent, Retryable
 from tracking_sync.adapters import FulfilmentRequest, StoreAccess, Tracking
 from tracking_sync.adapters.shopify import (
     FULFILMENT_STATE_QUERY,

@@ -23,8 +23,8 @@ from tracking_sync_testkit import (
     tracking_added,
 )
 
-from dropline_platform.db import utcnow
-from dropline_platform.messaging import RetryLater
+from dropline_infra.db import utcnow
+from dropline_infra.messaging import RetryLater
 from dropline_schemas import topics as T
 from dropline_schemas.events import Platform
 from tracking_sync import handlers

@@ -12,8 +12,8 @@ from typing import Any, Protocol
 
 import httpx
 
-from dropline_platform.http import call
-from dropline_platform.jobs import Permanent, Retryable
+from dropline_infra.http import call
+from dropline_infra.jobs import Permanent, Retryable
 
 from ..domain import idempotency_key, orders_endpoint, supplier_order_id
 

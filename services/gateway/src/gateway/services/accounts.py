@@ -18,7 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 
-from dropline_platform.db import Database, utcnow
+from dropline_infra.db import Database, utcnow
 
 from ..errors import GatewayError
 from ..models import RetailerUser, WebSession

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 from sqlalchemy.exc import IntegrityError
 
-from dropline_platform.db import Database, utcnow
-from dropline_platform.secrets import SecretBox
+from dropline_infra.db import Database, utcnow
+from dropline_infra.secrets import SecretBox
 from dropline_schemas import topics as T
 from dropline_schemas.events import (
     ListingUpsertedData,

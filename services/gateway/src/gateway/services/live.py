@@ -18,8 +18,8 @@ import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
-from dropline_platform.db import Database, utcnow
-from dropline_platform.notify import ChangeNotifier
+from dropline_infra.db import Database, utcnow
+from dropline_infra.notify import ChangeNotifier
 
 from ..repository import Repository
 from ..views import OrderSummary

@@ -14,7 +14,7 @@ from typing import Literal
 
 from sqlalchemy.exc import IntegrityError
 
-from dropline_platform.db import Database, utcnow
+from dropline_infra.db import Database, utcnow
 from dropline_schemas import topics as T
 from dropline_schemas.events import TrackingAddedData, TrackingAddedV1
 

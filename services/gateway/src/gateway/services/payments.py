@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 
-from dropline_platform.db import Database
+from dropline_infra.db import Database
 
 from ..adapters.checkout import CheckoutApi, path_segment
 from ..errors import GatewayError, not_found

@@ -9,9 +9,9 @@ import uuid
 
 from sqlalchemy.exc import IntegrityError
 
-from dropline_platform.db import Database, utcnow
-from dropline_platform.observability import get_logger
-from dropline_platform.secrets import SecretBox
+from dropline_infra.db import Database, utcnow
+from dropline_infra.observability import get_logger
+from dropline_infra.secrets import SecretBox
 from dropline_schemas import topics as T
 from dropline_schemas.events import Platform, StoreWebhookReceivedData, StoreWebhookReceivedV1
 

@@ -24,9 +24,9 @@ from typing import Any
 
 import httpx
 
-from dropline_platform.http import retry_after_seconds
-from dropline_platform.jobs import Permanent, Retryable
-from dropline_platform.observability import get_logger
+from dropline_infra.http import retry_after_seconds
+from dropline_infra.jobs import Permanent, Retryable
+from dropline_infra.observability import get_logger
 
 from ..domain import LineToFulfil, same_tracking_number
 from .base import FulfilmentRequest, FulfilmentResult, StoreAccess, Tracking

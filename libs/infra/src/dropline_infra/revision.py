@@ -1,4 +1,4 @@
-"""`python -m dropline_platform.revision <service-dir> "message"`: autogenerate an Alembic revision
+"""`python -m dropline_infra.revision <service-dir> "message"`: autogenerate an Alembic revision
 for a service against a scratch SQLite database at head (used by `make migration`)."""
 
 import importlib

@@ -19,7 +19,7 @@ class UtcDateTime(TypeDecorator):
         if value is None:
             return None
         if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: use an aware UTC datetime (dropline_platform.db.utcnow)")
+            raise ValueError(f"naive datetime {value!r}: use an aware UTC datetime (dropline_infra.db.utcnow)")
         return value.astimezone(UTC)
 
     def process_result_value(self, value, dialect):

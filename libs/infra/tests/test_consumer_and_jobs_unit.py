@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from dropline_platform.db import Database
-from dropline_platform.jobs import JobKind, JobWorker, Permanent, Retryable, enqueue
-from dropline_platform.messaging import Consumers, RetryLater
-from dropline_platform.migrations import upgrade
-from dropline_platform.models import DeadLetter, Job, OutboxMessage
-from dropline_platform.settings import ServiceSettings
+from dropline_infra.db import Database
+from dropline_infra.jobs import JobKind, JobWorker, Permanent, Retryable, enqueue
+from dropline_infra.messaging import Consumers, RetryLater
+from dropline_infra.migrations import upgrade
+from dropline_infra.models import DeadLetter, Job, OutboxMessage
+from dropline_infra.settings import ServiceSettings
 from dropline_schemas import topics as T
 from dropline_schemas.events import OrderForwardedData, OrderForwardedV1
 

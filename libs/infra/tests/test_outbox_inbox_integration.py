@@ -16,12 +16,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlmodel import select
 
-from dropline_platform.db import Database
-from dropline_platform.messaging import Consumers, ensure_topics, make_broker
-from dropline_platform.migrations import upgrade
-from dropline_platform.models import DeadLetter, OutboxMessage, ProcessedEvent
-from dropline_platform.outbox import OutboxRelay
-from dropline_platform.settings import ServiceSettings
+from dropline_infra.db import Database
+from dropline_infra.messaging import Consumers, ensure_topics, make_broker
+from dropline_infra.migrations import upgrade
+from dropline_infra.models import DeadLetter, OutboxMessage, ProcessedEvent
+from dropline_infra.outbox import OutboxRelay
+from dropline_infra.settings import ServiceSettings
 from dropline_schemas import topics as T
 from dropline_schemas.events import OrderForwardedData, OrderForwardedV1
 
