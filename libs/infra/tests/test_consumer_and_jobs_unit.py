@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from dropline_infra.db import Database
-from dropline_infra.jobs import JobKind, JobWorker, Permanent, Retryable, enqueue
+from dropline_infra.jobs import Again, Deferred, JobKind, JobWorker, Permanent, Retryable, enqueue
 from dropline_infra.messaging import Consumers, RetryLater
 from dropline_infra.migrations import upgrade
 from dropline_infra.models import DeadLetter, Job, OutboxMessage
@@ -112,3 +112,53 @@ async def test_a_permanent_failure_gives_up_at_once_and_reports(db):
     async with db.uow() as uow:
         job = (await uow.session.exec(select(Job))).one()
     assert job.status == "failed" and reported == ["HTTP 422 unknown_sku"]
+
+
+async def test_a_deferred_job_moves_without_spending_an_attempt_and_keeps_nothing(db):
+    calls = []
+
+    async def handler(uow, payload):
+        calls.append(1)
+        uow.publish(OrderForwardedV1.model_validate_json(event()), T.ORDER_FORWARDED, key="o3")
+        if len(calls) < 3:
+            raise Deferred("store cooling down", retry_after=0.02)
+
+    async def give_up(uow, payload, reason):
+        raise AssertionError("a deferral is not a failure")
+
+    async with db.uow() as uow:
+        await enqueue(uow, "k", "o3", {"order_id": "o3"})
+        await uow.commit()
+    worker = JobWorker(db, [JobKind("k", handler, give_up, max_attempts=1)])
+    for _ in range(3):
+        await _run_until_idle(worker)
+        async with db.uow() as uow:
+            job = (await uow.session.exec(select(Job))).one()
+            outbox = (await uow.session.exec(select(OutboxMessage))).all()
+        if job.status == "done":
+            break
+        assert (job.status, job.attempts, job.last_error) == ("pending", 0, "deferred: store cooling down")
+        assert outbox == []  # the deferred run's effects were rolled back
+        await asyncio.sleep(0.03)
+    assert (job.status, job.attempts, len(calls), len(outbox)) == ("done", 1, 3, 1)
+
+
+async def test_a_recurring_job_commits_each_run_and_comes_back(db):
+    runs = []
+
+    async def handler(uow, payload):
+        runs.append(1)
+        uow.publish(OrderForwardedV1.model_validate_json(event()), T.ORDER_FORWARDED, key="o4")
+        return Again(60)
+
+    async def give_up(uow, payload, reason):
+        raise AssertionError("must not give up")
+
+    async with db.uow() as uow:
+        await enqueue(uow, "k", "store-1", {"store_id": "store-1"})
+        await uow.commit()
+    await _run_until_idle(JobWorker(db, [JobKind("k", handler, give_up)]))
+    async with db.uow() as uow:
+        job = (await uow.session.exec(select(Job))).one()
+        assert len((await uow.session.exec(select(OutboxMessage))).all()) == 1
+    assert (job.status, job.attempts, len(runs)) == ("pending", 0, 1)  # not due again for a minute

@@ -11,7 +11,11 @@ job (same transaction as its inbox row); workers run due jobs:
   before writing) — every job handler in Dropline is;
 - `Retryable` failures are retried with exponential backoff and jitter, up to `max_attempts`;
   after that, or on `Permanent`, the job is marked failed and `on_give_up` emits the event an
-  operator sees.
+  operator sees;
+- `Deferred` means "not now, and nothing was tried" (our own per-store rate accounting, a store
+  cooling down after failures): the job moves to `retry_after` without spending an attempt;
+- a handler that returns `Again(seconds)` committed its work and runs again later (recurring
+  work such as a store's reconciliation), with its attempts reset.
 """
 
 from __future__ import annotations
@@ -46,6 +50,21 @@ class Permanent(Exception):
     pass
 
 
+class Deferred(Exception):
+    """Nothing was attempted; run the job again after ``retry_after`` seconds without counting an attempt."""
+
+    def __init__(self, message: str, retry_after: float):
+        super().__init__(message)
+        self.retry_after = max(float(retry_after), 0.0)
+
+
+@dataclass(frozen=True)
+class Again:
+    """Returned by a handler: its work is committed; the same job runs again after ``after`` seconds."""
+
+    after: float
+
+
 async def enqueue(uow: UnitOfWork, kind: str, key: str, payload: dict[str, Any]) -> bool:
     """Add a job unless one with the same (kind, key) exists. Returns True when added."""
     existing = (await uow.session.exec(select(Job).where(Job.kind == kind, Job.key == key))).first()
@@ -60,7 +79,7 @@ async def enqueue(uow: UnitOfWork, kind: str, key: str, payload: dict[str, Any])
     return True
 
 
-JobHandler = Callable[[UnitOfWork, dict[str, Any]], Awaitable[None]]
+JobHandler = Callable[[UnitOfWork, dict[str, Any]], Awaitable["Again | None"]]
 GiveUpHandler = Callable[[UnitOfWork, dict[str, Any], str], Awaitable[None]]
 
 
@@ -124,9 +143,20 @@ class JobWorker:
                         tracer.start_as_current_span(f"job {job.kind}", attributes={"job.key": job.key,
                                                                                       "job.attempt": job.attempts + 1}):
                     savepoint = await uow.session.begin_nested()
+                    again: Again | None = None
                     try:
-                        await kind.handler(uow, payload)
+                        outcome = await kind.handler(uow, payload)
+                        again = outcome if isinstance(outcome, Again) else None
                         await savepoint.commit()
+                    except Deferred as exc:
+                        if savepoint.is_active:
+                            await savepoint.rollback()
+                        await uow.session.refresh(job)
+                        job.next_attempt_at = utcnow() + timedelta(seconds=exc.retry_after)
+                        job.last_error = f"deferred: {exc}"[:2000]
+                        uow.session.add(job)
+                        await uow.commit()
+                        return True
                     except (Retryable, Permanent) as exc:
                         failure = exc
                     except asyncio.CancelledError:
@@ -134,7 +164,11 @@ class JobWorker:
                     except Exception as exc:  # a bug or an unclassified error: retry, bounded
                         log.exception("job raised an unexpected error")
                         failure = Retryable(f"{type(exc).__name__}: {exc}")
-                    if failure is None:
+                    if failure is None and again is not None:
+                        job.attempts = 0
+                        job.next_attempt_at = utcnow() + timedelta(seconds=max(again.after, 0.0))
+                        job.last_error = None
+                    elif failure is None:
                         job.status = "done"
                         job.attempts += 1
                         job.completed_at = utcnow()
