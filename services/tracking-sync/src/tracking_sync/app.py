@@ -9,11 +9,11 @@ import httpx
 from fastapi import FastAPI
 
 from dropline_infra.runtime import Service
+from dropline_integrations.port import StorePlatform
 from dropline_schemas import topics as T
 from dropline_schemas.events import OrderReceivedV1, Platform, TrackingAddedV1
 
 from . import handlers
-from .adapters import StoreFulfilments
 from .settings import Settings
 from .syncing import sync_tracking_kind
 
@@ -21,7 +21,7 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def build(settings: Settings | None = None, *, http: httpx.AsyncClient | None = None,
-          adapters: Mapping[Platform, StoreFulfilments] | None = None) -> Service:
+          adapters: Mapping[Platform, StorePlatform] | None = None) -> Service:
     """`http` / `adapters` replace the real outbound edge in tests."""
     settings = settings or Settings()
     svc = Service(settings, migrations=MIGRATIONS, title="Dropline tracking-sync",

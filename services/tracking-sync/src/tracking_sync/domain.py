@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from dropline_integrations.port import FulfilmentLine as LineToFulfil
 
 
 class UnknownLines(ValueError):
     """A tracking record names lines that are not in its order."""
-
-
-@dataclass(frozen=True)
-class LineToFulfil:
-    line_id: str
-    platform_line_id: str
-    sku: str | None
-    quantity: int
 
 
 def lines_to_fulfil(lines: Iterable[LineToFulfil], line_ids: list[str] | None) -> list[LineToFulfil]:
@@ -30,14 +22,3 @@ def lines_to_fulfil(lines: Iterable[LineToFulfil], line_ids: list[str] | None) -
         raise UnknownLines(f"tracking names lines not in the order: {', '.join(unknown)}")
     wanted = set(line_ids)
     return [line for line in lines if line.line_id in wanted]
-
-
-def same_tracking_number(a: str | None, b: str | None) -> bool:
-    """Carriers and stores print numbers with spaces and mixed case; the number is the same."""
-    if not a or not b:
-        return False
-    return _canonical(a) == _canonical(b)
-
-
-def _canonical(number: str) -> str:
-    return re.sub(r"[\s-]+", "", number).upper()

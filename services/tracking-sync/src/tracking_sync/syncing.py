@@ -16,6 +16,9 @@ from dropline_infra.db import UnitOfWork, utcnow
 from dropline_infra.jobs import JobKind, Permanent
 from dropline_infra.observability import get_logger
 from dropline_infra.secrets import SecretBox
+from dropline_integrations.limits import StoreLimiter
+from dropline_integrations.port import FulfilmentRequest, StoreAccess, StorePlatform, Tracking
+from dropline_integrations.registry import build_platforms
 from dropline_schemas import topics as T
 from dropline_schemas.events import (
     OrderSyncedData,
@@ -26,8 +29,6 @@ from dropline_schemas.events import (
     TrackingAddedV1,
 )
 
-from .adapters import FulfilmentRequest, StoreAccess, StoreFulfilments, Tracking
-from .adapters.shopify import ShopifyFulfilments
 from .domain import LineToFulfil, UnknownLines, lines_to_fulfil
 from .models import SyncFulfillment, SyncOrder, SyncOrderLine
 from .repository import Repository
@@ -66,7 +67,7 @@ def _event_context(payload: dict[str, Any]) -> dict[str, str]:
 
 
 class SyncTracking:
-    def __init__(self, adapters: Mapping[Platform, StoreFulfilments], secrets: SecretBox):
+    def __init__(self, adapters: Mapping[Platform, StorePlatform], secrets: SecretBox):
         self.adapters = adapters
         self.secrets = secrets
 
@@ -120,19 +121,10 @@ class SyncTracking:
         uow.publish(event, T.ORDER_SYNC_FAILED, key=payload["order_id"])
 
 
-def default_adapters(settings: Settings, http: httpx.AsyncClient) -> dict[Platform, StoreFulfilments]:
-    """One adapter per platform; Ecwid, BigCommerce and Wix come in later issues."""
-    return {
-        Platform.SHOPIFY: ShopifyFulfilments(
-            http, api_version=settings.shopify_api_version, timeout=settings.shopify_timeout_seconds,
-            min_available_points=settings.shopify_min_available_points,
-            max_wait_seconds=settings.shopify_max_wait_seconds),
-    }
-
-
 def sync_tracking_kind(settings: Settings, http: httpx.AsyncClient,
-                       adapters: Mapping[Platform, StoreFulfilments] | None = None) -> JobKind:
-    job = SyncTracking(adapters if adapters is not None else default_adapters(settings, http),
+                       adapters: Mapping[Platform, StorePlatform] | None = None,
+                       limiter: StoreLimiter | None = None) -> JobKind:
+    job = SyncTracking(adapters if adapters is not None else build_platforms(http, limiter),
                        SecretBox(settings.secrets_key.get_secret_value()))
     return JobKind(SYNC_TRACKING, handler=job.run, on_give_up=job.give_up, max_attempts=settings.job_max_attempts,
                    base_delay=settings.job_base_delay_seconds, max_delay=settings.job_max_delay_seconds)

@@ -18,8 +18,8 @@ from tracking_sync_testkit import (
 )
 
 from dropline_infra.jobs import Permanent, Retryable
-from tracking_sync.adapters import FulfilmentRequest, StoreAccess, Tracking
-from tracking_sync.adapters.shopify import (
+from dropline_integrations.port import FulfilmentRequest, StoreAccess, Tracking, same_tracking_number
+from dropline_integrations.shopify.fulfil import (
     FULFILMENT_STATE_QUERY,
     ShopBudgets,
     ShopifyFulfilments,
@@ -28,7 +28,7 @@ from tracking_sync.adapters.shopify import (
     plan_fulfilment,
     throttle_retry_after,
 )
-from tracking_sync.domain import LineToFulfil, UnknownLines, lines_to_fulfil, same_tracking_number
+from tracking_sync.domain import LineToFulfil, UnknownLines, lines_to_fulfil
 
 OURS = (LineToFulfil("l-1", "466157049", "IPOD-GREEN", 2), LineToFulfil("l-2", "466157050", "CASE", 1))
 STORE = StoreAccess(store_id="store-1", shop=SHOP, api_base_url=SHOP_URL, credentials={"access_token": TOKEN})

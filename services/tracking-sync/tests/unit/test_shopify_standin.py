@@ -8,11 +8,11 @@ import httpx
 import pytest
 from tracking_sync_testkit import Harness, fast_settings, order_received, tracking_added
 
+from dropline_integrations.port import FulfilmentRequest, FulfilmentResult, StoreAccess
+from dropline_integrations.shopify.fulfil import ShopifyFulfilments
 from dropline_schemas import topics as T
 from dropline_schemas.events import Platform
 from dropline_testsupport.shopify_standin import create_app
-from tracking_sync.adapters import FulfilmentRequest, FulfilmentResult, StoreAccess
-from tracking_sync.adapters.shopify import ShopifyFulfilments
 from tracking_sync.models import SyncFulfillment
 
 SHOP = "demo-store.myshopify.com"

@@ -28,8 +28,14 @@ from dropline_infra.http import retry_after_seconds
 from dropline_infra.jobs import Permanent, Retryable
 from dropline_infra.observability import get_logger
 
-from ..domain import LineToFulfil, same_tracking_number
-from .base import FulfilmentRequest, FulfilmentResult, StoreAccess, Tracking
+from ..port import (
+    FulfilmentLine,
+    FulfilmentRequest,
+    FulfilmentResult,
+    StoreAccess,
+    Tracking,
+    same_tracking_number,
+)
 
 log = get_logger(__name__)
 
@@ -110,7 +116,7 @@ class FulfilmentPlan:
     truncated: bool = False  # more fulfillment orders or line items than one page
 
 
-def plan_fulfilment(order: dict[str, Any], lines: Sequence[LineToFulfil]) -> FulfilmentPlan:
+def plan_fulfilment(order: dict[str, Any], lines: Sequence[FulfilmentLine]) -> FulfilmentPlan:
     """Which fulfillment order line items to fulfil, and how many, for OUR lines only."""
     need: dict[str, int] = {}
     for line in lines:

@@ -1,0 +1,1 @@
+"""Dropline's store-platform integrations: one package per platform behind `port.StorePlatform`."""

@@ -1,0 +1,208 @@
+"""The store-platform port: what Dropline needs from a store platform, in Dropline's terms.
+
+One package per platform (``shopify/``, ``ecwid/``, ``bigcommerce/``, ``wix/``) implements
+`StorePlatform`; `registry.py` maps `Platform` to it. Nothing outside a platform's package knows
+that platform's field names, signatures, endpoints or limits.
+
+Errors: webhook problems raise `WebhookRejected` (the gateway answers with its status, nothing
+stored); an order payload we cannot read raises `InvalidStoreOrder` (dead-lettered with the
+reason); outbound calls raise `dropline_infra.jobs.Retryable` / `Permanent` / `Deferred` so the
+durable job that made the call is retried, failed or moved on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Protocol
+
+from dropline_schemas.events import Address, Customer, Platform, StoreTotals
+
+
+class DeliveryKind(StrEnum):
+    """What a webhook delivery means, whatever the platform calls it."""
+
+    ORDER_CREATED = "order_created"
+    ORDER_UPDATED = "order_updated"  # includes payment status changes (BigCommerce statusUpdated, Wix paid)
+    ORDER_CANCELLED = "order_cancelled"
+    FULFILMENT_REQUESTED = "fulfilment_requested"  # Shopify "Request fulfillment"
+    OTHER = "other"  # verified, stored, not acted on
+
+
+class OrderState(StrEnum):
+    """Where the store order stands for Dropline: only PAID orders are ingested."""
+
+    PAID = "paid"  # the customer paid (Wix APPROVED, BigCommerce status 9/11…, Ecwid PAID, Shopify paid)
+    AWAITING_PAYMENT = "awaiting_payment"  # incomplete, pending, not yet approved: maybe later
+    CANCELLED = "cancelled"
+
+
+class WebhookRejected(Exception):
+    """A delivery the platform did not sign, or cannot be read: answered with `status`, nothing stored."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class InvalidStoreOrder(ValueError):
+    """The payload is not an order we can read; the reason names the field."""
+
+
+@dataclass(frozen=True)
+class WebhookSecrets:
+    """What a store connection holds to verify its deliveries (decrypted for one check only)."""
+
+    signing_key: str = field(repr=False)  # Shopify/Ecwid/BigCommerce: app client secret; Wix: app public key (PEM)
+    header_secret: str | None = field(default=None, repr=False)  # BigCommerce: the custom header Dropline set
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A verified webhook delivery."""
+
+    kind: DeliveryKind
+    topic: str  # the platform's own event name, e.g. "orders/create", "store/order/statusUpdated"
+    delivery_id: str  # the platform's delivery/event id: the dedupe key
+    store_key: str  # which store: Shopify domain, BigCommerce store hash, Ecwid store id, Wix instance id
+    platform_order_id: str | None
+    order: dict[str, Any] | None  # the full order when the delivery carries it (Shopify, Wix)
+    body: dict[str, Any]  # the decoded delivery, as the platform sent it
+    occurred_at: datetime | None = None
+    event_id: str | None = None  # a second id of the underlying event where the platform has one
+
+
+@dataclass(frozen=True)
+class StoreLine:
+    platform_line_id: str
+    sku: str | None
+    variant_id: str | None
+    title: str
+    quantity: int
+    unit_price: Decimal
+
+
+@dataclass(frozen=True)
+class StoreOrder:
+    """One store order in Dropline's platform-independent shape."""
+
+    platform: Platform
+    platform_order_id: str
+    platform_order_number: str | None
+    placed_at: datetime | None
+    currency: str
+    lines: list[StoreLine]
+    shipping_address: Address | None
+    customer: Customer
+    shipping_method: str | None
+    totals: StoreTotals
+    state: OrderState = OrderState.PAID
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StoreAccess:
+    """One connected store, as an adapter needs it for a call."""
+
+    store_id: str
+    shop: str  # the store key (see Delivery.store_key)
+    api_base_url: str
+    credentials: Mapping[str, Any] = field(repr=False)  # decrypted for this call only; never logged
+
+
+@dataclass(frozen=True)
+class Tracking:
+    number: str
+    company: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class FulfilmentLine:
+    line_id: str  # Dropline's line id
+    platform_line_id: str  # the store's line item id
+    sku: str | None
+    quantity: int
+
+
+@dataclass(frozen=True)
+class FulfilmentRequest:
+    platform_order_id: str
+    lines: tuple[FulfilmentLine, ...]  # only this Dropline order's lines (a store order may span suppliers)
+    tracking: Tracking
+    notify_customer: bool = True
+
+
+@dataclass(frozen=True)
+class FulfilmentResult:
+    platform_fulfillment_id: str
+    already_present: bool = False  # the store had it already (a rerun after a crash past the write)
+
+
+@dataclass(frozen=True)
+class OrderListing:
+    """One page of a reconciliation listing: full orders (as `fetch_order` returns them)."""
+
+    orders: Sequence[Mapping[str, Any]]
+    newest_update: datetime | None  # the newest update time seen: the next watermark
+    complete: bool = True  # False: more pages remain; call again from newest_update
+
+
+class StorePlatform(Protocol):
+    """Everything Dropline does with one store platform."""
+
+    platform: Platform
+    thin_webhooks: bool  # True: deliveries carry ids only; a durable job fetches the order
+
+    def webhook_store_key(self, raw: bytes, headers: Mapping[str, str]) -> str:
+        """Which store sent this (not yet verified), to look up its secrets. WebhookRejected(400) if unreadable."""
+        ...
+
+    def verify_delivery(self, raw: bytes, headers: Mapping[str, str], secrets: WebhookSecrets,
+                        now: datetime) -> Delivery:
+        """Check the signature exactly as the platform signs (and the timestamp where it has one);
+        WebhookRejected(401) when it does not hold, (400) when the delivery cannot be read."""
+        ...
+
+    def normalise(self, order: Mapping[str, Any]) -> StoreOrder:
+        """A full order, as the platform's API returns it, in Dropline's shape. InvalidStoreOrder otherwise."""
+        ...
+
+    async def fetch_order(self, store: StoreAccess, platform_order_id: str) -> dict[str, Any]:
+        """The full order (for thin webhooks and listings), in the shape `normalise` reads."""
+        ...
+
+    async def list_orders(self, store: StoreAccess, updated_since: datetime) -> OrderListing:
+        """Orders created or updated since the watermark (oldest first), for reconciliation."""
+        ...
+
+    async def fulfil(self, store: StoreAccess, request: FulfilmentRequest) -> FulfilmentResult:
+        """Make the store show these lines fulfilled with this tracking. Looks at the store's current
+        state first, so a retry after a lost answer never makes a second fulfilment."""
+        ...
+
+
+def same_tracking_number(a: str | None, b: str | None) -> bool:
+    """Carriers and stores print numbers with spaces and mixed case; the number is the same."""
+    if not a or not b:
+        return False
+    return _canonical(a) == _canonical(b)
+
+
+def _canonical(number: str) -> str:
+    return re.sub(r"[\s-]+", "", number).upper()
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """Case-insensitive header lookup over any mapping (Starlette's headers or a plain dict)."""
+    value = headers.get(name)
+    if value is None:
+        lowered = name.lower()
+        value = next((v for k, v in headers.items() if k.lower() == lowered), None)
+    return value

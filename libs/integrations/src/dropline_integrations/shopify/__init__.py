@@ -1,0 +1,68 @@
+"""Shopify: webhooks signed with the app's client secret over the raw body, full REST orders in the
+deliveries, fulfilment through fulfillment orders in the Admin GraphQL API (platforms.md §1)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from dropline_schemas.events import Platform
+
+from ..limits import RatePolicy, StoreLimiter
+from ..port import (
+    Delivery,
+    FulfilmentRequest,
+    FulfilmentResult,
+    OrderListing,
+    StoreAccess,
+    StoreOrder,
+    WebhookSecrets,
+)
+from . import webhooks
+from .fulfil import ShopifyFulfilments
+from .normalise import normalise
+from .orders import ShopifyOrders
+from .settings import ShopifySettings
+
+
+class ShopifyPlatform:
+    platform = Platform.SHOPIFY
+    thin_webhooks = False
+
+    def __init__(self, http: httpx.AsyncClient, limiter: StoreLimiter, settings: ShopifySettings | None = None):
+        s = settings or ShopifySettings()
+        self.settings = s
+        # Headroom: other apps share nothing of this bucket (it is per app and store), but keep 20 %.
+        rest = RatePolicy(requests=max(1, int(s.rest_bucket_size * 0.8)),
+                          window_seconds=max(1, int(s.rest_bucket_size * 0.8)) / s.rest_leak_per_second)
+        self.orders = ShopifyOrders(http, limiter, api_version=s.api_version, timeout=s.timeout_seconds,
+                                    policy=rest, page_size=s.list_page_size)
+        self.fulfilments = ShopifyFulfilments(http, api_version=s.api_version, timeout=s.timeout_seconds,
+                                              min_available_points=s.min_available_points,
+                                              max_wait_seconds=s.max_wait_seconds)
+
+    def webhook_store_key(self, raw: bytes, headers: Mapping[str, str]) -> str:
+        return webhooks.store_key(headers)
+
+    def verify_delivery(self, raw: bytes, headers: Mapping[str, str], secrets: WebhookSecrets,
+                        now: datetime) -> Delivery:
+        return webhooks.verify(raw, headers, secrets)
+
+    def normalise(self, order: Mapping[str, Any]) -> StoreOrder:
+        return normalise(order)
+
+    async def fetch_order(self, store: StoreAccess, platform_order_id: str) -> dict[str, Any]:
+        return await self.orders.fetch(store, platform_order_id)
+
+    async def list_orders(self, store: StoreAccess, updated_since: datetime) -> OrderListing:
+        return await self.orders.list(store, updated_since)
+
+    async def fulfil(self, store: StoreAccess, request: FulfilmentRequest) -> FulfilmentResult:
+        return await self.fulfilments.fulfil(store, request)
+
+
+def create(http: httpx.AsyncClient, limiter: StoreLimiter) -> ShopifyPlatform:
+    return ShopifyPlatform(http, limiter)

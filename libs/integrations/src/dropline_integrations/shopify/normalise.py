@@ -1,0 +1,72 @@
+"""Shopify REST Order (the orders/* webhook body and GET orders/{id}.json), field names per platforms.md §1.2."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from dropline_schemas.events import Address, Customer, Platform, StoreTotals
+
+from ..parsing import currency, dec, ident, items, joined, obj, opt_obj, quantity, text, timestamp
+from ..port import InvalidStoreOrder, OrderState, StoreLine, StoreOrder
+
+ADDRESS_FIELDS = ("first_name", "last_name", "company", "address1", "address2", "city", "province",
+                  "province_code", "zip", "country", "country_code", "phone")
+# "authorized": the payment is secured (captured later by the merchant); "pending": not paid yet.
+PAID_STATUSES = {"paid", "partially_paid", "authorized", "partially_refunded"}
+CANCELLED_STATUSES = {"voided", "refunded"}
+
+
+def state_of(order: Mapping[str, Any]) -> OrderState:
+    if order.get("cancelled_at"):
+        return OrderState.CANCELLED
+    status = order.get("financial_status")
+    if status is None or status in PAID_STATUSES:
+        return OrderState.PAID
+    if status in CANCELLED_STATUSES:
+        return OrderState.CANCELLED
+    return OrderState.AWAITING_PAYMENT
+
+
+def normalise(payload: Any) -> StoreOrder:
+    order = obj(payload, "Shopify order")
+    order_id = ident(order.get("id"), "Shopify order: 'id'")
+    money = currency(order.get("currency") or order.get("presentment_currency"), "Shopify order: 'currency'")
+    lines = []
+    for i, raw in enumerate(items(order.get("line_items"), "Shopify order: 'line_items'", non_empty=True)):
+        li = obj(raw, f"line_items[{i}]")
+        lines.append(StoreLine(
+            platform_line_id=ident(li.get("id"), f"line_items[{i}].id"), sku=text(li.get("sku")),
+            variant_id=text(li.get("variant_id")), title=text(li.get("name")) or text(li.get("title")) or "",
+            quantity=quantity(li.get("quantity"), f"line_items[{i}].quantity"),
+            unit_price=dec(li.get("price"), f"line_items[{i}].price") or Decimal("0")))
+    sa = opt_obj(order.get("shipping_address") or None, "shipping_address")
+    address = None
+    if sa is not None:
+        address = Address(name=text(sa.get("name")) or joined(sa.get("first_name"), sa.get("last_name")),
+                          **{k: text(sa.get(k)) for k in ADDRESS_FIELDS})
+    cust = opt_obj(order.get("customer") or None, "customer") or {}
+    customer = Customer(
+        name=joined(cust.get("first_name"), cust.get("last_name")) or (address.name if address else None),
+        email=text(order.get("email")) or text(order.get("contact_email")) or text(cust.get("email")),
+        phone=text(order.get("phone")) or text(cust.get("phone")) or (address.phone if address else None))
+    shipping_lines = [obj(s, f"shipping_lines[{i}]") for i, s in
+                      enumerate(items(order.get("shipping_lines") or [], "shipping_lines"))]
+    shipping_total = sum((dec(s.get("price"), f"shipping_lines[{i}].price") or Decimal("0")
+                          for i, s in enumerate(shipping_lines)), Decimal("0"))
+    taxes_included = order.get("taxes_included")
+    return StoreOrder(
+        platform=Platform.SHOPIFY, platform_order_id=order_id,
+        platform_order_number=text(order.get("name")) or text(order.get("order_number")),
+        placed_at=timestamp(order.get("created_at"), "created_at"), currency=money, lines=lines,
+        shipping_address=address, customer=customer,
+        shipping_method=text(shipping_lines[0].get("title")) if shipping_lines else None,
+        totals=StoreTotals(currency=money, subtotal=dec(order.get("subtotal_price"), "subtotal_price"),
+                           shipping=shipping_total, tax=dec(order.get("total_tax"), "total_tax"),
+                           total=dec(order.get("total_price"), "total_price"),
+                           taxes_included=taxes_included if isinstance(taxes_included, bool) else None),
+        state=state_of(order), updated_at=timestamp(order.get("updated_at"), "updated_at"))
+
+
+__all__ = ["InvalidStoreOrder", "normalise", "state_of"]
