@@ -21,6 +21,16 @@ class Platform(StrEnum):
     WIX = "wix"
 
 
+class DeliveryKind(StrEnum):
+    """What a store webhook delivery means, whatever the platform calls it."""
+
+    ORDER_CREATED = "order_created"
+    ORDER_UPDATED = "order_updated"  # includes payment-status changes (BigCommerce statusUpdated, Wix paid)
+    ORDER_CANCELLED = "order_cancelled"
+    FULFILMENT_REQUESTED = "fulfilment_requested"  # Shopify "Request fulfillment"
+    OTHER = "other"  # verified and stored, not acted on
+
+
 class PaymentMethod(StrEnum):
     CARD = "card"
     PAYPAL = "paypal"
@@ -151,7 +161,10 @@ class StoreWebhookReceivedData(Contract):
     platform_delivery_id: str = Field(description="Platform's delivery id (dedupe key).")
     platform_event_id: str | None = None
     triggered_at: str | None = None
-    payload: dict[str, Any]
+    payload: dict[str, Any] = Field(description="The full order when carries_order, else the delivery as sent.")
+    kind: DeliveryKind | None = Field(default=None, description="Platform-neutral meaning (absent: order_created).")
+    platform_order_id: str | None = Field(default=None, description="The store order the delivery is about.")
+    carries_order: bool = Field(default=True, description="False for thin webhooks: the order must be fetched.")
 
 
 class StoreWebhookReceivedV1(EventEnvelope[StoreWebhookReceivedData]):
@@ -284,6 +297,35 @@ class OrderSyncFailedV1(EventEnvelope[OrderSyncFailedData]):
     event_type_name = "OrderSyncFailed"
 
 
+# --------------------------------------------------------------------------- store health
+
+
+class StoreReconciledData(Contract):
+    store_id: str
+    started_at: datetime
+    finished_at: datetime
+    examined: int = Field(ge=0, description="Orders the platform listed since the watermark.")
+    ingested: int = Field(ge=0, description="Of those, orders no webhook had brought (now ingested).")
+    watermark: datetime | None = Field(default=None, description="Updated-at the next run lists from.")
+    error: str | None = Field(default=None, description="Why the run failed (it is tried again next interval).")
+
+
+class StoreReconciledV1(EventEnvelope[StoreReconciledData]):
+    event_type_name = "StoreReconciled"
+
+
+class StoreIntakeFailedData(Contract):
+    store_id: str
+    platform_order_id: str | None = None
+    delivery_id: str | None = None
+    reason: str
+    at: datetime
+
+
+class StoreIntakeFailedV1(EventEnvelope[StoreIntakeFailedData]):
+    event_type_name = "StoreIntakeFailed"
+
+
 # --------------------------------------------------------------------------- catalog events
 
 
@@ -330,6 +372,7 @@ ALL_EVENTS: tuple[type[EventEnvelope], ...] = (
     StoreWebhookReceivedV1, OrderReceivedV1, OrderPaidV1, OrderPaymentFailedV1, OrderForwardedV1,
     OrderForwardingFailedV1, TrackingAddedV1, OrderSyncedV1, OrderSyncFailedV1,
     StoreConnectedV1, SupplierRegisteredV1, ListingUpsertedV1, OrderPricedV1, OrderPaymentStartedV1,
+    StoreReconciledV1, StoreIntakeFailedV1,
 )
 
 EVENTS_BY_TYPE: dict[str, type[EventEnvelope]] = {e.event_type_name: e for e in ALL_EVENTS}

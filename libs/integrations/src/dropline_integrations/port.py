@@ -20,17 +20,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol
 
-from dropline_schemas.events import Address, Customer, Platform, StoreTotals
-
-
-class DeliveryKind(StrEnum):
-    """What a webhook delivery means, whatever the platform calls it."""
-
-    ORDER_CREATED = "order_created"
-    ORDER_UPDATED = "order_updated"  # includes payment status changes (BigCommerce statusUpdated, Wix paid)
-    ORDER_CANCELLED = "order_cancelled"
-    FULFILMENT_REQUESTED = "fulfilment_requested"  # Shopify "Request fulfillment"
-    OTHER = "other"  # verified, stored, not acted on
+from dropline_schemas.events import Address, Customer, DeliveryKind, Platform, StoreTotals
 
 
 class OrderState(StrEnum):
@@ -154,11 +144,27 @@ class OrderListing:
     complete: bool = True  # False: more pages remain; call again from newest_update
 
 
+@dataclass(frozen=True)
+class ConnectionSpec:
+    """What connecting a store of this platform takes (checked by the operator API)."""
+
+    store_key_label: str  # what the store key is called on this platform, e.g. "store hash"
+    store_key_pattern: str  # a full-match regular expression for the store key
+    default_api_base_url: str  # "{key}" is replaced by the store key
+    credential_keys: tuple[str, ...]  # required keys of the credentials object
+    signing_key_label: str  # what WebhookSecrets.signing_key is on this platform
+    header_secret: str | None = None  # name of a header Dropline's own secret travels in (Dropline generates it)
+
+    def base_url(self, store_key: str) -> str:
+        return self.default_api_base_url.replace("{key}", store_key)
+
+
 class StorePlatform(Protocol):
     """Everything Dropline does with one store platform."""
 
     platform: Platform
     thin_webhooks: bool  # True: deliveries carry ids only; a durable job fetches the order
+    connection: ConnectionSpec
 
     def webhook_store_key(self, raw: bytes, headers: Mapping[str, str]) -> str:
         """Which store sent this (not yet verified), to look up its secrets. WebhookRejected(400) if unreadable."""

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from dropline_infra.notify import ChangeNotifier
 from dropline_infra.runtime import Service
 from dropline_infra.secrets import SecretBox
+from dropline_integrations.registry import build_platforms
 
 from . import handlers
 from .adapters.checkout import CheckoutApi, HttpCheckout
@@ -28,7 +29,7 @@ CHANGES_CHANNEL = "dropline_gateway_order_changes"
 
 DESCRIPTION = """Dropline's front door.
 
-* **Platform webhooks** (`/webhooks/...`): signed by the platform (Shopify: X-Shopify-Hmac-Sha256).
+* **Platform webhooks** (`/webhooks/{platform}`: shopify, ecwid, bigcommerce, wix): verified as each platform signs.
 * **Retailer API** (`/api/v1/...`): the web app signs in (`POST /api/v1/session`: an HttpOnly session cookie,
   plus `X-CSRF-Token` on every state-changing request); machine clients send
   `Authorization: Bearer <retailer API key>`.
@@ -49,9 +50,10 @@ def build(settings: Settings | None = None, *, checkout: CheckoutApi | None = No
     checkout = checkout or HttpCheckout(svc.http, settings.checkout_url,
                                         settings.checkout_internal_token.get_secret_value()
                                         if settings.checkout_internal_token else None)
+    platforms = build_platforms(svc.http)
     svc.app.state.use_cases = UseCases(
         accounts=Accounts(svc.db, settings), orders=orders, payments=Payments(svc.db, checkout, settings),
-        webhooks=Webhooks(svc.db, svc.secret_box), catalog=Catalog(svc.db, svc.secret_box),
+        webhooks=Webhooks(svc.db, svc.secret_box, platforms), catalog=Catalog(svc.db, svc.secret_box, platforms),
         feed=OrderFeed(svc.db, notifier, orders, poll_seconds=settings.live_poll_seconds))
     svc.notifier = notifier
     install_error_handlers(svc.app)

@@ -64,6 +64,7 @@ class Store(SQLModel, table=True):
     shop: str = Field(max_length=255)
     api_base_url: str = Field(max_length=1000)
     webhook_secret_encrypted: str = Field(sa_column=Column(Text, nullable=False))
+    header_secret_encrypted: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     credentials_encrypted: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(sa_column=_ts())
 

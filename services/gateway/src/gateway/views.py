@@ -302,13 +302,20 @@ class UserCreated(_Out):
     email: str
 
 
+class WebhookHeader(_Out):
+    name: str
+    value: str = Field(description="Shown once: set it as a custom header of the platform's webhook.")
+
+
 class StoreConnectedOut(_Out):
     store_id: str
     retailer_id: str
     platform: Platform
     shop: str
     api_base_url: str
-    webhook_url: str
+    webhook_url: str = Field(description="The address to configure as the platform's webhook destination.")
+    webhook_header: WebhookHeader | None = Field(
+        default=None, description="BigCommerce: the custom header Dropline checks on every callback.")
 
 
 class SupplierCreated(_Out):

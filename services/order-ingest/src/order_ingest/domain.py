@@ -1,54 +1,19 @@
-"""Pure order logic: a platform payload becomes one normalised store order, which is split into
-one Dropline order per supplier (plus one for lines that match no listing). No I/O here."""
+"""Pure order logic: which store orders count, and how one normalised store order (read by its
+platform's package, dropline_integrations) is split into one Dropline order per supplier, plus one
+for lines that match no listing. No I/O here."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
 
-from dropline_schemas.events import (
-    Address,
-    Customer,
-    DroplineOrder,
-    OrderLine,
-    OrderStatus,
-    Platform,
-    StoreTotals,
-    SupplierTerms,
-)
+from dropline_integrations.port import OrderState, StoreLine, StoreOrder
+from dropline_schemas.events import DroplineOrder, OrderLine, OrderStatus, SupplierTerms
 
 ORDER_NS = uuid.UUID("6f1c1d3e-8a4b-4c55-9d0e-2b7f6a1e9c42")
-
-
-class InvalidStoreOrder(ValueError):
-    """The payload is not an order we can read; the reason says which field."""
-
-
-@dataclass(frozen=True)
-class StoreLine:
-    platform_line_id: str
-    sku: str | None
-    variant_id: str | None
-    title: str
-    quantity: int
-    unit_price: Decimal
-
-
-@dataclass(frozen=True)
-class StoreOrder:
-    platform: Platform
-    platform_order_id: str
-    platform_order_number: str | None
-    placed_at: datetime | None
-    currency: str
-    lines: list[StoreLine]
-    shipping_address: Address | None
-    customer: Customer
-    shipping_method: str | None
-    totals: StoreTotals
 
 
 @dataclass(frozen=True)
@@ -58,81 +23,33 @@ class Listing:
     unit_cost: Decimal
 
 
-def _dec(value: Any, field: str) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation as exc:
-        raise InvalidStoreOrder(f"{field}: not a decimal: {value!r}") from exc
+class Intake(StrEnum):
+    """What to do with a store order read from a delivery, a fetch or a listing."""
+
+    INGEST = "ingest"  # paid and new: split it into Dropline orders
+    ALREADY_INGESTED = "already_ingested"  # same store order through another path: one Dropline order
+    NOT_PAID_YET = "not_paid_yet"  # incomplete / awaiting payment: a later update or listing brings it
+    CANCELLED_BEFORE_INGEST = "cancelled_before_ingest"
 
 
-def _str(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)
+def intake(order: StoreOrder, *, already_ingested: bool) -> Intake:
+    """Which store orders count: only paid ones, once (platforms.md: BigCommerce fires created for
+    incomplete orders, Wix creates before approval, Ecwid has unfinished orders)."""
+    if already_ingested:
+        return Intake.ALREADY_INGESTED
+    if order.state is OrderState.PAID:
+        return Intake.INGEST
+    if order.state is OrderState.CANCELLED:
+        return Intake.CANCELLED_BEFORE_INGEST
+    return Intake.NOT_PAID_YET
 
 
-def normalise_shopify(payload: dict[str, Any]) -> StoreOrder:
-    """Shopify REST Order (orders/create body), field names per platforms.md §1.2."""
-    if not isinstance(payload, dict) or "id" not in payload:
-        raise InvalidStoreOrder("Shopify order: missing 'id'")
-    currency = payload.get("currency") or payload.get("presentment_currency")
-    if not currency or len(str(currency)) != 3:
-        raise InvalidStoreOrder("Shopify order: missing or invalid 'currency'")
-    raw_lines = payload.get("line_items")
-    if not isinstance(raw_lines, list) or not raw_lines:
-        raise InvalidStoreOrder("Shopify order: 'line_items' must be a non-empty list")
-    lines = []
-    for i, li in enumerate(raw_lines):
-        if not isinstance(li, dict) or "id" not in li:
-            raise InvalidStoreOrder(f"line_items[{i}]: missing 'id'")
-        qty = li.get("quantity")
-        if not isinstance(qty, int) or qty < 1:
-            raise InvalidStoreOrder(f"line_items[{i}].quantity: must be a positive integer, got {qty!r}")
-        lines.append(StoreLine(
-            platform_line_id=str(li["id"]), sku=_str(li.get("sku")), variant_id=_str(li.get("variant_id")),
-            title=str(li.get("name") or li.get("title") or ""), quantity=qty,
-            unit_price=_dec(li.get("price"), f"line_items[{i}].price") or Decimal("0")))
-    sa = payload.get("shipping_address") or None
-    address = None
-    if isinstance(sa, dict):
-        name = sa.get("name") or " ".join(p for p in (sa.get("first_name"), sa.get("last_name")) if p) or None
-        address = Address(name=name, **{k: _str(sa.get(k)) for k in (
-            "first_name", "last_name", "company", "address1", "address2", "city", "province",
-            "province_code", "zip", "country", "country_code", "phone")})
-    cust = payload.get("customer") or {}
-    cust_name = " ".join(p for p in (cust.get("first_name"), cust.get("last_name")) if p) or (address.name if address else None)
-    customer = Customer(name=cust_name, email=_str(payload.get("email") or payload.get("contact_email") or cust.get("email")),
-                        phone=_str(payload.get("phone") or cust.get("phone") or (address.phone if address else None)))
-    shipping_lines = payload.get("shipping_lines") or []
-    shipping_total = sum((_dec(s.get("price"), "shipping_lines.price") or Decimal("0") for s in shipping_lines
-                          if isinstance(s, dict)), Decimal("0"))
-    placed_at = None
-    if payload.get("created_at"):
-        try:
-            placed_at = datetime.fromisoformat(str(payload["created_at"]))
-        except ValueError as exc:
-            raise InvalidStoreOrder(f"created_at: not an ISO date: {payload['created_at']!r}") from exc
-    return StoreOrder(
-        platform=Platform.SHOPIFY, platform_order_id=str(payload["id"]),
-        platform_order_number=_str(payload.get("name") or payload.get("order_number")),
-        placed_at=placed_at, currency=str(currency).upper(), lines=lines, shipping_address=address,
-        customer=customer,
-        shipping_method=_str(shipping_lines[0].get("title")) if shipping_lines and isinstance(shipping_lines[0], dict) else None,
-        totals=StoreTotals(currency=str(currency).upper(), subtotal=_dec(payload.get("subtotal_price"), "subtotal_price"),
-                           shipping=shipping_total, tax=_dec(payload.get("total_tax"), "total_tax"),
-                           total=_dec(payload.get("total_price"), "total_price"),
-                           taxes_included=payload.get("taxes_included")))
-
-
-NORMALISERS = {Platform.SHOPIFY: normalise_shopify}
-
-
-def normalise(platform: Platform, payload: dict[str, Any]) -> StoreOrder:
-    try:
-        fn = NORMALISERS[platform]
-    except KeyError as exc:
-        raise InvalidStoreOrder(f"no normaliser for platform {platform} yet") from exc
-    return fn(payload)
+def listing_window(watermark: datetime | None, now: datetime, *, overlap_seconds: float,
+                   lookback_hours: float) -> datetime:
+    """Where a reconciliation listing starts: a little before the watermark, or the look-back on the first run."""
+    if watermark is None:
+        return now - timedelta(hours=lookback_hours)
+    return watermark - timedelta(seconds=overlap_seconds)
 
 
 def dropline_order_id(store_id: str, platform_order_id: str, supplier_id: str | None) -> str:

@@ -6,6 +6,8 @@ from decimal import Decimal
 from sqlalchemy import Column, DateTime, Index, Numeric, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from dropline_infra.types import UtcDateTime
+
 
 class IngestStore(SQLModel, table=True):
     __tablename__ = "ingest_stores"
@@ -13,6 +15,10 @@ class IngestStore(SQLModel, table=True):
     retailer_id: str = Field(max_length=64, index=True)
     platform: str = Field(max_length=32)
     shop: str = Field(max_length=255)
+    api_base_url: str | None = Field(default=None, max_length=500)
+    credentials_encrypted: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Reconciliation: the platform's updated-at up to which every order has been looked at.
+    watermark: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
 
 
 class IngestSupplier(SQLModel, table=True):

@@ -2,8 +2,10 @@ from decimal import Decimal
 
 import pytest
 
+from dropline_integrations.port import InvalidStoreOrder
+from dropline_integrations.shopify.normalise import normalise as normalise_shopify
 from dropline_schemas.events import OrderStatus, SupplierTerms
-from order_ingest.domain import InvalidStoreOrder, Listing, normalise_shopify, split_by_supplier
+from order_ingest.domain import Intake, Listing, intake, listing_window, split_by_supplier
 
 SHOPIFY_ORDER = {  # composed from platforms.md §1.2 (Shopify REST Order fixture)
     "id": 450789469, "admin_graphql_api_id": "gid://shopify/Order/450789469", "name": "#1001", "order_number": 1001,
@@ -63,7 +65,7 @@ def test_the_same_store_order_always_gives_the_same_dropline_ids():
 
 
 @pytest.mark.parametrize("mutate, reason", [
-    (lambda o: o.pop("id"), "missing 'id'"),
+    (lambda o: o.pop("id"), "'id'"),
     (lambda o: o.update(currency=None), "currency"),
     (lambda o: o.update(line_items=[]), "line_items"),
     (lambda o: o["line_items"][0].update(quantity=0), "quantity"),
@@ -76,3 +78,22 @@ def test_unreadable_orders_are_refused_with_the_field_named(mutate, reason):
     mutate(payload)
     with pytest.raises(InvalidStoreOrder, match=reason):
         normalise_shopify(payload)
+
+
+def test_only_paid_store_orders_count_and_each_only_once():
+    paid = normalise_shopify(SHOPIFY_ORDER)
+    pending = normalise_shopify(dict(SHOPIFY_ORDER, financial_status="pending"))
+    cancelled = normalise_shopify(dict(SHOPIFY_ORDER, cancelled_at="2008-01-10T12:00:00-05:00"))
+    assert intake(paid, already_ingested=False) is Intake.INGEST
+    assert intake(paid, already_ingested=True) is Intake.ALREADY_INGESTED
+    assert intake(pending, already_ingested=False) is Intake.NOT_PAID_YET
+    assert intake(cancelled, already_ingested=False) is Intake.CANCELLED_BEFORE_INGEST
+
+
+def test_a_listing_starts_before_the_watermark_or_reaches_back_on_the_first_run():
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    assert listing_window(None, now, overlap_seconds=60, lookback_hours=24) == now - timedelta(hours=24)
+    mark = now - timedelta(minutes=5)
+    assert listing_window(mark, now, overlap_seconds=60, lookback_hours=24) == mark - timedelta(seconds=60)

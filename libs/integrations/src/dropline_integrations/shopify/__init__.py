@@ -13,6 +13,7 @@ from dropline_schemas.events import Platform
 
 from ..limits import RatePolicy, StoreLimiter
 from ..port import (
+    ConnectionSpec,
     Delivery,
     FulfilmentRequest,
     FulfilmentResult,
@@ -31,6 +32,10 @@ from .settings import ShopifySettings
 class ShopifyPlatform:
     platform = Platform.SHOPIFY
     thin_webhooks = False
+    connection = ConnectionSpec(
+        store_key_label="myshopify.com domain", store_key_pattern=r"[a-z0-9][a-z0-9-]*\.myshopify\.com",
+        default_api_base_url="https://{key}", credential_keys=("access_token",),
+        signing_key_label="the app's client secret (API secret key)")
 
     def __init__(self, http: httpx.AsyncClient, limiter: StoreLimiter, settings: ShopifySettings | None = None):
         s = settings or ShopifySettings()

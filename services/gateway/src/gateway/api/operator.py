@@ -49,10 +49,19 @@ async def create_user(request: Request, retailer_id: Id, body: UserIn) -> UserCr
 
 class StoreIn(BaseModel):
     platform: Platform
-    shop: str = Field(min_length=3, max_length=255, description="Shopify: the myshopify.com domain")
-    api_base_url: HttpUrl | None = Field(default=None, description="Admin API base; default https://{shop}")
-    webhook_secret: str = Field(min_length=8, max_length=500, description="Key the platform signs webhooks with")
-    access_token: str = Field(min_length=8, max_length=500, description="Admin API access token")
+    shop: str = Field(min_length=3, max_length=255,
+                      description="The store's key: Shopify its myshopify.com domain, BigCommerce its store hash, "
+                                  "Ecwid its store id, Wix the app instance id")
+    api_base_url: HttpUrl | None = Field(default=None, description="API base; default: the platform's for this store")
+    webhook_secret: str = Field(min_length=8, max_length=5000,
+                                description="What the platform signs webhooks with: the app's client secret "
+                                            "(Shopify, Ecwid, BigCommerce) or the app's public key PEM (Wix)")
+    access_token: str | None = Field(default=None, min_length=8, max_length=500,
+                                     description="Admin API token (Shopify, BigCommerce: access_token; "
+                                                 "Ecwid: its secret_… token)")
+    credentials: dict[str, Annotated[str, Field(max_length=2000)]] | None = Field(
+        default=None, max_length=10,
+        description="Other API credentials, by the platform's names (Wix: app_id, app_secret, instance_id)")
 
     @field_validator("shop")
     @classmethod
@@ -61,15 +70,20 @@ class StoreIn(BaseModel):
 
 
 @router.post("/retailers/{retailer_id}/stores", status_code=201, response_model=StoreConnectedOut,
-             summary="Connect a store (secrets are never returned)")
+             summary="Connect a store (secrets are never returned); answers what to configure on the platform")
 async def connect_store(request: Request, retailer_id: Id, body: StoreIn) -> StoreConnectedOut:
-    store = await use_cases(request).catalog.connect_store(
+    credentials = dict(body.credentials or {})
+    if body.access_token:
+        credentials.setdefault("secret_token" if body.platform is Platform.ECWID else "access_token",
+                               body.access_token)
+    store, header_secret = await use_cases(request).catalog.connect_store(
         retailer_id, platform=body.platform, shop=body.shop,
         api_base_url=str(body.api_base_url) if body.api_base_url else None,
-        webhook_secret=body.webhook_secret, access_token=body.access_token)
+        webhook_secret=body.webhook_secret, credentials=credentials)
     return StoreConnectedOut(store_id=store.store_id, retailer_id=retailer_id, platform=store.platform,
                              shop=store.shop, api_base_url=store.api_base_url,
-                             webhook_url=str(request.url_for("shopify_webhook")))
+                             webhook_url=str(request.url_for("platform_webhook", platform=store.platform)),
+                             webhook_header=use_cases(request).catalog.header_to_configure(store, header_secret))
 
 
 class SupplierIn(BaseModel):

@@ -1,8 +1,10 @@
-"""Platform webhooks: signed by the platform, stored before the 200."""
+"""Platform webhooks, one route per platform (/webhooks/{platform}): signed by the platform, stored before the 200."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+
+from dropline_schemas.events import Platform
 
 from ..errors import GatewayError
 from ..views import WebhookAck
@@ -22,19 +24,11 @@ async def _body(request: Request) -> bytes:
     return raw
 
 
-@router.post("/shopify", response_model=WebhookAck, responses=ERRORS,
-             summary="Shopify webhook (orders/create), X-Shopify-Hmac-Sha256 over the raw body")
-async def shopify_webhook(request: Request) -> WebhookAck:
+@router.post("/{platform}", name="platform_webhook", response_model=WebhookAck, responses=ERRORS,
+             summary="A store platform's webhook, verified exactly as that platform signs it",
+             description="Shopify: X-Shopify-Hmac-Sha256 over the raw body. Ecwid: X-Ecwid-Webhook-Signature over "
+                         "'{eventCreated}.{eventId}'. BigCommerce: Standard Webhooks signature plus the header secret "
+                         "Dropline set on the hook. Wix: the body is an RS256 JWT. Tampered or stale: 401, nothing stored.")
+async def platform_webhook(request: Request, platform: Platform) -> WebhookAck:
     raw = await _body(request)
-    h = request.headers
-    signature = h.get("x-shopify-hmac-sha256")
-    if not signature:
-        raise GatewayError(401, "missing_signature", "X-Shopify-Hmac-Sha256 header is required")
-    shop, topic, webhook_id = h.get("x-shopify-shop-domain"), h.get("x-shopify-topic"), h.get("x-shopify-webhook-id")
-    missing = [n for n, v in (("X-Shopify-Shop-Domain", shop), ("X-Shopify-Topic", topic),
-                              ("X-Shopify-Webhook-Id", webhook_id)) if not v]
-    if missing:
-        raise GatewayError(400, "missing_header", f"required header(s) missing: {', '.join(missing)}")
-    return await use_cases(request).webhooks.shopify(
-        raw, signature=signature, shop=shop, topic=topic, webhook_id=webhook_id,
-        event_id=h.get("x-shopify-event-id"), triggered_at=h.get("x-shopify-triggered-at"))
+    return await use_cases(request).webhooks.receive(platform, raw, request.headers)

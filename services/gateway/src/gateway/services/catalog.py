@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 import secrets as pysecrets
+from collections.abc import Mapping
 from decimal import Decimal
 
 from sqlalchemy.exc import IntegrityError
 
 from dropline_infra.db import Database, utcnow
 from dropline_infra.secrets import SecretBox
+from dropline_integrations.port import StorePlatform
 from dropline_schemas import topics as T
 from dropline_schemas.events import (
     ListingUpsertedData,
@@ -27,16 +29,17 @@ from dropline_schemas.events import (
 from ..errors import GatewayError
 from ..models import Listing, Retailer, Store, Supplier
 from ..repository import Repository
-from ..views import ListingOut, RetailerCreated, SupplierCreated
+from ..views import ListingOut, RetailerCreated, SupplierCreated, WebhookHeader
 from .accounts import key_hash
 
 PRODUCER = "gateway"
 
 
 class Catalog:
-    def __init__(self, db: Database, secret_box: SecretBox):
+    def __init__(self, db: Database, secret_box: SecretBox, platforms: Mapping[Platform, StorePlatform]):
         self.db = db
         self.secret_box = secret_box
+        self.platforms = platforms
 
     async def create_retailer(self, name: str) -> RetailerCreated:
         api_key = "dlr_" + pysecrets.token_urlsafe(32)
@@ -48,17 +51,29 @@ class Catalog:
         return RetailerCreated(retailer_id=retailer_id, name=name, api_key=api_key)
 
     async def connect_store(self, retailer_id: str, *, platform: Platform, shop: str, api_base_url: str | None,
-                            webhook_secret: str, access_token: str) -> Store:
-        if platform != Platform.SHOPIFY:
-            raise GatewayError(501, "platform_not_supported_yet", f"{platform.value} comes in a later release")
-        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*\.myshopify\.com", shop):
-            raise GatewayError(422, "invalid_shop", "a Shopify shop is its <name>.myshopify.com domain")
-        base = api_base_url.rstrip("/") if api_base_url else f"https://{shop}"
+                            webhook_secret: str, credentials: dict[str, str]) -> tuple[Store, str | None]:
+        """Returns the store and, for platforms that carry a Dropline header secret on their hooks
+        (BigCommerce), that secret: shown once, to configure on the platform side."""
+        adapter = self.platforms.get(platform)
+        if adapter is None:
+            raise GatewayError(501, "platform_not_supported", f"{platform.value} is not supported")
+        spec = adapter.connection
+        if not re.fullmatch(spec.store_key_pattern, shop):
+            raise GatewayError(422, "invalid_shop", f"a {platform.value} store is given by its {spec.store_key_label}",
+                               details={"pattern": spec.store_key_pattern})
+        missing = [k for k in spec.credential_keys if not credentials.get(k)]
+        if missing:
+            raise GatewayError(422, "missing_credentials",
+                               f"{platform.value} credentials need: {', '.join(spec.credential_keys)}",
+                               details={"missing": missing})
+        base = api_base_url.rstrip("/") if api_base_url else spec.base_url(shop)
         store_id = "sto_" + pysecrets.token_hex(8)
-        credentials = self.secret_box.seal({"access_token": access_token})
+        sealed = self.secret_box.seal({k: credentials[k] for k in sorted(credentials)})
+        header_secret = ("dlh_" + pysecrets.token_urlsafe(32)) if spec.header_secret else None
         store = Store(store_id=store_id, retailer_id=retailer_id, platform=platform.value, shop=shop,
                       api_base_url=base, webhook_secret_encrypted=self.secret_box.seal(webhook_secret),
-                      credentials_encrypted=credentials, created_at=utcnow())
+                      header_secret_encrypted=self.secret_box.seal(header_secret) if header_secret else None,
+                      credentials_encrypted=sealed, created_at=utcnow())
         try:
             async with self.db.uow() as uow:
                 repo = Repository(uow.session)
@@ -67,13 +82,19 @@ class Catalog:
                 repo.add(store)
                 ev = StoreConnectedV1.create(
                     data=StoreConnectedData(store_id=store_id, retailer_id=retailer_id, platform=platform,
-                                            shop=shop, api_base_url=base, credentials_encrypted=credentials),
+                                            shop=shop, api_base_url=base, credentials_encrypted=sealed),
                     producer=PRODUCER, tenant_id=retailer_id, correlation_id=f"store:{store_id}")
                 uow.publish(ev, T.CATALOG, key=store_id)
                 await uow.commit()
         except IntegrityError as exc:
-            raise GatewayError(409, "already_connected", f"{platform.value} shop {shop} is already connected") from exc
-        return store
+            raise GatewayError(409, "already_connected", f"{platform.value} store {shop} is already connected") from exc
+        return store, header_secret
+
+    def header_to_configure(self, store: Store, header_secret: str | None) -> WebhookHeader | None:
+        spec = self.platforms[Platform(store.platform)].connection
+        if not (spec.header_secret and header_secret):
+            return None
+        return WebhookHeader(name=spec.header_secret, value=header_secret)
 
     async def create_supplier(self, *, name: str, currency: str, auto_order: bool, website_url: str | None,
                               payment_methods: list[PaymentMethod], vat_rate: Decimal, shipping_first_item: Decimal,
