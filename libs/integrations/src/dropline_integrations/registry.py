@@ -13,6 +13,7 @@ from .port import StorePlatform
 
 PACKAGES: dict[Platform, str] = {
     Platform.SHOPIFY: "dropline_integrations.shopify",
+    Platform.ECWID: "dropline_integrations.ecwid",
     Platform.BIGCOMMERCE: "dropline_integrations.bigcommerce",
 }
 
