@@ -4,10 +4,8 @@ Revision ID: 147c8fc3574e
 Revises: 0b4d881ec35f
 Create Date: 2026-12-01 21:55:09.078125
 """
-from alembic import op
 import sqlalchemy as sa
-import sqlmodel
-
+from alembic import op
 
 revision = '147c8fc3574e'
 down_revision = '0b4d881ec35f'

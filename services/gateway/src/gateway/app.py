@@ -61,6 +61,7 @@ def build(settings: Settings | None = None, *, checkout: CheckoutApi | None = No
         svc.app.include_router(router)
     if settings.run_consumers:
         svc.consumers.subscribe(handlers.ORDER_EVENT_TOPICS, handlers.projection_handler(notifier), name="projection")
+        svc.consumers.subscribe(handlers.STORE_HEALTH_TOPICS, handlers.on_store_health)
     svc.background.append(notifier.run)
     web_root = settings.web_root
     if web_root is not None:

@@ -6,7 +6,13 @@ from __future__ import annotations
 from dropline_infra.db import UnitOfWork, utcnow
 from dropline_infra.notify import ChangeNotifier
 from dropline_schemas import topics as T
-from dropline_schemas.events import OrderReceivedV1
+from dropline_schemas.events import (
+    OrderReceivedV1,
+    OrderSyncedV1,
+    OrderSyncFailedV1,
+    StoreIntakeFailedV1,
+    StoreReconciledV1,
+)
 
 from . import projection
 from .models import OrderView, TimelineEntry
@@ -44,3 +50,36 @@ async def project(uow: UnitOfWork, event) -> tuple[str, str]:
                            status=status, summary=summary, occurred_at=event.occurred_at, recorded_at=now))
     return order_id, row.retailer_id
 
+
+
+STORE_HEALTH_TOPICS = (T.STORE_HEALTH, T.ORDER_SYNCED, T.ORDER_SYNC_FAILED)
+
+
+async def on_store_health(uow: UnitOfWork, event) -> None:
+    """Per-store sync health: reconciliation runs, intake failures, write-backs and their failures."""
+    repo = Repository(uow.session)
+    if isinstance(event, (StoreReconciledV1, StoreIntakeFailedV1)):
+        store_id = event.data.store_id
+    else:
+        order = await repo.order(event.data.order_id)
+        if order is None or not order.store_id:
+            return  # an order this gateway never saw: nothing to attribute
+        store_id = order.store_id
+    row = await repo.store_health(store_id, for_update=True)
+    if isinstance(event, StoreReconciledV1):
+        d = event.data
+        row.last_reconciled_at = d.finished_at
+        row.last_reconcile_examined, row.last_reconcile_ingested, row.last_reconcile_error = \
+            d.examined, d.ingested, d.error
+        if d.error:
+            row.last_failure_at, row.last_failure_reason = d.finished_at, f"reconciliation: {d.error}"
+    elif isinstance(event, StoreIntakeFailedV1):
+        d = event.data
+        row.last_failure_at = d.at
+        row.last_failure_reason = f"order {d.platform_order_id} could not be read: {d.reason}"
+    elif isinstance(event, OrderSyncedV1):
+        if row.last_write_back_at is None or event.occurred_at > row.last_write_back_at:
+            row.last_write_back_at = event.occurred_at
+    elif isinstance(event, OrderSyncFailedV1):
+        row.last_failure_at, row.last_failure_reason = event.occurred_at, f"write-back: {event.data.reason}"
+    repo.add(row)

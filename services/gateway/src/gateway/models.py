@@ -69,6 +69,20 @@ class Store(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_ts())
 
 
+class StoreHealth(SQLModel, table=True):
+    """How a store's intake and write-back go (projected from store-health and sync events)."""
+
+    __tablename__ = "gateway_store_health"
+    store_id: str = Field(primary_key=True, max_length=64)
+    last_reconciled_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    last_reconcile_examined: int | None = None
+    last_reconcile_ingested: int | None = None
+    last_reconcile_error: str | None = Field(default=None, sa_column=Column(Text))
+    last_write_back_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    last_failure_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    last_failure_reason: str | None = Field(default=None, sa_column=Column(Text))
+
+
 class Supplier(SQLModel, table=True):
     __tablename__ = "gateway_suppliers"
     supplier_id: str = Field(primary_key=True, max_length=64)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, or_
 from sqlmodel import col, func, select
@@ -18,12 +18,19 @@ from .models import (
     RetailerUser,
     SignInFailure,
     Store,
+    StoreHealth,
     Supplier,
     TimelineEntry,
     TrackingReport,
     WebhookDelivery,
     WebSession,
 )
+
+
+def _aware(at: datetime | str) -> datetime:
+    """An aggregate over a timestamp column (SQLite hands back its text, naive)."""
+    value = datetime.fromisoformat(at) if isinstance(at, str) else at
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -130,6 +137,28 @@ class Repository:
         stmt = select(OrderView).where(OrderView.retailer_id == retailer_id,
                                        col(OrderView.order_id).in_(list(order_ids)))
         return list((await self.s.exec(stmt)).all())
+
+    async def store_health(self, store_id: str, *, for_update: bool = False) -> StoreHealth:
+        stmt = select(StoreHealth).where(StoreHealth.store_id == store_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.s.exec(stmt)).first() or StoreHealth(store_id=store_id)
+
+    async def health_of(self, store_ids: Sequence[str]) -> dict[str, StoreHealth]:
+        rows = (await self.s.exec(select(StoreHealth).where(col(StoreHealth.store_id).in_(list(store_ids))))).all()
+        return {r.store_id: r for r in rows}
+
+    async def last_webhooks(self, store_ids: Sequence[str]) -> dict[str, datetime]:
+        stmt = (select(WebhookDelivery.store_id, func.max(WebhookDelivery.received_at))
+                .where(col(WebhookDelivery.store_id).in_(list(store_ids))).group_by(WebhookDelivery.store_id))
+        return {store_id: _aware(at) for store_id, at in (await self.s.exec(stmt)).all()}
+
+    async def writes_waiting(self, store_ids: Sequence[str]) -> dict[str, int]:
+        """Orders whose tracking is in but not yet in the store (status shipped)."""
+        stmt = (select(OrderView.store_id, func.count()).where(col(OrderView.store_id).in_(list(store_ids)),
+                                                               OrderView.status == "shipped")
+                .group_by(OrderView.store_id))
+        return {store_id: int(n) for store_id, n in (await self.s.exec(stmt)).all()}
 
     async def stores_of(self, retailer_id: str) -> list[Store]:
         stmt = select(Store).where(Store.retailer_id == retailer_id).order_by(col(Store.created_at))

@@ -181,8 +181,32 @@ class SupplierList(_Out):
     suppliers: list[SupplierOut]
 
 
+class Reconciliation(_Out):
+    at: datetime
+    examined: int = Field(description="Orders the store listed as created or updated since the last run.")
+    found: int = Field(description="Of those, orders no webhook had brought; now ingested.")
+    error: str | None = None
+
+
+class Failure(_Out):
+    at: datetime
+    reason: str
+
+
+class StoreHealthOut(_Out):
+    last_webhook_at: datetime | None = None
+    last_reconciliation: Reconciliation | None = None
+    last_write_back_at: datetime | None = Field(default=None, description="Last tracking written to the store.")
+    writes_waiting: int = Field(default=0, description="Orders shipped whose tracking is not in the store yet.")
+    last_failure: Failure | None = Field(default=None, description="Last intake or write-back failure.")
+
+
+class StoreOut(StoreRef):
+    health: StoreHealthOut
+
+
 class StoreList(_Out):
-    stores: list[StoreRef]
+    stores: list[StoreOut]
 
 
 # --------------------------------------------------------------------------- checkout (from checkout's API)

@@ -20,15 +20,19 @@ from dropline_schemas.events import TrackingAddedData, TrackingAddedV1
 
 from ..carriers import detect_carrier, tracking_url
 from ..errors import GatewayError, not_found
-from ..models import OrderView, Store, TrackingReport
+from ..models import OrderView, Store, StoreHealth, TrackingReport
 from ..projection import RANK
 from ..repository import OrderFilter, Repository
 from ..views import (
     CarrierGuess,
+    Failure,
     OrderDetail,
     OrderPage,
     OrderSummary,
+    Reconciliation,
+    StoreHealthOut,
     StoreList,
+    StoreOut,
     StoreRef,
     SupplierList,
     SupplierOut,
@@ -74,6 +78,20 @@ def order_filter(*, supplier_id: str | None, status: str | None, store_id: str |
         raise GatewayError(422, "invalid_date_range", "created_from must be before created_to")
     return OrderFilter(supplier_id=supplier_id or None, status=status or None, store_id=store_id or None,
                        created_from=lo, created_before=hi, q=(q or "").strip() or None)
+
+
+def store_health(row: StoreHealth | None, last_webhook_at, writes_waiting: int) -> StoreHealthOut:
+    out = StoreHealthOut(last_webhook_at=last_webhook_at, writes_waiting=writes_waiting)
+    if row is None:
+        return out
+    if row.last_reconciled_at:
+        out.last_reconciliation = Reconciliation(at=row.last_reconciled_at, examined=row.last_reconcile_examined or 0,
+                                                 found=row.last_reconcile_ingested or 0,
+                                                 error=row.last_reconcile_error)
+    out.last_write_back_at = row.last_write_back_at
+    if row.last_failure_at and row.last_failure_reason:
+        out.last_failure = Failure(at=row.last_failure_at, reason=row.last_failure_reason)
+    return out
 
 
 def summary(row: OrderView, stores: dict[str, Store]) -> OrderSummary:
@@ -173,8 +191,15 @@ class Orders:
 
     async def stores(self, who: Principal) -> StoreList:
         async with self.db.uow() as uow:
-            stores = await Repository(uow.session).stores_of(who.retailer_id)
-        return StoreList(stores=[StoreRef(store_id=s.store_id, platform=s.platform, shop=s.shop) for s in stores])
+            repo = Repository(uow.session)
+            stores = await repo.stores_of(who.retailer_id)
+            ids = [s.store_id for s in stores]
+            health, webhooks, waiting = await repo.health_of(ids), await repo.last_webhooks(ids), \
+                await repo.writes_waiting(ids)
+        return StoreList(stores=[StoreOut(store_id=s.store_id, platform=s.platform, shop=s.shop,
+                                          health=store_health(health.get(s.store_id), webhooks.get(s.store_id),
+                                                              waiting.get(s.store_id, 0)))
+                                 for s in stores])
 
     async def suppliers(self, who: Principal) -> SupplierList:
         async with self.db.uow() as uow:
