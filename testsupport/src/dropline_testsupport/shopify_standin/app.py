@@ -1,14 +1,53 @@
-"""The Shopify stand-in as a FastAPI app: the Admin GraphQL endpoint of many shops, plus a control API.
+"""The Shopify stand-in as a FastAPI app: the Admin GraphQL and REST order endpoints of many shops, plus a
+control API.
 
 Admin API:  POST /shops/{shop_domain}/admin/api/{version}/graphql.json
+            GET  /shops/{shop_domain}/admin/api/{version}/orders/{order_id}.json   (REST, see rest.py)
+            GET  /shops/{shop_domain}/admin/api/{version}/orders.json              (REST, see rest.py)
             (Dropline's Shopify base URL for a shop is http://HOST:PORT/shops/{shop_domain}; against real
             Shopify it is https://{shop_domain})
-Control:    /_control/... (test and demo only; see the package README for every endpoint and body)
+Control:    /_control/... (test and demo only; the package README lists the older endpoints)
+
+Control endpoints added with the REST order endpoints (shop = its domain, order_id = the numeric id):
+
+``POST /_control/shops/{shop}/drop-webhooks`` ``{"count": N}`` (0..1000) → 200 ``{"drop_next_webhooks": N}``
+    The next N orders/* webhooks of the shop (create, updated, paid, cancelled) are recorded with
+    ``"dropped": true`` in ``webhook_deliveries`` but never sent: Shopify "lost" them, so reconciliation
+    must find the orders through ``orders.json``. Sets the counter (0 cancels). ``redeliver`` still sends
+    a dropped delivery.
+``POST /_control/shops/{shop}/orders/{order_id}/shipping-address`` body: a full address as in the order
+    spec (``address1``, ``city``, ``country_code`` required) → 200 ``{"order": <REST order now>,
+    "deliveries": [<delivery result of orders/updated>]}``.
+``POST /_control/shops/{shop}/orders/{order_id}/mark-paid`` (no body) → 200 ``{"order", "deliveries":
+    [orders/paid, orders/updated]}``: ``financial_status`` "paid", ``total_outstanding`` "0.00". Only from
+    pending / authorized / partially_paid; otherwise 409 ``{"detail": {"error": ...}}``.
+``POST /_control/shops/{shop}/orders/{order_id}/cancel`` optional ``{"reason": "customer" | "fraud" |
+    "inventory" | "declined" | "other" (default "other"), "refund": false}`` → 200 ``{"order", "deliveries":
+    [orders/cancelled, orders/updated]}``: ``cancelled_at`` (= the new ``updated_at``), ``cancel_reason``,
+    ``financial_status`` "voided" for a pending/authorized order, "refunded" for a paid one with
+    ``refund: true`` (else unchanged); its open fulfillment orders are closed. 409 when already cancelled
+    or when the order has fulfillments (REST Order docs: such orders cannot be cancelled).
+``POST /_control/shops/{shop}/rest-rate-limit`` any of ``{"bucket_size": 40, "leak_rate": 2.0, "used": 0}``
+    → 200 ``{"bucket_size", "leak_rate", "used"}`` (the REST bucket now; ``GET /_control/shops/{shop}``
+    shows it as ``rest_rate_limit``). ``ShopConfig`` takes ``rest_bucket_size`` / ``rest_leak_rate`` too.
+``GET /_control/shops/{shop}/rest-log`` → ``{"requests": [{"at", "method", "path", "query",
+    "status_code"}]}`` (every REST request, 401/429 included).
+``POST /_control/shops/{shop}/orders/{order_id}/redeliver`` now also takes ``"topic"``: redeliver the
+    latest delivery of that topic (default: the latest delivery of any topic).
+
+Every delivery result is ``{"webhook_id", "event_id", "topic", "dropped", "status_code", "response_body",
+"error", "ok", "attempt"}``. Each change moves ``updated_at`` (second precision, at least one second past the
+previous value) and sends webhooks signed exactly like ``orders/create`` (webhooks.py), carrying the REST
+order as it stands after the change. Seeding an order with ``"financial_status": "pending"`` (or
+"authorized") sends only ``orders/create``; creating an order sends nothing else either (real Shopify may
+also send orders/updated / orders/paid at creation). Fulfilment through GraphQL moves ``updated_at`` but
+sends no webhook.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import hmac
 import json
 import math
@@ -17,7 +56,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -38,8 +77,29 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .._server import iso_utc
 from .cost import LeakyBucket, QueryCost
 from .fulfillment import fulfillment_json, fulfillment_order_json
-from .models import DEFAULT_API_VERSION, Location, Order, Shop, new_fulfillment_order
-from .orders import DEFAULT_TIMEZONE, IdAllocator, OrderSpec, build_order_payload
+from .models import (
+    DEFAULT_API_VERSION,
+    REST_BUCKET_SIZE,
+    REST_LEAK_PER_SECOND,
+    Location,
+    Order,
+    Shop,
+    new_fulfillment_order,
+)
+from .orders import DEFAULT_TIMEZONE, AddressSpec, IdAllocator, OrderSpec, address_json, build_order_payload
+from .rest import (
+    NOT_FOUND,
+    PAGE_INFO_COMPANIONS,
+    OrderFilter,
+    RestError,
+    decode_page_info,
+    link_header,
+    only_fields,
+    paginate,
+    parse_fields,
+    parse_limit,
+)
+from .rest import retry_after as retry_after_value
 from .schema import Context, build_admin_schema, default_field_resolver
 from .webhooks import (
     CONNECT_TIMEOUT_SECONDS,
@@ -73,6 +133,9 @@ class ShopConfig(BaseModel):
     restore_rate: float = Field(default=100.0, ge=0)
     throttled_status_code: int = Field(default=200, ge=200, le=599)
     max_query_cost: int = Field(default=1000, gt=0)
+    # REST bucket: platforms.md §1.4 (40 requests, 2 requests/s on Standard).
+    rest_bucket_size: int = Field(default=REST_BUCKET_SIZE, gt=0)
+    rest_leak_rate: float = Field(default=REST_LEAK_PER_SECOND, ge=0)
 
     @field_validator("currency")
     @classmethod
@@ -103,6 +166,33 @@ class RedeliverRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     new_webhook_id: bool = False
+    topic: str | None = None  # the latest delivery of this topic (default: the latest of any topic)
+
+
+class RestRateLimitConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bucket_size: int | None = Field(default=None, gt=0)
+    leak_rate: float | None = Field(default=None, ge=0)
+    used: float | None = Field(default=None, ge=0)
+
+
+class DropWebhooksRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    count: int = Field(ge=0, le=1000)
+
+
+class CancelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # REST Order cancel: reason is one of customer, fraud, inventory, declined, other.
+    reason: Literal["customer", "fraud", "inventory", "declined", "other"] = "other"
+    refund: bool = False
+
+
+# Payment states a merchant can capture / mark as paid from.
+PAYABLE_STATUSES = frozenset({"pending", "authorized", "partially_paid"})
 
 
 def _delivery_result(delivery: WebhookDelivery | None, attempt: DeliveryAttempt | None,
@@ -110,6 +200,8 @@ def _delivery_result(delivery: WebhookDelivery | None, attempt: DeliveryAttempt 
     return {
         "webhook_id": delivery.webhook_id if delivery else None,
         "event_id": delivery.event_id if delivery else None,
+        "topic": delivery.topic if delivery else None,
+        "dropped": bool(delivery and delivery.dropped),
         "status_code": attempt.status_code if attempt else None,
         "response_body": attempt.response_body if attempt else None,
         "error": attempt.error if attempt else error,
@@ -179,6 +271,7 @@ class ShopifyStandin:
             bucket=LeakyBucket(maximum_available=config.maximum_available, restore_rate=config.restore_rate),
             throttled_status_code=config.throttled_status_code,
             max_query_cost=config.max_query_cost,
+            rest_bucket=LeakyBucket(maximum_available=config.rest_bucket_size, restore_rate=config.rest_leak_rate),
         )
         self.shops[shop.domain] = shop
         return shop
@@ -203,30 +296,138 @@ class ShopifyStandin:
         )
         shop.next_order_number += 1
         created = datetime.fromisoformat(payload["created_at"])
-        order = Order(id=payload["id"], payload=payload, created_at=created, updated_at=created)
+        order = Order(id=payload["id"], payload=payload, created_at=created, updated_at=created,
+                      timezone=shop.timezone, created_payload=copy.deepcopy(payload))
         order.fulfillment_orders.append(new_fulfillment_order(order, shop.location, self.new_id))
         shop.orders[order.id] = order
         return order
 
     async def deliver(self, shop: Shop, order: Order, *, again: bool = False,
-                      new_webhook_id: bool = False) -> dict[str, Any]:
-        """First delivery of ``orders/create`` or (``again``) a redelivery of the latest one."""
-        if again and order.deliveries:
-            previous = order.deliveries[-1]
-            delivery = previous.with_new_webhook_id() if new_webhook_id else previous
-            if new_webhook_id:
-                order.deliveries.append(delivery)
-        else:
-            if not shop.webhook_url:
-                return _delivery_result(None, None, error="the shop has no webhook_url")
-            delivery = new_delivery(
-                payload=order.payload, secret=shop.webhook_secret, topic="orders/create",
-                url=shop.webhook_url, shop_domain=shop.domain, api_version=shop.api_version,
-                now=self._clock(),
-            )
-            order.deliveries.append(delivery)
+                      new_webhook_id: bool = False, topic: str | None = None) -> dict[str, Any]:
+        """First delivery of ``orders/create`` or (``again``) a redelivery of the latest delivery (of
+        ``topic`` when given). An order never delivered gets its first ``orders/create`` here."""
+        if again:
+            previous = next((d for d in reversed(order.deliveries) if topic is None or d.topic == topic), None)
+            if previous is not None:
+                delivery = previous.with_new_webhook_id() if new_webhook_id else previous
+                if new_webhook_id:
+                    order.deliveries.append(delivery)
+                attempt = await send(self.webhook_client(), delivery, total_timeout=self._timeout)
+                return _delivery_result(delivery, attempt)
+            if topic not in (None, "orders/create"):
+                raise HTTPException(404, {"error": f"order {order.id} has no {topic} delivery to redeliver"})
+        return await self.emit(shop, order, "orders/create", order.created_payload or order.payload)
+
+    async def emit(self, shop: Shop, order: Order, topic: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """A new event: one signed delivery of ``payload`` (bytes fixed now), sent unless it is dropped."""
+        if not shop.webhook_url:
+            return _delivery_result(None, None, error="the shop has no webhook_url")
+        delivery = new_delivery(
+            payload=payload, secret=shop.webhook_secret, topic=topic, url=shop.webhook_url,
+            shop_domain=shop.domain, api_version=shop.api_version, now=self._clock(),
+        )
+        order.deliveries.append(delivery)
+        if shop.drop_next_webhooks > 0:
+            shop.drop_next_webhooks -= 1
+            delivery.dropped = True
+            return _delivery_result(delivery, None)
         attempt = await send(self.webhook_client(), delivery, total_timeout=self._timeout)
         return _delivery_result(delivery, attempt)
+
+    async def emit_changed(self, shop: Shop, order: Order, *topics: str) -> dict[str, Any]:
+        """After a change: each topic carries the REST order as it stands now."""
+        deliveries = [await self.emit(shop, order, topic, order.current_rest()) for topic in topics]
+        return {"order": order.current_rest(), "deliveries": deliveries}
+
+    # -- order changes (control API) -----------------------------------------------------------------
+
+    async def change_shipping_address(self, shop: Shop, order: Order, address: AddressSpec) -> dict[str, Any]:
+        order.payload["shipping_address"] = address_json(address)
+        order.touch(self._clock())
+        return await self.emit_changed(shop, order, "orders/updated")
+
+    async def mark_paid(self, shop: Shop, order: Order) -> dict[str, Any]:
+        status = order.payload.get("financial_status")
+        if order.is_cancelled:
+            raise HTTPException(409, {"error": f"order {order.id} is cancelled"})
+        if status not in PAYABLE_STATUSES:
+            raise HTTPException(409, {"error": f"order {order.id} is {status}, not pending/authorized/partially_paid"})
+        order.payload["financial_status"] = "paid"
+        order.payload["total_outstanding"] = "0.00"
+        order.touch(self._clock())
+        return await self.emit_changed(shop, order, "orders/paid", "orders/updated")
+
+    async def cancel(self, shop: Shop, order: Order, request: CancelRequest) -> dict[str, Any]:
+        if order.is_cancelled:
+            raise HTTPException(409, {"error": f"order {order.id} is cancelled already"})
+        if any(f.status not in ("CANCELLED", "ERROR", "FAILURE") for f in order.fulfillments):
+            raise HTTPException(409, {"error": f"order {order.id} has fulfillments and cannot be cancelled"})
+        order.touch(self._clock())
+        payload = order.payload
+        payload["cancelled_at"] = order.rest_time(order.updated_at)
+        payload["cancel_reason"] = request.reason
+        status = payload.get("financial_status")
+        if status in ("pending", "authorized"):
+            payload["financial_status"] = "voided"
+        elif request.refund and status in ("paid", "partially_paid"):
+            payload["financial_status"] = "refunded"
+            payload["total_outstanding"] = "0.00"
+        for fo in order.fulfillment_orders:
+            if fo.status in ("OPEN", "IN_PROGRESS"):
+                fo.status = "CLOSED"
+                fo.updated_at = order.updated_at
+        return await self.emit_changed(shop, order, "orders/cancelled", "orders/updated")
+
+    # -- Admin REST (orders) -------------------------------------------------------------------------
+
+    async def rest(self, shop_domain: str, version: str, request: Request, order_id: str | None) -> JSONResponse:
+        shop = self.shops.get(shop_domain)
+        if shop is None or not API_VERSION.match(version):
+            return JSONResponse(NOT_FOUND, status_code=404)
+        entry: dict[str, Any] = {"at": iso_utc(self._clock()), "method": request.method,
+                                 "path": request.url.path, "query": dict(request.query_params)}
+        shop.rest_log.append(entry)
+        base_headers = {"X-Shopify-API-Version": version, "X-Request-Id": str(uuid.uuid4())}
+
+        def reply(body: Any, status: int = 200, extra: dict[str, str] | None = None) -> JSONResponse:
+            entry["status_code"] = status
+            size = int(shop.rest_bucket.maximum_available)
+            headers = {**base_headers, "X-Shopify-Shop-Api-Call-Limit": f"{min(shop.rest_used(), size)}/{size}",
+                       **(extra or {})}
+            return JSONResponse(body, status_code=status, headers=headers)
+
+        token = request.headers.get("X-Shopify-Access-Token") or ""
+        if not hmac.compare_digest(token.encode(), shop.access_token.encode()):
+            return reply(INVALID_TOKEN_BODY, 401)
+        if not shop.rest_bucket.try_take(1):
+            rate = shop.rest_bucket.restore_rate
+            return reply({"errors": f"Exceeded {rate:g} calls per second for api client. Reduce request rates "
+                                    "to resume uninterrupted service."}, 429,
+                         {"Retry-After": retry_after_value(shop.rest_bucket.seconds_until(1))})
+        params = request.query_params
+        try:
+            fields = parse_fields(params)
+            if order_id is not None:
+                order = shop.orders.get(int(order_id)) if order_id.isdigit() else None
+                if order is None:
+                    return reply(NOT_FOUND, 404)
+                return reply({"order": only_fields(order.current_rest(), fields)})
+            limit = parse_limit(params)
+            after = before = None
+            if params.get("page_info"):
+                extra = sorted(set(params) - PAGE_INFO_COMPANIONS)
+                if extra:
+                    return reply({"errors": {"page_info": "cannot be combined with "
+                                                          f"{', '.join(extra)}; only limit and fields"}}, 400)
+                flt, after, before = decode_page_info(params["page_info"])
+            else:
+                flt = OrderFilter.parse(params, shop.timezone)
+        except RestError as error:
+            return reply(error.body, error.status)
+        page = paginate(flt, flt.select(list(shop.orders.values())), limit, after=after, before=before)
+        link = link_header(str(request.url.replace(query="")).rstrip("?"), page, limit, fields)
+        return reply({"orders": [only_fields(o.current_rest(), fields) for o in page.orders]},
+                     extra={"Link": link} if link else None)
 
     def order_view(self, order: Order) -> dict[str, Any]:
         return {
@@ -368,17 +569,21 @@ def create_app(
     webhook_transport: httpx.AsyncBaseTransport | None = None,
     webhook_timeout_seconds: float = TOTAL_TIMEOUT_SECONDS,
     shops: Sequence[ShopConfig | Mapping[str, Any]] | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> FastAPI:
     """Build the stand-in.
 
     ``webhook_transport``: httpx transport for webhook deliveries (tests pass ``httpx.ASGITransport(app=
     receiver)``); default: real network. ``webhook_timeout_seconds``: total delivery timeout (Shopify: 5 s).
     ``shops``: shops to create at start and again after every ``POST /_control/reset``.
+    ``clock``: the wall clock of order timestamps (``created_at``, ``updated_at``, ``cancelled_at``); tests
+    pass a settable one to place orders in time. Rate-limit buckets always use the monotonic clock.
     """
     standin = ShopifyStandin(
         webhook_transport=webhook_transport,
         webhook_timeout_seconds=webhook_timeout_seconds,
         initial_shops=[s if isinstance(s, ShopConfig) else ShopConfig.model_validate(s) for s in shops or []],
+        clock=clock,
     )
 
     @asynccontextmanager
@@ -396,6 +601,14 @@ def create_app(
     @app.post("/shops/{shop_domain}/admin/api/{version}/graphql.json")
     async def admin_graphql(shop_domain: str, version: str, request: Request) -> JSONResponse:
         return await standin.graphql(shop_domain, version, request)
+
+    @app.get("/shops/{shop_domain}/admin/api/{version}/orders.json")
+    async def rest_orders(shop_domain: str, version: str, request: Request) -> JSONResponse:
+        return await standin.rest(shop_domain, version, request, None)
+
+    @app.get("/shops/{shop_domain}/admin/api/{version}/orders/{order_id}.json")
+    async def rest_order(shop_domain: str, version: str, order_id: str, request: Request) -> JSONResponse:
+        return await standin.rest(shop_domain, version, request, order_id)
 
     # -- control API ---------------------------------------------------------------------------------
 
@@ -446,7 +659,44 @@ def create_app(
         shop = standin.shop(shop_domain)
         order = standin.order(shop, order_id)
         options = body or RedeliverRequest()
-        return await standin.deliver(shop, order, again=True, new_webhook_id=options.new_webhook_id)
+        return await standin.deliver(shop, order, again=True, new_webhook_id=options.new_webhook_id,
+                                     topic=options.topic)
+
+    @app.post("/_control/shops/{shop_domain}/orders/{order_id}/shipping-address")
+    async def change_shipping_address(shop_domain: str, order_id: int, address: AddressSpec) -> dict[str, Any]:
+        shop = standin.shop(shop_domain)
+        return await standin.change_shipping_address(shop, standin.order(shop, order_id), address)
+
+    @app.post("/_control/shops/{shop_domain}/orders/{order_id}/mark-paid")
+    async def mark_paid(shop_domain: str, order_id: int) -> dict[str, Any]:
+        shop = standin.shop(shop_domain)
+        return await standin.mark_paid(shop, standin.order(shop, order_id))
+
+    @app.post("/_control/shops/{shop_domain}/orders/{order_id}/cancel")
+    async def cancel(shop_domain: str, order_id: int, body: CancelRequest | None = None) -> dict[str, Any]:
+        shop = standin.shop(shop_domain)
+        return await standin.cancel(shop, standin.order(shop, order_id), body or CancelRequest())
+
+    @app.post("/_control/shops/{shop_domain}/drop-webhooks")
+    async def drop_webhooks(shop_domain: str, body: DropWebhooksRequest) -> dict[str, Any]:
+        shop = standin.shop(shop_domain)
+        shop.drop_next_webhooks = body.count
+        return {"drop_next_webhooks": shop.drop_next_webhooks}
+
+    @app.post("/_control/shops/{shop_domain}/rest-rate-limit")
+    async def rest_rate_limit(shop_domain: str, config: RestRateLimitConfig) -> dict[str, Any]:
+        shop = standin.shop(shop_domain)
+        bucket = shop.rest_bucket
+        used = config.used if config.used is not None else bucket.maximum_available - bucket.currently_available_exact()
+        if config.bucket_size is not None:
+            bucket.maximum_available = float(config.bucket_size)
+        bucket.configure(restore_rate=config.leak_rate,  # a resized bucket keeps what it holds
+                         currently_available=max(bucket.maximum_available - used, 0.0))
+        return shop.rest_rate_limit_json()
+
+    @app.get("/_control/shops/{shop_domain}/rest-log")
+    async def rest_log(shop_domain: str) -> dict[str, Any]:
+        return {"requests": standin.shop(shop_domain).rest_log}
 
     @app.get("/_control/shops/{shop_domain}/webhook-deliveries")
     async def webhook_deliveries(shop_domain: str) -> dict[str, Any]:

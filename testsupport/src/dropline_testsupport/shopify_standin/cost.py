@@ -76,6 +76,10 @@ class LeakyBucket:
         self._refill()
         return math.floor(self._available)
 
+    def currently_available_exact(self) -> float:
+        self._refill()
+        return self._available
+
     def try_take(self, cost: int) -> bool:
         """Take ``cost`` points if the bucket holds them (requested cost, before execution)."""
         self._refill()

@@ -204,7 +204,7 @@ def create_fulfillment(
         origin_address=dict(fulfillment_input["originAddress"]) if fulfillment_input.get("originAddress") else None,
     )
     order.fulfillments.append(fulfillment)
-    order.updated_at = now
+    order.touch(now)
     return fulfillment, []
 
 
@@ -226,7 +226,7 @@ def update_tracking(
     order, fulfillment = found
     fulfillment.tracking = build_tracking(tracking_input)
     fulfillment.updated_at = now
-    order.updated_at = now
+    order.touch(now)
     return fulfillment, []
 
 

@@ -8,9 +8,11 @@ The stand-in gives each shop one location, so each order gets exactly one fulfil
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from .cost import LeakyBucket
 from .orders import DEFAULT_TIMEZONE, IdAllocator, gid
@@ -22,6 +24,16 @@ FULFILLABLE_STATUSES = frozenset({"OPEN", "IN_PROGRESS"})
 
 # Default webhook payload version: what X-Shopify-API-Version says when the shop does not set one.
 DEFAULT_API_VERSION = "2025-10"
+
+# REST Admin leaky bucket (platforms.md §1.4): 40 requests, leaking 2 per second (Standard plan).
+REST_BUCKET_SIZE = 40
+REST_LEAK_PER_SECOND = 2.0
+
+
+def rest_time(moment: datetime, timezone: str) -> str:
+    """A REST timestamp as Shopify writes it: second precision, in the shop's time zone, with its offset
+    (``2008-01-10T11:00:00-05:00``)."""
+    return moment.astimezone(ZoneInfo(timezone)).replace(microsecond=0).isoformat()
 
 
 @dataclass
@@ -106,9 +118,14 @@ class Fulfillment:
 @dataclass
 class Order:
     id: int
-    payload: dict[str, Any]  # the REST order exactly as delivered in the orders/create webhook
+    # The REST order as it stands (shipping address, financial status, cancellation applied); every
+    # webhook delivery froze its own bytes when it was triggered, so a redelivery still sends those.
+    payload: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+    timezone: str = DEFAULT_TIMEZONE
+    # The order as it was when created: the body of its orders/create webhook, whenever that is sent.
+    created_payload: dict[str, Any] | None = None
     fulfillment_orders: list[FulfillmentOrder] = field(default_factory=list)
     fulfillments: list[Fulfillment] = field(default_factory=list)
     deliveries: list[WebhookDelivery] = field(default_factory=list)
@@ -116,6 +133,24 @@ class Order:
     @property
     def name(self) -> str:
         return str(self.payload["name"])
+
+    def touch(self, now: datetime) -> None:
+        """The order changed: ``updated_at`` moves to ``now``, and at least one second past its previous value
+        (REST timestamps have second precision, so two changes within a second must still be told apart by
+        ``updated_at_min``; the stand-in's clock may run up to a few seconds ahead under bursts of changes)."""
+        previous = self.updated_at.replace(microsecond=0)
+        self.updated_at = max(now.replace(microsecond=0), previous + timedelta(seconds=1))
+
+    def rest_time(self, moment: datetime) -> str:
+        return rest_time(moment, self.timezone)
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.payload.get("cancelled_at") is not None
+
+    @property
+    def is_closed(self) -> bool:
+        return self.payload.get("closed_at") is not None
 
     def line_item(self, line_item_id: int) -> dict[str, Any]:
         return next(li for li in self.payload["line_items"] if li["id"] == line_item_id)
@@ -145,7 +180,7 @@ class Order:
         """The REST order as it stands now (fulfillment status and REST-shaped fulfillments)."""
         body = copy.deepcopy(self.payload)
         body["fulfillment_status"] = self.rest_fulfillment_status
-        body["updated_at"] = self.updated_at.isoformat()
+        body["updated_at"] = self.rest_time(self.updated_at)
         for item in body["line_items"]:
             done = self.fulfilled_quantity(item["id"])
             item["fulfillable_quantity"] = item["quantity"] - done
@@ -159,8 +194,8 @@ class Order:
                 "order_id": self.id,
                 "name": f.name,
                 "status": f.status.lower(),
-                "created_at": f.created_at.isoformat(),
-                "updated_at": f.updated_at.isoformat(),
+                "created_at": self.rest_time(f.created_at),
+                "updated_at": self.rest_time(f.updated_at),
                 "location_id": f.location.id,
                 "service": "manual",
                 "tracking_company": f.tracking[0].company if f.tracking else None,
@@ -197,6 +232,12 @@ class Shop:
     graphql_log: list[dict[str, Any]] = field(default_factory=list)
     # Seconds to hold the HTTP response of each of the next fulfillmentCreate calls (applied first).
     held_mutations: list[float] = field(default_factory=list)
+    # REST Admin: its own request bucket (points = requests; "used" = maximum - available).
+    rest_bucket: LeakyBucket = field(
+        default_factory=lambda: LeakyBucket(maximum_available=REST_BUCKET_SIZE, restore_rate=REST_LEAK_PER_SECOND))
+    rest_log: list[dict[str, Any]] = field(default_factory=list)
+    # The next N orders/* webhooks are recorded (dropped: true) but not sent: Shopify "lost" them.
+    drop_next_webhooks: int = 0
 
     # Lookups across the shop's orders -------------------------------------------------------------
 
@@ -226,6 +267,8 @@ class Shop:
             "location_id": gid("Location", self.location.id),
             "orders": len(self.orders),
             "rate_limit": self.rate_limit_json(),
+            "rest_rate_limit": self.rest_rate_limit_json(),
+            "drop_next_webhooks": self.drop_next_webhooks,
         }
 
     def rate_limit_json(self) -> dict[str, Any]:
@@ -235,6 +278,17 @@ class Shop:
             "currently_available": self.bucket.currently_available(),
             "throttled_status_code": self.throttled_status_code,
             "max_query_cost": self.max_query_cost,
+        }
+
+    def rest_used(self) -> int:
+        """Requests in the REST bucket now (what ``X-Shopify-Shop-Api-Call-Limit`` reports before ``/``)."""
+        return math.ceil(self.rest_bucket.maximum_available - self.rest_bucket.currently_available_exact())
+
+    def rest_rate_limit_json(self) -> dict[str, Any]:
+        return {
+            "bucket_size": int(self.rest_bucket.maximum_available),
+            "leak_rate": self.rest_bucket.restore_rate,
+            "used": self.rest_used(),
         }
 
 

@@ -3,7 +3,8 @@
 Field names and value formats follow platforms.md §1.2 (the REST Order representation, example values from
 Shopify/shopify_python_api ``test/fixtures/order.json``): numeric ids, ``admin_graphql_api_id`` GIDs,
 ``name`` "#1001", money as decimal strings with two places, ``*_set`` money bags (shop + presentment
-money), ``financial_status`` "paid", ``fulfillment_status`` null, full addresses, customer, tax lines.
+money), ``financial_status`` "paid" (or what the spec says: "pending", "authorized", ...),
+``fulfillment_status`` null, full addresses, customer, tax lines.
 
 ``build_order_payload`` is pure (ids and clock can be injected) so tests and the bench can build and sign
 their own webhook bodies without running the stand-in.
@@ -18,13 +19,15 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import pycountry
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 CENT = Decimal("0.01")
+FinancialStatus = Literal["pending", "authorized", "partially_paid", "paid", "partially_refunded", "refunded",
+                          "voided"]
 DEFAULT_TIMEZONE = "America/New_York"
 
 
@@ -151,7 +154,9 @@ class OrderSpec(BaseModel):
     tax_rate: Decimal = Field(default=Decimal("0.10"), ge=0, le=1)
     tax_title: str = "Tax"
     taxes_included: bool = False
-    financial_status: str = "paid"
+    # REST financial_status values; "pending" / "authorized" orders can be marked paid later through the
+    # control API (which sends orders/paid + orders/updated).
+    financial_status: FinancialStatus = "paid"
     note: str | None = None
     tags: str = ""
     test: bool = False
@@ -185,7 +190,7 @@ def _province_name(country_code: str, province_code: str | None) -> str | None:
     return str(subdivision.name) if subdivision is not None else province_code
 
 
-def _address(spec: AddressSpec) -> dict[str, Any]:
+def address_json(spec: AddressSpec) -> dict[str, Any]:
     """REST address with every documented field (platforms.md §1.2 ``shipping_address``)."""
     name = " ".join(part for part in (spec.first_name, spec.last_name) if part)
     return {
@@ -239,8 +244,8 @@ def build_order_payload(
     rate = order.tax_rate
 
     shipping_spec = order.shipping_address or DEFAULT_ADDRESS
-    shipping_address = _address(shipping_spec)
-    billing_address = _address(order.billing_address or shipping_spec)
+    shipping_address = address_json(shipping_spec)
+    billing_address = address_json(order.billing_address or shipping_spec)
 
     order_id = next_id()
     line_items: list[dict[str, Any]] = []

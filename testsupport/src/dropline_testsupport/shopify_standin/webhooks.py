@@ -1,4 +1,11 @@
-"""Webhook signing and delivery, as platforms.md §1.1 documents Shopify's HTTPS deliveries."""
+"""Webhook signing and delivery, as platforms.md §1.1 documents Shopify's HTTPS deliveries.
+
+Topics the stand-in sends: ``orders/create`` (order created through the control API), ``orders/updated``
+(shipping address changed, paid, cancelled), ``orders/paid`` (marked paid) and ``orders/cancelled``
+(cancelled). Every one is signed the same way (base64 HMAC-SHA256 of the raw body with the shop's webhook
+secret) and carries the full REST order; ``X-Shopify-Event-Id`` is new per event, ``X-Shopify-Webhook-Id``
+new per delivery. A delivery can be ``dropped`` (the control API's drop-webhooks): recorded, never sent.
+"""
 
 from __future__ import annotations
 
@@ -50,8 +57,8 @@ def delivery_headers(
 ) -> dict[str, str]:
     """Every header of platforms.md §1.1 "Delivery headers" that applies to an HTTPS delivery.
 
-    ``X-Shopify-Sub-Topic`` and ``X-Shopify-Name`` are left out: ``orders/create`` has no sub-topic and the
-    subscription has no name.
+    ``X-Shopify-Sub-Topic`` and ``X-Shopify-Name`` are left out: the ``orders/*`` topics have no sub-topic
+    and the subscription has no name.
     """
     return {
         "Content-Type": "application/json",
@@ -101,6 +108,7 @@ class WebhookDelivery:
     body: bytes
     headers: dict[str, str]
     attempts: list[DeliveryAttempt] = field(default_factory=list)
+    dropped: bool = False  # recorded but never sent (the control API's drop-webhooks); redeliver sends it
 
     @property
     def webhook_id(self) -> str:
@@ -124,6 +132,7 @@ class WebhookDelivery:
             "event_id": self.event_id,
             "headers": dict(self.headers),
             "body": self.body.decode("utf-8"),
+            "dropped": self.dropped,
             "attempts": [a.as_json() for a in self.attempts],
         }
 
