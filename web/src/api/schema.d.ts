@@ -47,7 +47,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Connect a store (secrets are never returned) */
+        /** Connect a store (secrets are never returned); answers what to configure on the platform */
         post: operations["connect_store_admin_v1_retailers__retailer_id__stores_post"];
         delete?: never;
         options?: never;
@@ -346,7 +346,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/webhooks/shopify": {
+    "/webhooks/{platform}": {
         parameters: {
             query?: never;
             header?: never;
@@ -355,8 +355,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Shopify webhook (orders/create), X-Shopify-Hmac-Sha256 over the raw body */
-        post: operations["shopify_webhook_webhooks_shopify_post"];
+        /**
+         * A store platform's webhook, verified exactly as that platform signs it
+         * @description Shopify: X-Shopify-Hmac-Sha256 over the raw body. Ecwid: X-Ecwid-Webhook-Signature over '{eventCreated}.{eventId}'. BigCommerce: Standard Webhooks signature plus the header secret Dropline set on the hook. Wix: the body is an RS256 JWT. Tampered or stale: 401, nothing stored.
+         */
+        post: operations["platform_webhook_webhooks__platform__post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -478,6 +481,16 @@ export interface components {
              * @description What went wrong, in words a person can act on.
              */
             message: string;
+        };
+        /** Failure */
+        Failure: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Reason */
+            reason: string;
         };
         /** FxOut */
         FxOut: {
@@ -787,6 +800,26 @@ export interface components {
             supplier: components["schemas"]["SupplierInfo"];
             total: components["schemas"]["Totals"];
         };
+        /** Reconciliation */
+        Reconciliation: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Error */
+            error?: string | null;
+            /**
+             * Examined
+             * @description Orders the store listed as created or updated since the last run.
+             */
+            examined: number;
+            /**
+             * Found
+             * @description Of those, orders no webhook had brought; now ingested.
+             */
+            found: number;
+        };
         /** RetailerCreated */
         RetailerCreated: {
             /**
@@ -848,37 +881,77 @@ export interface components {
             shop: string;
             /** Store Id */
             store_id: string;
-            /** Webhook Url */
+            /** @description BigCommerce: the custom header Dropline checks on every callback. */
+            webhook_header?: components["schemas"]["WebhookHeader"] | null;
+            /**
+             * Webhook Url
+             * @description The address to configure as the platform's webhook destination.
+             */
             webhook_url: string;
+        };
+        /** StoreHealthOut */
+        StoreHealthOut: {
+            /** @description Last intake or write-back failure. */
+            last_failure?: components["schemas"]["Failure"] | null;
+            last_reconciliation?: components["schemas"]["Reconciliation"] | null;
+            /** Last Webhook At */
+            last_webhook_at?: string | null;
+            /**
+             * Last Write Back At
+             * @description Last tracking written to the store.
+             */
+            last_write_back_at?: string | null;
+            /**
+             * Writes Waiting
+             * @description Orders shipped whose tracking is not in the store yet.
+             * @default 0
+             */
+            writes_waiting: number;
         };
         /** StoreIn */
         StoreIn: {
             /**
              * Access Token
-             * @description Admin API access token
+             * @description Admin API token (Shopify, BigCommerce: access_token; Ecwid: its secret_… token)
              */
-            access_token: string;
+            access_token?: string | null;
             /**
              * Api Base Url
-             * @description Admin API base; default https://{shop}
+             * @description API base; default: the platform's for this store
              */
             api_base_url?: string | null;
+            /**
+             * Credentials
+             * @description Other API credentials, by the platform's names (Wix: app_id, app_secret, instance_id)
+             */
+            credentials?: {
+                [key: string]: string;
+            } | null;
             platform: components["schemas"]["Platform"];
             /**
              * Shop
-             * @description Shopify: the myshopify.com domain
+             * @description The store's key: Shopify its myshopify.com domain, BigCommerce its store hash, Ecwid its store id, Wix the app instance id
              */
             shop: string;
             /**
              * Webhook Secret
-             * @description Key the platform signs webhooks with
+             * @description What the platform signs webhooks with: the app's client secret (Shopify, Ecwid, BigCommerce) or the app's public key PEM (Wix)
              */
             webhook_secret: string;
         };
         /** StoreList */
         StoreList: {
             /** Stores */
-            stores: components["schemas"]["StoreRef"][];
+            stores: components["schemas"]["StoreOut"][];
+        };
+        /** StoreOut */
+        StoreOut: {
+            health: components["schemas"]["StoreHealthOut"];
+            platform: components["schemas"]["Platform"];
+            /** Shop */
+            shop: string;
+            /** Store Id */
+            store_id: string;
         };
         /** StoreRef */
         StoreRef: {
@@ -1104,6 +1177,16 @@ export interface components {
              * @enum {string}
              */
             status: "accepted" | "duplicate" | "ignored";
+        };
+        /** WebhookHeader */
+        WebhookHeader: {
+            /** Name */
+            name: string;
+            /**
+             * Value
+             * @description Shown once: set it as a custom header of the platform's webhook.
+             */
+            value: string;
         };
     };
     responses: never;
@@ -3330,11 +3413,13 @@ export interface operations {
             };
         };
     };
-    shopify_webhook_webhooks_shopify_post: {
+    platform_webhook_webhooks__platform__post: {
         parameters: {
             query?: never;
             header?: never;
-            path?: never;
+            path: {
+                platform: components["schemas"]["Platform"];
+            };
             cookie?: never;
         };
         requestBody?: never;
