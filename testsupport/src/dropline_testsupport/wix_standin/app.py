@@ -216,6 +216,7 @@ class WixStandin:
         """Forced failures first, then 200 requests/min per instance."""
         now = self.clock()
         site.requests.append({"at": iso_ms(now), "method": request.method, "path": request.url.path})
+        del site.requests[:-1000]  # the last 1000 calls
         if site.failure is not None:
             status, until = site.failure
             if now < until:
