@@ -36,6 +36,7 @@ def build(settings: Settings | None = None, *, http: httpx.AsyncClient | None = 
                             event_type=StoreWebhookReceivedV1)
     svc.consumers.subscribe(T.CATALOG, handlers.on_catalog)
     svc.job_kinds.extend(intake.job_kinds())
+    svc.intake = intake
 
     @svc.app.get("/internal/v1/catalog", summary="How much of the catalog this service has seen (operators, demo)")
     async def catalog_counts() -> dict:
