@@ -15,6 +15,7 @@ PACKAGES: dict[Platform, str] = {
     Platform.SHOPIFY: "dropline_integrations.shopify",
     Platform.ECWID: "dropline_integrations.ecwid",
     Platform.BIGCOMMERCE: "dropline_integrations.bigcommerce",
+    Platform.WIX: "dropline_integrations.wix",
 }
 
 
