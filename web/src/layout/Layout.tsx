@@ -21,6 +21,10 @@ export default function Layout() {
               sx={{ "&.active": { color: "primary.main", fontWeight: 700 } }}>
               Orders
             </Button>
+            <Button component={NavLink} to="/stores" color="inherit"
+              sx={{ "&.active": { color: "primary.main", fontWeight: 700 } }}>
+              Stores
+            </Button>
           </Box>
           <Box sx={{ flexGrow: 1 }} />
           {retailer && <Typography component="span" color="text.secondary" sx={{ fontSize: 14 }}>{retailer}</Typography>}
