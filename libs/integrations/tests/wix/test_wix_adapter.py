@@ -204,3 +204,26 @@ async def test_per_instance_limit_is_kept_locally(env: dict[str, Any]) -> None:
     await wix.fetch_order(env["store"], S.ORDER_ID)  # token + get: the instance's 2
     with pytest.raises(Deferred):
         await wix.fetch_order(env["store"], S.ORDER_ID)  # Wix answers 429
+
+
+async def test_standin_webhooks_verify_with_the_published_key() -> None:
+    from dropline_integrations.port import DeliveryKind, WebhookSecrets
+    from dropline_testsupport.harness import Receiver
+
+    receiver = Receiver()
+    app = create_app(webhook_transport=receiver.transport, sites=[
+        {"instance_id": INSTANCE, "app_id": APP_ID, "app_secret": APP_SECRET,
+         "webhook_url": "http://dropline.test/webhooks/wix"}])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as http:
+        await seed(http, id=S.ORDER_ID)
+        pem = (await http.get(f"/_control/apps/{APP_ID}/public-key")).json()["public_key_pem"]
+        wix = WixPlatform(http, StoreLimiter())
+        created, approved = receiver.received
+        assert wix.webhook_store_key(approved.body, approved.headers) == INSTANCE
+        d = wix.verify_delivery(approved.body, approved.headers, WebhookSecrets(signing_key=pem),
+                                datetime.now(UTC))
+        assert (d.kind, d.topic, d.platform_order_id) == (DeliveryKind.ORDER_CREATED, "wix.ecom.v1.order_approved",
+                                                          S.ORDER_ID)
+        assert wix.normalise(d.order).state is OrderState.PAID
+        first = wix.verify_delivery(created.body, created.headers, WebhookSecrets(signing_key=pem), datetime.now(UTC))
+        assert first.delivery_id != d.delivery_id
