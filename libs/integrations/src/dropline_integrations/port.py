@@ -154,9 +154,17 @@ class ConnectionSpec:
     credential_keys: tuple[str, ...]  # required keys of the credentials object
     signing_key_label: str  # what WebhookSecrets.signing_key is on this platform
     header_secret: str | None = None  # name of a header Dropline's own secret travels in (Dropline generates it)
+    credential_alternatives: tuple[tuple[str, ...], ...] = ()  # other complete sets of keys that also work
 
     def base_url(self, store_key: str) -> str:
         return self.default_api_base_url.replace("{key}", store_key)
+
+    def missing_credentials(self, credentials: Mapping[str, Any]) -> list[str]:
+        """The keys still needed (of the primary set), or [] when some accepted set is complete."""
+        for keys in (self.credential_keys, *self.credential_alternatives):
+            if all(credentials.get(k) for k in keys):
+                return []
+        return [k for k in self.credential_keys if not credentials.get(k)]
 
 
 class StorePlatform(Protocol):

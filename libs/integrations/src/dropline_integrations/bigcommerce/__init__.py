@@ -21,6 +21,7 @@ from dropline_schemas.events import Platform
 
 from ..limits import RatePolicy, StoreLimiter
 from ..port import (
+    ConnectionSpec,
     Delivery,
     FulfilmentRequest,
     FulfilmentResult,
@@ -44,6 +45,11 @@ class BigCommercePlatform:
     thin_webhooks = True
 
     def __init__(self, http: httpx.AsyncClient, limiter: StoreLimiter, settings: BigCommerceSettings | None = None):
+        self.connection = ConnectionSpec(
+            store_key_label="store hash", store_key_pattern=r"[a-z0-9]{1,32}",
+            default_api_base_url="https://api.bigcommerce.com/stores/{key}", credential_keys=("access_token",),
+            signing_key_label="the app's client secret",
+            header_secret=(settings or BigCommerceSettings()).header_secret_header)
         s = settings or BigCommerceSettings()
         self.settings = s
         # The quota is per store and shared by every app installed on it: keep headroom for them.

@@ -14,6 +14,7 @@ from dropline_schemas.events import Platform
 
 from ..limits import RatePolicy, StoreLimiter
 from ..port import (
+    ConnectionSpec,
     Delivery,
     FulfilmentRequest,
     FulfilmentResult,
@@ -33,6 +34,10 @@ API_BASE_URL = "https://www.wixapis.com"
 class WixPlatform:
     platform = Platform.WIX
     thin_webhooks = False  # Order Approved carries the full order
+    connection = ConnectionSpec(
+        store_key_label="app instance id", store_key_pattern=r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        default_api_base_url="https://www.wixapis.com", credential_keys=("app_id", "app_secret"),
+        credential_alternatives=(("api_key", "site_id"),), signing_key_label="the app's public key (PEM)")
 
     def __init__(self, http: httpx.AsyncClient, limiter: StoreLimiter, settings: WixSettings | None = None):
         s = settings or WixSettings()

@@ -61,7 +61,7 @@ class Catalog:
         if not re.fullmatch(spec.store_key_pattern, shop):
             raise GatewayError(422, "invalid_shop", f"a {platform.value} store is given by its {spec.store_key_label}",
                                details={"pattern": spec.store_key_pattern})
-        missing = [k for k in spec.credential_keys if not credentials.get(k)]
+        missing = spec.missing_credentials(credentials)
         if missing:
             raise GatewayError(422, "missing_credentials",
                                f"{platform.value} credentials need: {', '.join(spec.credential_keys)}",
