@@ -1,13 +1,14 @@
 """Demo data and the demo order.
 
 `load_demo_data(stack)` registers, through the same operator API anyone would use: a retailer with a
-web sign-in, its Shopify store (stand-in), two auto-order suppliers (EUR and GBP, each served by its
-own supplier stand-in) and a non-auto-order supplier, and listings; then it places a dozen store
-orders in the Shopify stand-in, which sends their signed webhooks, so the Orders page has unpaid
-orders of both auto-order suppliers, non-auto-order orders and one order with an unmatched line.
-The store's webhook secret and access token are generated here, given to the Shopify stand-in
-(which signs with the secret, as Shopify signs with an app's client secret) and to Dropline's store
-connection; everything is saved in <data-dir>/demo.json (the web sign-in under "web").
+web sign-in, one store of each platform (Shopify, Ecwid, BigCommerce, Wix — each in its stand-in,
+demo_stores.py), two auto-order suppliers (EUR and GBP, each served by its own supplier stand-in) and
+a non-auto-order supplier, and listings; then it places a dozen store orders spread over the four
+stores, whose stand-ins send their platforms' signed webhooks, so the Orders page has unpaid orders
+of both auto-order suppliers, non-auto-order orders and one order with an unmatched line. The stores'
+secrets and tokens are generated here, given to the stand-ins (which sign as their platforms sign)
+and to Dropline's store connections; everything is saved in <data-dir>/demo.json (the web sign-in
+under "web").
 
 `python -m dropline_testsupport.demo` (make demo) sends a signed orders/create webhook for a store
 order with lines from both suppliers, pays the auto-order part by card through the retailer API,
@@ -25,6 +26,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from .demo_stores import DEMO_STORES, Customer, DemoStore
 
 SHOP = "demo-store.myshopify.com"
 DEMO_EMAIL = "demo@dropline.example"
@@ -66,17 +69,16 @@ def load_demo_data(stack, *, auto_ship_after_seconds: float | None = 2.0,
     from .devstack import ADMIN_TOKEN
 
     gw = httpx.Client(base_url=stack.url("gateway"), headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
-    webhook_secret = "whsec_" + secrets.token_urlsafe(24)
-    access_token = "shpat_" + secrets.token_hex(16)
     order_api_keys = {"auto": "sk_supplier_" + secrets.token_hex(12), "uk": "sk_supplier_" + secrets.token_hex(12)}
     password = "demo-" + secrets.token_urlsafe(9)
 
     retailer = _ok(gw.post("/admin/v1/retailers", json={"name": "Demo Retailer"}))
     _ok(gw.post(f"/admin/v1/retailers/{retailer['retailer_id']}/users",
                 json={"email": DEMO_EMAIL, "password": password}))
-    store = _ok(gw.post(f"/admin/v1/retailers/{retailer['retailer_id']}/stores", json={
-        "platform": "shopify", "shop": SHOP, "api_base_url": f"{stack.url('shopify')}/shops/{SHOP}",
-        "webhook_secret": webhook_secret, "access_token": access_token}))
+    # One store of each platform, each in its own stand-in, connected as an operator would.
+    stores = {cls.platform: cls(stack.url(cls.standin), stack.url("gateway")) for cls in DEMO_STORES}
+    for store in stores.values():
+        store.connect(gw, retailer["retailer_id"])
     auto = _ok(gw.post("/admin/v1/suppliers", json={
         "name": "Berlin Gadgets GmbH", "currency": "EUR", "auto_order": True, "payment_methods": ["card", "paypal"],
         "website_url": "https://berlin-gadgets.example", "vat_rate": "0.19", "shipping_first_item": "4.90",
@@ -91,16 +93,14 @@ def load_demo_data(stack, *, auto_ship_after_seconds: float | None = 2.0,
         "name": "Crafts Co (no auto-order)", "currency": "USD", "auto_order": False,
         "website_url": "https://crafts-co.example/search", "vat_rate": "0", "shipping_first_item": "5.00"}))
     suppliers = {"auto": auto, "uk": uk, "manual": manual}
-    for sku, who, supplier_sku, cost in LISTINGS:
-        _ok(gw.put(f"/admin/v1/retailers/{retailer['retailer_id']}/listings", json={
-            "store_id": store["store_id"], "sku": sku, "supplier_id": suppliers[who]["supplier_id"],
-            "supplier_sku": supplier_sku, "unit_cost": cost}))
+    for store in stores.values():  # every store sells the same products
+        for sku, who, supplier_sku, cost in LISTINGS:
+            _ok(gw.put(f"/admin/v1/retailers/{retailer['retailer_id']}/listings", json={
+                "store_id": store.store_id, "sku": sku, "supplier_id": suppliers[who]["supplier_id"],
+                "supplier_sku": supplier_sku, "unit_cost": cost}))
 
-    # The stand-ins: the store signs webhooks with the secret; each supplier accepts orders with its
-    # key and reports tracking to Dropline's supplier API with the key Dropline issued to it.
-    _ok(httpx.post(f"{stack.url('shopify')}/_control/shops", json={
-        "shop_domain": SHOP, "access_token": access_token, "webhook_secret": webhook_secret,
-        "webhook_url": store["webhook_url"]}))
+    # Each supplier accepts orders with its key and reports tracking to Dropline's supplier API with the
+    # key Dropline issued to it.
     for who, standin, carrier in (("auto", "supplier", "UPS"), ("uk", "supplier2", "DHL Express")):
         _ok(httpx.post(f"{stack.url(standin)}/_control/configure", json={
             "api_key": order_api_keys[who], "catalog": [s for _, w, s, _ in LISTINGS if w == who],
@@ -108,31 +108,31 @@ def load_demo_data(stack, *, auto_ship_after_seconds: float | None = 2.0,
             "dropline_api_key": suppliers[who]["api_key"], "auto_ship_after_seconds": auto_ship_after_seconds,
             "carrier": carrier, "rate_limit_per_second": supplier_rate_limit}))
 
+    shopify = stores["shopify"]
     demo = {"gateway": stack.url("gateway"), "shopify": stack.url("shopify"), "supplier": stack.url("supplier"),
-            "shop": SHOP, "webhook_secret": webhook_secret, "retailer": retailer, "store": store,
+            "shop": shopify.shop, "webhook_secret": shopify.webhook_secret, "retailer": retailer,
+            "store": shopify.store, "stores": {p: s.described() for p, s in stores.items()},
             "web": {"url": stack.url("gateway") + "/", "email": DEMO_EMAIL, "password": password},
             "suppliers": {who: {k: s[k] for k in ("supplier_id", "api_key")} for who, s in suppliers.items()}}
     (stack.data_dir / "demo.json").write_text(json.dumps(demo, indent=2))
-    wait_for_catalog(stack.url("order-ingest"), stores=1, suppliers=len(suppliers), listings=len(LISTINGS))
+    wait_for_catalog(stack.url("order-ingest"), stores=len(stores), suppliers=len(suppliers),
+                     listings=len(LISTINGS) * len(stores))
+    stack.demo_stores = stores
     if demo_orders:
-        place_demo_orders(demo)
+        place_demo_orders(demo, stores)
     return demo
 
 
-def place_demo_orders(demo: dict, timeout: float = 90.0) -> int:
-    """The demo store orders, through the Shopify stand-in (signed webhooks, as a real store sends
-    them); returns once the retailer's Orders list shows every Dropline order they split into."""
+def place_demo_orders(demo: dict, stores: dict[str, DemoStore], timeout: float = 120.0) -> int:
+    """The demo store orders, spread over the four stores (each stand-in sends its platform's signed
+    webhook); returns once the retailer's Orders list shows every Dropline order they split into."""
     expected = 0
+    platforms = list(stores)
     for n, (customer, city, country, lines) in enumerate(DEMO_ORDERS):
         first, last = customer.split(" ", 1)
-        _ok(httpx.post(f"{demo['shopify']}/_control/shops/{demo['shop']}/orders", timeout=30, json={
-            "currency": "EUR", "email": f"{first.lower()}.{last.lower()}@example.com",
-            "line_items": [{"sku": sku, "title": ITEMS[sku][0], "quantity": qty, "price": ITEMS[sku][1]}
-                           for sku, qty in lines],
-            "shipping_address": {"first_name": first, "last_name": last, "address1": f"{10 + n} Market Street",
-                                 "city": city, "zip": f"{1000 + 37 * n}", "country_code": country,
-                                 "phone": f"+1 555 01{n:02d}"},
-            "deliver_webhook": True}))
+        store = stores[platforms[n % len(platforms)]]
+        store.place(Customer(first, last, city, country, street=f"{10 + n} Market Street", zip=f"{1000 + 37 * n}"),
+                    [(sku, ITEMS[sku][0], qty, ITEMS[sku][1]) for sku, qty in lines])
         owners = {next((w for s, w, _, _ in LISTINGS if s == sku), "unmatched") for sku, _ in lines}
         expected += len(owners)
     api = httpx.Client(base_url=demo["gateway"], timeout=30,
@@ -175,15 +175,17 @@ def print_banner(stack, demo: dict | None) -> None:
         f"forwarder {stack.url('forwarder')}  tracking-sync {stack.url('tracking-sync')}",
         f"  Kafka-compatible broker   {stack.bootstrap}",
         f"  localstripe               {stack.url('localstripe')}",
-        f"  Shopify stand-in          {stack.url('shopify')}    supplier stand-ins {stack.url('supplier')}, "
-        f"{stack.url('supplier2')}",
+        f"  Store stand-ins           Shopify {stack.url('shopify')}  Ecwid {stack.url('ecwid')}  "
+        f"BigCommerce {stack.url('bigcommerce')}  Wix {stack.url('wix')}",
+        f"  Supplier stand-ins        {stack.url('supplier')}, {stack.url('supplier2')}",
         f"  Logs and SQLite files     {stack.data_dir}",
     ]
     if demo:
         lines += [
             "", "Demo data (saved in " + str(stack.data_dir / "demo.json") + "):",
             f"  retailer API key   {demo['retailer']['api_key']}",
-            f"  Shopify shop       {demo['shop']} (webhook secret generated at start, in demo.json)",
+            "  Demo stores        " + ", ".join(f"{p} {d['store']['shop']}" for p, d in demo["stores"].items())
+            + " (secrets generated at start, in demo.json)",
             "  Test cards         4242 4242 4242 4242 pays; 4000 0000 0000 0341 is declined (any future date, any CVC)",
             "", "Send a signed demo order and follow it to 'synced':   make demo",
             f"List orders:   curl -H 'Authorization: Bearer {demo['retailer']['api_key']}' {stack.url('gateway')}/api/v1/orders",

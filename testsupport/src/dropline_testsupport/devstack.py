@@ -1,5 +1,6 @@
 """The whole Dropline system on one machine: bundled Kafka-compatible broker, localstripe, the
-Shopify and supplier stand-ins, and the five services, each its own process.
+store stand-ins (Shopify, Ecwid, BigCommerce, Wix), the supplier stand-ins, and the five services,
+each its own process.
 
 Used by `make run` (``python -m dropline_testsupport.devstack``), by the e2e tests and by the
 benchmark (the `Stack` context manager). Databases: SQLite files in a data folder (default), or
@@ -31,7 +32,10 @@ SERVICES = {  # name: (python module, env prefix, default port)
     "forwarder": ("forwarder", "FORWARDER_", 8003),
     "tracking-sync": ("tracking_sync", "TRACKING_SYNC_", 8004),
 }
+STORE_STANDINS = {"shopify": "shopify_standin", "ecwid": "ecwid_standin", "bigcommerce": "bigcommerce_standin",
+                  "wix": "wix_standin"}  # one stand-in per store platform
 DEFAULT_PORTS = {"kafka": 9092, "localstripe": 8420, "shopify": 8101, "supplier": 8102, "supplier2": 8103,
+                 "ecwid": 8105, "bigcommerce": 8106, "wix": 8107,
                  **{name: port for name, (_, _, port) in SERVICES.items()}}
 ADMIN_TOKEN = "dev-admin-token"
 
@@ -111,14 +115,15 @@ class Stack:
         self._create_topics()
         py = sys.executable
         self._spawn("localstripe", [py, "-m", "localstripe", "--port", str(self.ports["localstripe"]), "--from-scratch"])
-        self._spawn("shopify", [py, "-m", "dropline_testsupport.shopify_standin", "--port", str(self.ports["shopify"])])
+        for platform, module in STORE_STANDINS.items():
+            self._spawn(platform, [py, "-m", f"dropline_testsupport.{module}", "--port", str(self.ports[platform])])
         for standin in ("supplier", "supplier2"):  # one stand-in per auto-order supplier of the demo
             self._spawn(standin, [py, "-m", "dropline_testsupport.supplier_standin", "--port", str(self.ports[standin])])
         for name in SERVICES:
             if self.databases is not None:
                 self.db_urls[name] = self.databases.create(name)
             self.start_service(name)
-        for name in ("localstripe", "shopify", "supplier", "supplier2"):
+        for name in ("localstripe", *STORE_STANDINS, "supplier", "supplier2"):
             infra.wait_for_port("127.0.0.1", self.ports[name], timeout=30)
         for name in SERVICES:
             self.wait_ready(name)
