@@ -91,12 +91,13 @@ function StoreCard({ store, now }: { store: StoreWithHealth; now: number }) {
           {rec ? (
             <>
               <When iso={rec.at} now={now} none="Not run yet" />
-              <Box sx={{ display: "flex", alignItems: "center", gap: 0.5, flexWrap: "wrap" }}>
-                {rec.error && <ErrorOutlineIcon fontSize="small" color="error" aria-hidden />}
-                <Typography component="span" sx={{ fontSize: 14 }} color={rec.error ? "error.main" : undefined}>
+              <Box sx={{ display: "flex", alignItems: "flex-start", gap: 0.5 }}>
+                {rec.error && <ErrorOutlineIcon fontSize="small" color="error" aria-hidden sx={{ mt: "1px" }} />}
+                <Typography component="span" sx={{ fontSize: 14, minWidth: 0, overflowWrap: "anywhere" }}
+                  color={rec.error ? "error.main" : undefined}>
                   {reconciliationSentence(rec)}
+                  {examined && <Typography component="span" sx={secondary}> ({examined})</Typography>}
                 </Typography>
-                {examined && <Typography component="span" sx={secondary}>({examined})</Typography>}
               </Box>
             </>
           ) : <Typography component="span" sx={secondary}>Not run yet</Typography>}

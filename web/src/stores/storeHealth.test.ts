@@ -70,8 +70,10 @@ describe("A store's health", () => {
       last_failure: { at: "2024-05-01T10:00:00Z", reason: "store API answered 401" },
     });
     expect(lastSuccessAt(h)).toBe(Date.parse("2024-05-01T09:00:00Z"));
-    // The same failure is said once.
+    // The same failure is said once, also as order-ingest words it ("reconciliation: …").
     expect(assessHealth(h).problems).toEqual(["The last reconciliation failed: store API answered 401"]);
+    expect(assessHealth({ ...h, last_failure: { at: "2024-05-01T10:00:00Z", reason: "reconciliation: store API answered 401" } })
+      .problems).toEqual(["The last reconciliation failed: store API answered 401"]);
     expect(assessHealth(health({ ...h, last_failure: { at: "2024-05-01T10:01:00Z", reason: "write-back 500" } })).problems)
       .toEqual(["The last reconciliation failed: store API answered 401",
         "Failing since the last successful sync: write-back 500"]);

@@ -68,7 +68,8 @@ export function assessHealth(h: StoreHealth): HealthAssessment {
   const failedAt = time(failure?.at);
   if (failure && failedAt !== null) {
     const success = lastSuccessAt(h);
-    const sameAsReconciliation = rec?.error && rec.error === failure.reason;
+    // The failed reconciliation is usually the last failure too ("reconciliation: <its error>").
+    const sameAsReconciliation = !!rec?.error && (failure.reason.includes(rec.error) || rec.error.includes(failure.reason));
     if ((success === null || failedAt > success) && !sameAsReconciliation) {
       problems.push(`Failing since the last successful sync: ${failure.reason}`);
     }
