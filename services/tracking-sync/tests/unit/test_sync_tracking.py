@@ -17,6 +17,8 @@ from tracking_sync_testkit import (
     TOKEN,
     UPS_NUMBER,
     UPS_URL,
+    Harness,
+    fast_settings,
     fo_line,
     fulfillment_order,
     order_received,
@@ -248,15 +250,18 @@ async def test_tracking_naming_lines_outside_the_order_is_reported(harness, shop
     assert "x-1" in failed["data"]["reason"]
 
 
-@pytest.mark.parametrize("platform", [Platform.ECWID, Platform.BIGCOMMERCE, Platform.WIX])
-async def test_other_platforms_are_not_supported_yet(harness, shopify, platform):
-    await harness.connect_store(platform=platform, api_base_url="https://app.example/api")
-    await harness.deliver(order_received(platform=platform))
-    await harness.deliver(tracking_added())
-    await harness.run_jobs()
-    assert shopify.requests == []
-    [failed] = await harness.outbox(T.ORDER_SYNC_FAILED)
-    assert failed["data"]["reason"] == f"writing fulfilments back to {platform.value} is not supported yet"
+async def test_a_platform_without_an_adapter_is_reported_not_retried(tmp_path, shopify):
+    h = await Harness(fast_settings(f"sqlite+aiosqlite:///{tmp_path}/ts.db"), shopify, adapters={}).start()
+    try:
+        await h.connect_store(platform=Platform.WIX, api_base_url="https://www.wixapis.com")
+        await h.deliver(order_received(platform=Platform.WIX))
+        await h.deliver(tracking_added())
+        await h.run_jobs()
+        assert shopify.requests == []
+        [failed] = await h.outbox(T.ORDER_SYNC_FAILED)
+        assert failed["data"]["reason"] == "writing fulfilments back to wix is not supported yet"
+    finally:
+        await h.close()
 
 
 async def test_redelivered_tracking_added_makes_one_job_and_one_fulfillment(harness, shopify):
