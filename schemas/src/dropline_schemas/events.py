@@ -297,6 +297,47 @@ class OrderSyncFailedV1(EventEnvelope[OrderSyncFailedData]):
     event_type_name = "OrderSyncFailed"
 
 
+class StoreOrderChangedData(Contract):
+    """A store order Dropline already ingested changed in the store (shipping address, customer
+    contact, or cancelled), as last seen by order-ingest. One event per Dropline order of that store
+    order; it carries the store order's state now, not a difference, so applying it twice is harmless.
+    checkout decides whether the change can still be applied (OrderAmended)."""
+
+    order_id: str = Field(description="The Dropline order (one store order may have several).")
+    store_id: str
+    platform_order_id: str
+    shipping_address: Address | None = None
+    customer: Customer | None = None
+    cancelled: bool = Field(default=False, description="The store order is cancelled (or voided/refunded).")
+    changed_at: datetime = Field(description="The store's updated-at of the order, else when Dropline saw it.")
+
+
+class StoreOrderChangedV1(EventEnvelope[StoreOrderChangedData]):
+    event_type_name = "StoreOrderChanged"
+
+
+class OrderAmendedData(Contract):
+    """checkout's answer to a store order change. applied: the order is not claimed for payment yet,
+    the new shipping address / customer are the order's now (what a later payment forwards), and
+    cancelled orders can never be paid. Not applied: a payment holds the order or it is paid, so
+    nothing changed; `notice` tells the retailer what to do (Dropline never refunds or cancels with
+    the supplier by itself)."""
+
+    order_id: str
+    applied: bool
+    cancelled: bool = Field(default=False, description="The store cancelled the order.")
+    shipping_address: Address | None = Field(default=None, description="The store's address (applied or not).")
+    customer: Customer | None = Field(default=None, description="The store's customer (applied or not).")
+    notice: str = Field(description="What happened, for the retailer (why not applied, when not applied).")
+    amended_at: datetime
+    status: OrderStatus | None = Field(default=None, description="The order's checkout status after this.")
+    order: DroplineOrder | None = Field(default=None, description="The order as it stands in checkout now.")
+
+
+class OrderAmendedV1(EventEnvelope[OrderAmendedData]):
+    event_type_name = "OrderAmended"
+
+
 # --------------------------------------------------------------------------- store health
 
 
@@ -372,7 +413,7 @@ ALL_EVENTS: tuple[type[EventEnvelope], ...] = (
     StoreWebhookReceivedV1, OrderReceivedV1, OrderPaidV1, OrderPaymentFailedV1, OrderForwardedV1,
     OrderForwardingFailedV1, TrackingAddedV1, OrderSyncedV1, OrderSyncFailedV1,
     StoreConnectedV1, SupplierRegisteredV1, ListingUpsertedV1, OrderPricedV1, OrderPaymentStartedV1,
-    StoreReconciledV1, StoreIntakeFailedV1,
+    StoreReconciledV1, StoreIntakeFailedV1, StoreOrderChangedV1, OrderAmendedV1,
 )
 
 EVENTS_BY_TYPE: dict[str, type[EventEnvelope]] = {e.event_type_name: e for e in ALL_EVENTS}

@@ -43,12 +43,18 @@ T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 def shopify_order(order_id: int, *, sku: str = "SKU-A", financial_status: str = "paid",
-                  updated_at: datetime = T0) -> dict[str, Any]:
-    return {"id": order_id, "name": f"#{order_id}", "currency": "EUR", "financial_status": financial_status,
-            "created_at": updated_at.isoformat(), "updated_at": updated_at.isoformat(), "email": "a@example.com",
-            "line_items": [{"id": order_id * 10, "sku": sku, "title": sku, "quantity": 1, "price": "10.00"}],
-            "shipping_address": {"name": "Ann Example", "address1": "Main St 1", "city": "Berlin",
-                                 "country_code": "DE", "zip": "10115"}}
+                  updated_at: datetime = T0, address1: str = "Main St 1", email: str = "a@example.com",
+                  cancelled_at: datetime | None = None) -> dict[str, Any]:
+    """A Shopify REST order; `address1` / `email` / `cancelled_at` stand for a change made in the store."""
+    order = {"id": order_id, "name": f"#{order_id}", "currency": "EUR", "financial_status": financial_status,
+             "created_at": T0.isoformat(), "updated_at": updated_at.isoformat(), "email": email,
+             "line_items": [{"id": order_id * 10, "sku": sku, "title": sku, "quantity": 1, "price": "10.00"}],
+             "shipping_address": {"name": "Ann Example", "address1": address1, "city": "Berlin",
+                                  "country_code": "DE", "zip": "10115"}}
+    if cancelled_at is not None:
+        order["cancelled_at"] = cancelled_at.isoformat()
+        order["cancel_reason"] = "customer"
+    return order
 
 
 class FakeStore:

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from dropline_infra.runtime import Service
 from dropline_schemas import topics as T
-from dropline_schemas.events import OrderReceivedV1
+from dropline_schemas.events import OrderReceivedV1, StoreOrderChangedV1
 
 from . import api, fx, handlers
 from .provider import PaymentProvider, StripeProvider
@@ -36,6 +36,7 @@ def build(settings: Settings | None = None, *, provider: PaymentProvider | None 
     svc.checkout = checkout  # type: ignore[attr-defined]  (tests reach the use cases through the service)
     api.install(svc.app, checkout, settings)
     svc.consumers.subscribe(T.ORDER_RECEIVED, handlers.on_order_received, event_type=OrderReceivedV1)
+    svc.consumers.subscribe(T.STORE_ORDER_CHANGED, handlers.on_store_order_changed, event_type=StoreOrderChangedV1)
     svc.background.append(checkout.run_recovery)
 
     async def close_provider_on_shutdown() -> None:

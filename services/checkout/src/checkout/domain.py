@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -22,6 +23,8 @@ from dropline_schemas.events import (
     DroplineOrder,
     FxRecord,
     Money,
+    OrderAmendedData,
+    OrderAmendedV1,
     OrderPaidData,
     OrderPaidV1,
     OrderPaymentFailedData,
@@ -33,6 +36,7 @@ from dropline_schemas.events import (
     OrderReceivedV1,
     OrderStatus,
     PaymentMethod,
+    StoreOrderChangedData,
 )
 
 PRODUCER = "checkout"
@@ -281,6 +285,7 @@ _NOT_PAYABLE_REASONS = {
     OrderStatus.PAYMENT_PENDING: "a payment for it is in progress in another checkout",
     OrderStatus.NON_AUTO_ORDER: "the supplier has no auto-order: order it on the supplier's website",
     OrderStatus.UNMATCHED: "its lines match no listing, so there is no supplier to pay",
+    OrderStatus.CANCELLED: "it was cancelled in the store",
 }
 
 
@@ -401,3 +406,74 @@ def order_payment_failed_event(*, order_id: str, retailer_id: str, correlation_i
         data=OrderPaymentFailedData(order_id=order_id, payment_id=payment_id, reason=reason,
                                     provider_reference=provider_reference),
         producer=PRODUCER, tenant_id=retailer_id, correlation_id=correlation_id, causation_id=payment_id)
+
+
+# --------------------------------------------------------------------------- store changes
+
+
+AMENDABLE = frozenset({OrderStatus.UNPAID.value, OrderStatus.NON_AUTO_ORDER.value, OrderStatus.UNMATCHED.value})
+
+
+class Outcome(StrEnum):
+    APPLY = "apply"  # not claimed for payment: the order takes the change
+    FROZEN = "frozen"  # a payment holds it or it is paid: nothing changes, the retailer is told
+    NOTHING = "nothing"  # the order already says this, or it is cancelled already
+
+
+@dataclass(frozen=True)
+class Amendment:
+    outcome: Outcome
+    cancel: bool
+    notice: str
+    order: DroplineOrder  # the order after the change (unchanged unless APPLY)
+
+
+def amend(status: str, order: DroplineOrder, change: StoreOrderChangedData) -> Amendment:
+    """What a store change does to an order in checkout (product rule: a change before payment is
+    applied; after a payment claimed the order it is frozen, Dropline never cancels with the supplier or
+    refunds by itself, it tells the retailer)."""
+    address = change.shipping_address != order.shipping_address
+    customer = change.customer != order.customer
+    if status == OrderStatus.CANCELLED.value:
+        return Amendment(Outcome.NOTHING, False, "the order is cancelled already", order)
+    if not (address or customer or change.cancelled):
+        return Amendment(Outcome.NOTHING, False, "the order has this address and customer already", order)
+    if status in AMENDABLE:
+        amended = order.model_copy(update={"shipping_address": change.shipping_address,
+                                           "customer": change.customer})
+        if change.cancelled:
+            notice = "The order was cancelled in the store; Dropline cancelled it (it can no longer be paid)."
+        elif address:
+            notice = ("The store changed the shipping address; Dropline updated the order (the supplier gets "
+                      "the new address when the order is paid).")
+        else:
+            notice = "The store changed the customer's contact details; Dropline updated the order."
+        return Amendment(Outcome.APPLY, change.cancelled, notice, amended)
+    pending = status == OrderStatus.PAYMENT_PENDING.value
+    if change.cancelled:
+        notice = ("The order was cancelled in the store while a payment for it was in progress: if the payment "
+                  "goes through, cancel the order with the supplier and refund the customer." if pending else
+                  "The order was cancelled in the store after payment: cancel it with the supplier and refund "
+                  "the customer.")
+    elif address:
+        notice = ("The store changed the shipping address while a payment was in progress; Dropline kept the "
+                  "address the supplier is being paid for." if pending else
+                  "The store changed the shipping address after payment; Dropline kept the address the supplier "
+                  "was paid for.")
+    else:
+        notice = ("The store changed the customer's contact details "
+                  + ("while a payment was in progress" if pending else "after payment")
+                  + "; Dropline kept the details the supplier " + ("is being" if pending else "was") + " paid for.")
+    return Amendment(Outcome.FROZEN, change.cancelled, notice, order)
+
+
+def order_amended_event(*, amendment: Amendment, change: StoreOrderChangedData, status: str, retailer_id: str,
+                        correlation_id: str, causation_id: str, amended_at: datetime,
+                        notice: str | None = None) -> OrderAmendedV1:
+    applied = amendment.outcome is Outcome.APPLY
+    return OrderAmendedV1.create(
+        data=OrderAmendedData(order_id=change.order_id, applied=applied, cancelled=change.cancelled,
+                              shipping_address=change.shipping_address, customer=change.customer,
+                              notice=notice or amendment.notice, amended_at=amended_at, status=OrderStatus(status),
+                              order=amendment.order),
+        producer=PRODUCER, tenant_id=retailer_id, correlation_id=correlation_id, causation_id=causation_id)

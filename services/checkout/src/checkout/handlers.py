@@ -1,13 +1,16 @@
 """Kafka handlers: the consumer wrapper opens the unit of work and writes the inbox row (so a
 redelivered event has no second effect); the handler stores the order and, for a new order with a
-supplier, publishes what it costs (OrderPriced) in the same unit of work."""
+supplier, publishes what it costs (OrderPriced) in the same unit of work; a store change of an order
+is applied or refused (OrderAmended, see amendments.py)."""
 
 from __future__ import annotations
 
 from dropline_infra.db import UnitOfWork, utcnow
+from dropline_infra.messaging import RetryLater
 from dropline_schemas import topics as T
-from dropline_schemas.events import OrderReceivedV1
+from dropline_schemas.events import OrderReceivedV1, StoreOrderChangedV1
 
+from .amendments import apply_store_change
 from .domain import order_priced_event
 from .observability import log
 from .repository import Repository
@@ -26,3 +29,11 @@ async def on_order_received(uow: UnitOfWork, event: OrderReceivedV1) -> None:
     else:
         # Another event for an order we already have (e.g. replayed by an operator): keep our status.
         log.info("order already known; OrderReceived ignored", order_number=order.order_number)
+
+
+async def on_store_order_changed(uow: UnitOfWork, event: StoreOrderChangedV1) -> None:
+    row = await Repository(uow.session).order(event.data.order_id, for_update=True)
+    if row is None:
+        # Its OrderReceived (another topic) is on its way: every Dropline order gets one.
+        raise RetryLater(f"order {event.data.order_id} not received yet")
+    apply_store_change(uow, row, event.data, causation_id=str(event.event_id), now=utcnow())

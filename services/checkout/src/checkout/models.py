@@ -17,8 +17,10 @@ class CheckoutOrder(SQLModel, table=True):
     """One Dropline order as received (OrderReceived), with its checkout status.
 
     `status` is unpaid / payment_pending / paid (or the non-payable initial statuses
-    non_auto_order / unmatched). `payment_id` is set while a payment holds the order
-    (payment_pending) and stays set once it is paid."""
+    non_auto_order / unmatched), or cancelled (in the store, before any payment claimed it: it can
+    never be paid). `payment_id` is set while a payment holds the order (payment_pending) and stays
+    set once it is paid. `order_json` is the order as it will be paid: a store change made before a
+    payment claims it is applied there (StoreOrderChanged)."""
 
     __tablename__ = "checkout_orders"
     __table_args__ = (Index("ix_checkout_orders_retailer_status", "retailer_id", "status"),)
@@ -34,6 +36,10 @@ class CheckoutOrder(SQLModel, table=True):
     received_at: datetime = Field(sa_column=_ts())
     updated_at: datetime = Field(sa_column=_ts())
     paid_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    pending_change_json: str | None = Field(
+        default=None, sa_column=Column(Text, nullable=True),
+        description="A store change that came while a payment held the order (StoreOrderChanged data): "
+                    "applied if that payment fails, dropped once it succeeds.")
 
 
 class CheckoutPayment(SQLModel, table=True):

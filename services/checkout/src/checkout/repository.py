@@ -39,8 +39,25 @@ class Repository:
         self.record_transition(order.order_id, None, order.status.value, None, "order received", now)
         return True
 
-    async def order(self, order_id: str) -> CheckoutOrder | None:
-        return await self.s.get(CheckoutOrder, order_id)
+    async def order(self, order_id: str, *, for_update: bool = False) -> CheckoutOrder | None:
+        """`for_update`: the row locked, as claim_orders locks it, so a store change and a checkout
+        starting at the same moment go one after the other (and each sees the other's status)."""
+        if not for_update:
+            return await self.s.get(CheckoutOrder, order_id)
+        stmt = (select(CheckoutOrder).where(CheckoutOrder.order_id == order_id).with_for_update()
+                .execution_options(populate_existing=True))
+        return (await self.s.exec(stmt)).first()
+
+    def amend_order(self, row: CheckoutOrder, order: DroplineOrder, *, cancel: bool, cause: str,
+                    now: datetime) -> None:
+        """A store change applied to an order no payment holds: its address/customer, and cancelled."""
+        row.order_json = order.model_dump_json()
+        row.pending_change_json = None
+        row.updated_at = now
+        if cancel and row.status != OrderStatus.CANCELLED.value:
+            self.record_transition(row.order_id, row.status, OrderStatus.CANCELLED.value, None, cause, now)
+            row.status = OrderStatus.CANCELLED.value
+        self.s.add(row)
 
     async def order_states(self, retailer_id: str, order_ids: Sequence[str]) -> dict[str, OrderState]:
         """The retailer's orders among `order_ids` (another retailer's orders are simply not found)."""
@@ -95,6 +112,7 @@ class Repository:
         rows = await self.orders_held_by(payment_id)
         for r in rows:
             r.status, r.paid_at, r.updated_at = OrderStatus.PAID.value, now, now
+            r.pending_change_json = None  # frozen: the retailer was told when it came
             self.s.add(r)
             self.record_transition(r.order_id, OrderStatus.PAYMENT_PENDING.value, OrderStatus.PAID.value,
                                    payment_id, "payment succeeded", now)

@@ -32,9 +32,10 @@ from sqlalchemy.exc import IntegrityError
 from dropline_infra.db import Database
 from dropline_infra.observability import bound
 from dropline_schemas import topics as T
-from dropline_schemas.events import DroplineOrder, PaymentMethod
+from dropline_schemas.events import DroplineOrder, PaymentMethod, StoreOrderChangedData
 
 from . import fx
+from .amendments import apply_store_change
 from .domain import (
     CheckoutError,
     OrderState,
@@ -340,6 +341,9 @@ class Checkout:
                                                        correlation_id=r.correlation_id, payment_id=p.payment_id,
                                                        reason=reason, provider_reference=intent_id),
                             T.ORDER_PAYMENT_FAILED, key=r.order_id)
+                if r.pending_change_json:  # the store changed it while this payment held it: apply it now
+                    apply_store_change(uow, r, StoreOrderChangedData.model_validate_json(r.pending_change_json),
+                                       causation_id=p.payment_id, now=now, after_failed_payment=True)
             await uow.commit()
         log.info("payment failed; orders released", reason=reason, intent_id=intent_id, orders=len(rows))
         return await self._reload(p)

@@ -12,7 +12,7 @@ from checkout.app import MIGRATIONS, build
 from checkout.settings import Settings
 from dropline_infra.migrations import upgrade
 from dropline_schemas import topics as T
-from dropline_schemas.events import OrderReceivedV1
+from dropline_schemas.events import OrderReceivedV1, StoreOrderChangedV1
 
 TODAY = date(2024, 1, 2)  # EUR→USD 1.0956 in the packaged ECB data
 
@@ -30,6 +30,12 @@ class Harness:
         return await self.svc.consumers.process("checkout.order_received", T.ORDER_RECEIVED,
                                                 event.model_dump_json().encode(), handlers.on_order_received,
                                                 OrderReceivedV1)
+
+    async def deliver_change(self, event: StoreOrderChangedV1) -> str:
+        """Deliver a StoreOrderChanged through the real idempotent consumer path."""
+        return await self.svc.consumers.process("checkout.store_order_changed", T.STORE_ORDER_CHANGED,
+                                                event.model_dump_json().encode(), handlers.on_store_order_changed,
+                                                StoreOrderChangedV1)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from .repository import Repository
 
 ORDER_EVENT_TOPICS = (T.ORDER_RECEIVED, T.ORDER_PRICED, T.ORDER_PAYMENT_STARTED, T.ORDER_PAID,
                       T.ORDER_PAYMENT_FAILED, T.ORDER_FORWARDED, T.ORDER_FORWARDING_FAILED, T.TRACKING_ADDED,
-                      T.ORDER_SYNCED, T.ORDER_SYNC_FAILED)
+                      T.ORDER_SYNCED, T.ORDER_SYNC_FAILED, T.ORDER_AMENDED)
 
 
 def projection_handler(notifier: ChangeNotifier):

@@ -4,7 +4,12 @@ Events of one order come from several topics, so they can arrive out of order; t
 moves forward along the life cycle (a rank), and any event can create the row. The one step back
 is checkout's: a payment that failed returns its orders from payment_pending to unpaid — only if
 that same payment is the one holding them (a late OrderPaymentStarted of a payment that already
-ended is recorded in the timeline but moves nothing)."""
+ended is recorded in the timeline but moves nothing).
+
+A store change after arrival (checkout's OrderAmended): applied, the order's address/customer are the
+store's now (cancelled: the order is cancelled); not applied, the order stays as paid and `problem`
+tells the retailer what to do. OrderReceived never takes back an address an amendment or the paid
+order set (it may arrive after them, or be replayed)."""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from datetime import datetime
 
 from dropline_schemas.events import (
     DroplineOrder,
+    OrderAmendedV1,
     OrderForwardedV1,
     OrderForwardingFailedV1,
     OrderPaidV1,
@@ -67,6 +73,9 @@ def apply(row, event) -> tuple[str | None, str]:
     """Mutate the row for `event`; returns (status for the timeline, summary)."""
     if isinstance(event, OrderReceivedV1):
         o = event.data
+        if row.order_json is not None:  # an amendment or the paid order came first: their address stands
+            known = DroplineOrder.model_validate_json(row.order_json)
+            o = o.model_copy(update={"shipping_address": known.shipping_address, "customer": known.customer})
         apply_order_snapshot(row, o)
         advance(row, o.status.value)
         unmatched_lines = [line for line in o.lines if not line.matched]
@@ -153,7 +162,30 @@ def apply(row, event) -> tuple[str | None, str]:
     if isinstance(event, OrderSyncFailedV1):
         row.problem = f"store update failed: {event.data.reason}"
         return None, f"Could not update the store: {event.data.reason}"
+    if isinstance(event, OrderAmendedV1):
+        return amended(row, event)
     raise ValueError(f"projection has no rule for {type(event).__name__}")
+
+
+def amended(row, event: OrderAmendedV1) -> tuple[str | None, str]:
+    """checkout's answer to a store change (see the module docstring)."""
+    d = event.data
+    if not d.applied:
+        row.problem = d.notice  # the order page shows it: the retailer has to act (Dropline does not)
+        what = "Cancelled in the store" if d.cancelled else "Changed in the store"
+        return None, f"{what}, not applied: {d.notice}"
+    before = DroplineOrder.model_validate_json(row.order_json) if row.order_json else None
+    order = d.order or before
+    if order is not None:
+        apply_order_snapshot(row, order.model_copy(update={"shipping_address": d.shipping_address,
+                                                           "customer": d.customer}))
+    if d.cancelled:
+        advance(row, "cancelled")
+        row.problem = None  # nothing is left to do for a cancelled order
+        return "cancelled", "Cancelled in the store"
+    if before is not None and before.shipping_address == d.shipping_address:
+        return None, "Customer contact updated from the store"
+    return None, "Shipping address updated from the store"
 
 
 def event_order_id(event) -> str:

@@ -3,9 +3,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from dropline_schemas.events import (
+    Address,
+    Customer,
     DroplineOrder,
     FxRecord,
     Money,
+    OrderAmendedData,
+    OrderAmendedV1,
     OrderForwardedData,
     OrderForwardedV1,
     OrderLine,
@@ -147,3 +151,70 @@ def test_unmatched_lines_say_why_and_skus_are_searchable():
     row = run([OrderReceivedV1.create(data=order, **KW)])
     assert row.status == "unmatched" and row.unmatched_line_count == 1 and row.item_count == 2
     assert "POSTER-A2" in row.problem and "poster-a2" in row.search_text
+
+
+# --------------------------------------------------------------------------- store changes (OrderAmended)
+
+OLD_ADDRESS = Address(name="Ann Example", address1="Main St 1", city="Berlin", country_code="DE")
+NEW_ADDRESS = Address(name="Ann Example", address1="Elm St 9", city="Hamburg", country_code="DE")
+
+
+def amendment(*, applied: bool, cancelled: bool = False, address: Address = NEW_ADDRESS, notice: str = "n",
+              with_order: bool = True):
+    order = ORDER.model_copy(update={"shipping_address": address if applied else OLD_ADDRESS})
+    return OrderAmendedV1.create(data=OrderAmendedData(
+        order_id="o1", applied=applied, cancelled=cancelled, shipping_address=address,
+        customer=Customer(name="Ann Example", email="ann@example.com"), notice=notice, amended_at=NOW,
+        status="cancelled" if applied and cancelled else "unpaid" if applied else "paid",
+        order=order if with_order else None), **KW)
+
+
+def received_with(address: Address):
+    return OrderReceivedV1.create(data=ORDER.model_copy(update={"shipping_address": address}), **KW)
+
+
+def shipping(row) -> Address | None:
+    return DroplineOrder.model_validate_json(row.order_json).shipping_address
+
+
+def test_an_applied_address_change_updates_the_order_and_says_so_in_the_timeline():
+    row = run([received_with(OLD_ADDRESS)])
+    status, summary = projection.apply(row, amendment(applied=True, with_order=False))
+    assert (status, summary) == (None, "Shipping address updated from the store")
+    assert shipping(row) == NEW_ADDRESS and row.status == "unpaid" and row.problem is None
+    assert DroplineOrder.model_validate_json(row.order_json).customer.email == "ann@example.com"
+    assert row.order_number == "D100001"  # the rest of the order is kept
+
+
+def test_an_applied_customer_only_change_says_so():
+    row = run([received_with(OLD_ADDRESS)])
+    assert projection.apply(row, amendment(applied=True, address=OLD_ADDRESS))[1] == \
+        "Customer contact updated from the store"
+
+
+def test_an_applied_cancellation_cancels_the_order_and_nothing_later_moves_it_back():
+    row = run([received_with(OLD_ADDRESS)])
+    assert projection.apply(row, amendment(applied=True, cancelled=True, address=OLD_ADDRESS)) == \
+        ("cancelled", "Cancelled in the store")
+    assert row.status == "cancelled"
+    projection.apply(row, started("p1"))  # a late event of a checkout that failed before
+    projection.apply(row, failed("p1"))
+    assert row.status == "cancelled"
+
+
+def test_a_change_not_applied_after_payment_is_the_order_problem_and_the_order_stays_as_paid():
+    evs = events()
+    row = run([received_with(OLD_ADDRESS), evs[1]])
+    notice = "The order was cancelled in the store after payment: cancel it with the supplier and refund the customer."
+    status, summary = projection.apply(row, amendment(applied=False, cancelled=True, notice=notice))
+    assert status is None and summary == f"Cancelled in the store, not applied: {notice}"
+    assert row.problem == notice and row.status == "paid"
+    assert shipping(row) == OLD_ADDRESS
+
+
+def test_an_amendment_before_its_order_received_is_not_undone_by_it():
+    # Another topic: checkout's OrderAmended may reach the projection before OrderReceived does.
+    row = run([amendment(applied=True), received_with(OLD_ADDRESS)])
+    assert shipping(row) == NEW_ADDRESS and row.status == "unpaid" and row.order_number == "D100001"
+    cancelled = run([amendment(applied=True, cancelled=True), received_with(OLD_ADDRESS)])
+    assert cancelled.status == "cancelled"

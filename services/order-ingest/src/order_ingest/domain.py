@@ -1,9 +1,11 @@
-"""Pure order logic: which store orders count, and how one normalised store order (read by its
+"""Pure order logic: which store orders count, how one normalised store order (read by its
 platform's package, dropline_integrations) is split into one Dropline order per supplier, plus one
-for lines that match no listing. No I/O here."""
+for lines that match no listing, and when a store order seen again has changed. No I/O here."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,6 +44,40 @@ def intake(order: StoreOrder, *, already_ingested: bool) -> Intake:
     if order.state is OrderState.CANCELLED:
         return Intake.CANCELLED_BEFORE_INGEST
     return Intake.NOT_PAID_YET
+
+
+# --------------------------------------------------------------------------- changes after intake
+
+
+def change_fingerprint(order: StoreOrder) -> str:
+    """What of a store order matters once it is ingested: where it ships, whom to contact, whether
+    it is cancelled. Lines and totals are the paid order's and are not followed."""
+    seen = {"shipping_address": order.shipping_address.model_dump(mode="json") if order.shipping_address else None,
+            "customer": order.customer.model_dump(mode="json") if order.customer else None,
+            "cancelled": order.state is OrderState.CANCELLED}
+    return hashlib.sha256(json.dumps(seen, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Change:
+    """The store order as it stands now, to tell each of its Dropline orders (StoreOrderChanged)."""
+
+    fingerprint: str
+    cancelled: bool
+
+
+def store_order_change(order: StoreOrder, *, last_fingerprint: str | None,
+                       last_updated_at: datetime | None) -> Change | None:
+    """A store order Dropline has ingested came again (an update delivery, a fetch, a listing).
+    Returns the change to publish, or None when the address, customer and cancelled state are as last
+    seen (reconciliation's overlapping windows, a second delivery of the same update) or when this is
+    an older version than the one seen last (deliveries are not ordered)."""
+    fingerprint = change_fingerprint(order)
+    if fingerprint == last_fingerprint:
+        return None
+    if last_updated_at is not None and order.updated_at is not None and order.updated_at < last_updated_at:
+        return None
+    return Change(fingerprint=fingerprint, cancelled=order.state is OrderState.CANCELLED)
 
 
 def listing_window(watermark: datetime | None, now: datetime, *, overlap_seconds: float,

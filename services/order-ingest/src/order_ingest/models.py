@@ -43,7 +43,7 @@ class IngestListing(SQLModel, table=True):
 
 class IngestStoreOrder(SQLModel, table=True):
     """One row per store order ever ingested: the idempotency record on (store, platform order id),
-    whatever delivery (webhook, duplicate, reconciliation) brought it."""
+    whatever delivery (webhook, duplicate, reconciliation) brought it, and what was last seen of it."""
 
     __tablename__ = "ingest_store_orders"
     __table_args__ = (UniqueConstraint("store_id", "platform_order_id", name="uq_ingest_store_order"),)
@@ -54,6 +54,12 @@ class IngestStoreOrder(SQLModel, table=True):
     delivery_id: str = Field(max_length=64)
     dropline_order_ids: str = Field(sa_column=Column(Text, nullable=False))
     received_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    # What the store said last about the order's shipping address, customer contact and cancelled
+    # state (domain.change_fingerprint), and the store's updated-at of that version: a later delivery,
+    # fetch or listing publishes StoreOrderChanged only when it differs and is not older. Null for rows
+    # from before they were kept (the first look then publishes once; checkout ignores a no-op).
+    change_fingerprint: str | None = Field(default=None, max_length=64)
+    store_updated_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
 
 
 class IngestCounter(SQLModel, table=True):

@@ -23,9 +23,13 @@ class Repository:
     async def upsert(self, row) -> None:
         await self.s.merge(row)
 
-    async def store_order(self, store_id: str, platform_order_id: str) -> IngestStoreOrder | None:
+    async def store_order(self, store_id: str, platform_order_id: str, *,
+                          for_update: bool = False) -> IngestStoreOrder | None:
+        """`for_update`: locked, so two deliveries of one change compare and publish one after the other."""
         stmt = select(IngestStoreOrder).where(IngestStoreOrder.store_id == store_id,
                                               IngestStoreOrder.platform_order_id == platform_order_id)
+        if for_update:
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return (await self.s.exec(stmt)).first()
 
     async def listings_for(self, store_id: str) -> dict[tuple[str, str], Listing]:

@@ -1,5 +1,7 @@
 """order-ingest's use cases: a store order, however it arrives (a webhook that carries it, a fetch for a
-thin webhook, a reconciliation listing), becomes Dropline orders once, and only when it is paid.
+thin webhook, a reconciliation listing), becomes Dropline orders once, and only when it is paid. When
+it comes again after that with another shipping address, customer contact or cancelled state, each of
+its Dropline orders is told (StoreOrderChanged); checkout decides whether that can still be applied.
 
 Outbound calls to the stores run in durable jobs, never in a Kafka handler or a request:
 - `fetch_order` (one per thin delivery): reads the order with the store's credentials, then ingests it;
@@ -30,12 +32,14 @@ from dropline_schemas.events import (
     Platform,
     StoreIntakeFailedData,
     StoreIntakeFailedV1,
+    StoreOrderChangedData,
+    StoreOrderChangedV1,
     StoreReconciledData,
     StoreReconciledV1,
     StoreWebhookReceivedV1,
 )
 
-from .domain import Intake, intake, listing_window, split_by_supplier
+from .domain import Intake, change_fingerprint, intake, listing_window, split_by_supplier, store_order_change
 from .models import IngestStore, IngestStoreOrder
 from .repository import Repository
 from .settings import Settings
@@ -77,7 +81,7 @@ class OrderIntake:
             # Acknowledged already; the order is read by a durable job with the store's credentials.
             await enqueue(uow, FETCH_ORDER, d.delivery_id, {
                 "store_id": d.store_id, "platform_order_id": d.platform_order_id, "delivery_id": d.delivery_id,
-                "tenant_id": event.tenant_id, "correlation_id": event.correlation_id,
+                "kind": kind.value, "tenant_id": event.tenant_id, "correlation_id": event.correlation_id,
                 "causation_id": str(event.event_id)})
             log.info("order fetch queued", platform_order_id=d.platform_order_id, delivery=d.delivery_id)
             return
@@ -93,8 +97,11 @@ class OrderIntake:
     async def ingest(self, uow: UnitOfWork, store: IngestStore, order: StoreOrder, *, source: str,
                      delivery_id: str, context: Mapping[str, Any]) -> Intake:
         repo = Repository(uow.session)
-        decision = intake(order, already_ingested=await repo.store_order(store.store_id, order.platform_order_id)
-                          is not None)
+        known = await repo.store_order(store.store_id, order.platform_order_id, for_update=True)
+        decision = intake(order, already_ingested=known is not None)
+        if known is not None:
+            self._follow_change(uow, known, order, source=source, context=context)
+            return decision
         if decision is not Intake.INGEST:
             log.info("store order not ingested", platform_order_id=order.platform_order_id, why=decision.value,
                      source=source)
@@ -106,13 +113,40 @@ class OrderIntake:
         uow.session.add(IngestStoreOrder(store_id=store.store_id, platform_order_id=order.platform_order_id,
                                          retailer_id=store.retailer_id, delivery_id=delivery_id,
                                          dropline_order_ids=json.dumps([o.order_id for o in orders]),
-                                         received_at=utcnow()))
+                                         received_at=utcnow(), change_fingerprint=change_fingerprint(order),
+                                         store_updated_at=order.updated_at))
         await uow.session.flush()  # the unique (store, platform order) row: a concurrent twin fails here
         for o in orders:
             uow.publish(OrderReceivedV1.create(data=o, producer=PRODUCER, **context), T.ORDER_RECEIVED, key=o.order_id)
         log.info("store order split", platform_order_id=order.platform_order_id, source=source,
                  dropline_orders=[(o.order_number, o.status.value) for o in orders])
         return decision
+
+    def _follow_change(self, uow: UnitOfWork, known: IngestStoreOrder, order: StoreOrder, *, source: str,
+                       context: Mapping[str, Any]) -> None:
+        """An ingested store order came again: publish its address / customer / cancelled state to each
+        of its Dropline orders when that differs from what was seen last (the row is locked)."""
+        change = store_order_change(order, last_fingerprint=known.change_fingerprint,
+                                    last_updated_at=known.store_updated_at)
+        if change is None:
+            log.info("store order already ingested; nothing changed", platform_order_id=order.platform_order_id,
+                     source=source)
+            return
+        known.change_fingerprint = change.fingerprint
+        if order.updated_at is not None:
+            known.store_updated_at = order.updated_at
+        uow.session.add(known)
+        changed_at = order.updated_at or utcnow()
+        order_ids = json.loads(known.dropline_order_ids)
+        for order_id in order_ids:
+            uow.publish(StoreOrderChangedV1.create(
+                data=StoreOrderChangedData(order_id=order_id, store_id=known.store_id,
+                                           platform_order_id=known.platform_order_id,
+                                           shipping_address=order.shipping_address, customer=order.customer,
+                                           cancelled=change.cancelled, changed_at=changed_at),
+                producer=PRODUCER, **context), T.STORE_ORDER_CHANGED, key=order_id)
+        log.info("store order changed after intake", platform_order_id=order.platform_order_id, source=source,
+                 cancelled=change.cancelled, dropline_orders=len(order_ids))
 
     def access(self, store: IngestStore) -> StoreAccess:
         if not store.credentials_encrypted or not store.api_base_url:
@@ -131,7 +165,10 @@ class OrderIntake:
         store = await repo.store(payload["store_id"])
         if store is None:
             raise Permanent(f"store {payload['store_id']} is not known")
-        if await repo.store_order(store.store_id, payload["platform_order_id"]):
+        kind = DeliveryKind(payload.get("kind") or DeliveryKind.ORDER_CREATED)
+        if kind is DeliveryKind.ORDER_CREATED and await repo.store_order(store.store_id,
+                                                                          payload["platform_order_id"]):
+            # A second "created" says nothing new; an update or a cancellation is read (it may change it).
             log.info("store order already ingested; no fetch", platform_order_id=payload["platform_order_id"])
             return
         platform = self.platform(store.platform)
