@@ -11,13 +11,15 @@ from dropline_testsupport.demo import load_demo_data
 from dropline_testsupport.devstack import Stack
 from dropline_testsupport.harness import wait_for  # noqa: F401  (the e2e modules import it from here)
 
-FAST_JOBS = {"JOB_BASE_DELAY": "0.2"}
+# Each store is listed every 2 s, so a dropped webhook's order arrives within seconds.
+RECONCILE_FAST = {"RECONCILE_INTERVAL_SECONDS": "2", "RECONCILE_OVERLAP_SECONDS": "5"}
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     with infra.postgres_server() as admin_url:
-        s = Stack(tmp_path_factory.mktemp("stack"), databases=infra.DatabaseFactory(admin_url))
+        s = Stack(tmp_path_factory.mktemp("stack"), databases=infra.DatabaseFactory(admin_url),
+                  service_env={"order-ingest": RECONCILE_FAST})
         with s:
             s.demo = load_demo_data(s, auto_ship_after_seconds=None, demo_orders=False)
             yield s

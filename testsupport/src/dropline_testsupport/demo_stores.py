@@ -76,6 +76,14 @@ class DemoStore:
     def drop_next_webhooks(self, count: int = 1) -> None:
         raise NotImplementedError
 
+    def order_webhook(self, order: PlacedOrder) -> dict[str, Any]:
+        """The webhook the stand-in sent for the new order, as sent: {"id", "url", "headers", "body"}."""
+        raise NotImplementedError
+
+    def redeliver(self, order: PlacedOrder) -> int | None:
+        """Send the order's webhook again, byte for byte; the HTTP status Dropline answered."""
+        raise NotImplementedError
+
     def fail_for(self, status: int, seconds: float) -> None:
         """Every API call of this store answers `status` for `seconds` (429 with Retry-After)."""
         raise NotImplementedError
@@ -120,6 +128,15 @@ class ShopifyDemoStore(DemoStore):
 
     def drop_next_webhooks(self, count: int = 1) -> None:
         _ok(httpx.post(f"{self.url}/_control/shops/{self.shop}/drop-webhooks", json={"count": count}))
+
+    def order_webhook(self, order: PlacedOrder) -> dict[str, Any]:
+        d = order.raw["delivery"]
+        return {"id": d["webhook_id"], "url": self.webhook_url, "headers": d.get("headers", {}), "body": d.get("body")}
+
+    def redeliver(self, order: PlacedOrder) -> int | None:
+        r = _ok(httpx.post(f"{self.url}/_control/shops/{self.shop}/orders/{order.platform_order_id}/redeliver",
+                           timeout=30))
+        return r["status_code"]
 
     def fail_for(self, status: int, seconds: float) -> None:
         raise NotImplementedError("the Shopify stand-in throttles through its cost bucket instead")
@@ -169,6 +186,13 @@ class EcwidDemoStore(DemoStore):
 
     def drop_next_webhooks(self, count: int = 1) -> None:
         _ok(httpx.post(f"{self.url}/_control/webhooks/drop", json={"count": count}))
+
+    def order_webhook(self, order: PlacedOrder) -> dict[str, Any]:
+        return order.raw["webhook"]
+
+    def redeliver(self, order: PlacedOrder) -> int | None:
+        r = _ok(httpx.post(f"{self.url}/_control/webhooks/{order.raw['webhook']['id']}/redeliver", timeout=30))
+        return r["attempts"][-1]["status_code"]
 
     def fail_for(self, status: int, seconds: float) -> None:
         _ok(httpx.post(f"{self.url}/_control/stores/{self.store_key}/failures",
@@ -228,6 +252,15 @@ class BigCommerceDemoStore(DemoStore):
     def drop_next_webhooks(self, count: int = 1) -> None:
         _ok(httpx.post(f"{self.url}/_control/stores/{self.store_key}/webhooks/drop", json={"count": count}))
 
+    def order_webhook(self, order: PlacedOrder) -> dict[str, Any]:
+        return order.raw["webhooks"][0]
+
+    def redeliver(self, order: PlacedOrder) -> int | None:
+        wid = order.raw["webhooks"][0]["id"]
+        r = _ok(httpx.post(f"{self.url}/_control/stores/{self.store_key}/webhooks/{wid}/redeliver", json={},
+                           timeout=30))
+        return r["attempts"][-1]["status_code"]
+
     def fail_for(self, status: int, seconds: float) -> None:
         _ok(httpx.post(f"{self.url}/_control/stores/{self.store_key}/failures",
                        json={"status": status, "seconds": seconds}))
@@ -282,6 +315,17 @@ class WixDemoStore(DemoStore):
 
     def drop_next_webhooks(self, count: int = 1) -> None:
         _ok(httpx.post(f"{self.url}/_control/sites/{self.instance_id}/webhooks/drop-next", json={"count": count}))
+
+    def order_webhook(self, order: PlacedOrder) -> dict[str, Any]:
+        """The Order Approved webhook (the one that carries the paid order)."""
+        approved = next(w for w in order.raw["webhooks"] if w["event_type"].endswith("order_approved"))
+        sent = _ok(httpx.get(f"{self.url}/_control/sites/{self.instance_id}/webhooks"))["webhooks"]
+        return next(w for w in sent if w["id"] == approved["webhook_id"])
+
+    def redeliver(self, order: PlacedOrder) -> int | None:
+        wid = self.order_webhook(order)["id"]
+        r = _ok(httpx.post(f"{self.url}/_control/sites/{self.instance_id}/webhooks/{wid}/redeliver", timeout=30))
+        return r["status_code"]
 
     def fail_for(self, status: int, seconds: float) -> None:
         _ok(httpx.post(f"{self.url}/_control/sites/{self.instance_id}/failures",
