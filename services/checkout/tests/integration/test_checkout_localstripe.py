@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaConsumer
 from sqlmodel import col, select
 
+from checkout import handlers
 from checkout.provider import ProviderUnavailable, StripeProvider
 from checkout.repository import Repository
 from checkout.views import PaymentRequest
 from dropline_infra.models import OutboxMessage
 from dropline_schemas import topics as T
-from dropline_schemas.events import OrderPaidV1, OrderReceivedV1
+from dropline_schemas.events import OrderPaidV1, OrderReceivedV1, StoreOrderChangedData, StoreOrderChangedV1
 
 STRIPE_KEY = "sk_test_dropline_local"
 pytestmark = pytest.mark.integration
@@ -301,3 +303,50 @@ async def test_recovery_releases_orders_after_a_crash_before_the_intent_id_was_s
         provider.crash_after_create = False
         r = await app.http.post("/internal/v1/payments", json=pay_body(ids))
         assert r.status_code == 201 and r.json()["status"] == "succeeded"
+
+
+def store_cancelled(o):
+    return StoreOrderChangedV1.create(
+        data=StoreOrderChangedData(order_id=o.order_id, store_id=o.store_id, platform_order_id=o.platform_order_id,
+                                   shipping_address=o.shipping_address, customer=o.customer, cancelled=True,
+                                   changed_at=datetime.now(UTC)),
+        producer="order-ingest", tenant_id=o.retailer_id, correlation_id=f"store-order-{o.platform_order_id}")
+
+
+async def deliver_change(app, event) -> str:
+    return await app.svc.consumers.process("checkout.store_order_changed", T.STORE_ORDER_CHANGED,
+                                           event.model_dump_json().encode(), handlers.on_store_order_changed,
+                                           StoreOrderChangedV1)
+
+
+async def test_a_store_cancellation_racing_a_claim_waits_for_it_and_then_keeps_the_order_frozen(
+        start_app, make_order):
+    """The store change locks the order row as claim_orders does: it waits for the claim, then sees
+    payment_pending (not applied, kept aside); the other way round the claim finds the order cancelled."""
+    async with start_app() as app:
+        a, b = make_order(), make_order()
+        await seed(app, a, b)
+        now = app.checkout.now()
+        async with app.db.uow() as claim:
+            assert await Repository(claim.session).claim_orders("ret-1", [a.order_id], "pay-1", now)
+            task = asyncio.create_task(deliver_change(app, store_cancelled(a)))
+            await asyncio.sleep(0.5)
+            assert not task.done(), "the store change should wait on the claim's row lock"
+            await claim.commit()
+        assert await asyncio.wait_for(task, 10) == "applied"
+        assert await statuses(app, [a.order_id]) == {a.order_id: "payment_pending"}
+
+        # Cancelled first: a claim waiting on the change's lock then claims nothing.
+        async with app.db.uow() as change:
+            await handlers.on_store_order_changed(change, store_cancelled(b))
+
+            async def late_claim() -> bool:
+                async with app.db.uow() as uow:
+                    return await Repository(uow.session).claim_orders("ret-1", [b.order_id], "pay-2", now)
+
+            task = asyncio.create_task(late_claim())
+            await asyncio.sleep(0.5)
+            assert not task.done(), "the claim should wait on the store change's row lock"
+            await change.commit()
+        assert await asyncio.wait_for(task, 10) is False
+        assert await statuses(app, [b.order_id]) == {b.order_id: "cancelled"}
