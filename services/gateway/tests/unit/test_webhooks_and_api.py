@@ -133,3 +133,62 @@ async def test_store_secrets_are_encrypted_at_rest_and_never_returned(gw):
     async with gw.svc.db.uow() as uow:
         event = (await uow.session.exec(select(OutboxMessage).where(OutboxMessage.topic == "dropline.catalog.v1"))).first()
     assert "shpat_0123456789" not in event.payload and SECRET not in event.payload
+
+
+async def _connect(gw, **body):
+    return await gw.post(f"/admin/v1/retailers/{gw.retailer['retailer_id']}/stores", headers=ADMIN, json=body)
+
+
+async def test_each_platform_is_connected_with_its_own_store_key_and_credentials(gw):
+    ecwid = await _connect(gw, platform="ecwid", shop="1003", webhook_secret="ecwid_client_secret_1",
+                           access_token="secret_abcdefgh")
+    assert ecwid.status_code == 201, ecwid.text
+    assert ecwid.json()["api_base_url"] == "https://app.ecwid.com/api/v3/1003"
+    assert ecwid.json()["webhook_url"] == "http://gw/webhooks/ecwid" and ecwid.json()["webhook_header"] is None
+
+    bc = await _connect(gw, platform="bigcommerce", shop="abc123", webhook_secret="bc_client_secret_1",
+                        access_token="bc_token_12345")
+    assert bc.status_code == 201, bc.text
+    header = bc.json()["webhook_header"]
+    assert header["name"] == "X-Dropline-Webhook-Secret" and len(header["value"]) > 30  # shown once, to set on the hook
+    assert bc.json()["api_base_url"] == "https://api.bigcommerce.com/stores/abc123"
+
+    wix = await _connect(gw, platform="wix", shop="6c4e4a8e-0a3e-4a5b-9f2a-7a1a0d1e2b3c",
+                         webhook_secret="-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----",
+                         credentials={"app_id": "app-1", "app_secret": "s3cret-value"})
+    assert wix.status_code == 201, wix.text
+    assert wix.json()["webhook_url"] == "http://gw/webhooks/wix"
+    stores = (await gw.get("/api/v1/stores", headers={"Authorization": f"Bearer {gw.retailer['api_key']}"})).json()
+    assert [s["platform"] for s in stores["stores"]] == ["shopify", "ecwid", "bigcommerce", "wix"]
+    assert all(s["health"]["writes_waiting"] == 0 and s["health"]["last_failure"] is None for s in stores["stores"])
+    assert "s3cret-value" not in json.dumps(stores) and header["value"] not in json.dumps(stores)
+
+
+@pytest.mark.parametrize("body, error", [
+    ({"platform": "ecwid", "shop": "my-store", "access_token": "secret_abcdefgh"}, "invalid_shop"),
+    ({"platform": "bigcommerce", "shop": "abc123"}, "missing_credentials"),
+    ({"platform": "wix", "shop": "6c4e4a8e-0a3e-4a5b-9f2a-7a1a0d1e2b3c", "credentials": {"app_id": "a"}},
+     "missing_credentials"),
+    ({"platform": "shopify", "shop": "not-a-shop.example.com", "access_token": "shpat_0123456789"}, "invalid_shop"),
+])
+async def test_a_store_key_or_credentials_the_platform_would_not_know_are_refused(gw, body, error):
+    r = await _connect(gw, webhook_secret="client_secret_1", **body)
+    assert (r.status_code, r.json()["error"]) == (422, error), r.text
+
+
+async def test_the_delivery_event_is_platform_neutral(gw):
+    body = order_body(2002)
+    assert (await gw.post("/webhooks/shopify", content=body, headers=headers(body, "wh-neutral"))).status_code == 200
+    async with gw.svc.db.uow() as uow:
+        [event] = (await uow.session.exec(select(OutboxMessage).where(
+            OutboxMessage.topic == "dropline.store-webhook-received.v1"))).all()
+    data = json.loads(event.payload)["data"]
+    assert (data["kind"], data["platform_order_id"], data["carries_order"]) == ("order_created", "2002", True)
+
+
+async def test_an_unknown_platform_is_422_and_a_topic_we_do_not_handle_is_acknowledged(gw):
+    body = order_body(2003)
+    assert (await gw.post("/webhooks/magento", content=body, headers=headers(body))).status_code == 422
+    h = headers(body, "wh-other") | {"X-Shopify-Topic": "products/update"}
+    r = await gw.post("/webhooks/shopify", content=body, headers=h)
+    assert (r.status_code, r.json()["status"]) == (200, "ignored")
