@@ -202,6 +202,60 @@ class StorePlatform(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class FulfilmentRequestRef:
+    """A store asked Dropline, as its fulfilment service, to fulfil one fulfillment order (Shopify
+    "Request fulfillment"), as read from the delivery by the platform's package."""
+
+    platform_fulfillment_order_id: str  # the fulfillment order that was submitted to Dropline
+    message: str | None = None  # the merchant's message with the request ("Fragile"), if any
+    platform_request_id: str | None = None  # the platform's id of the request itself, if any
+    platform_order_id: str | None = None  # only when the delivery names the order (Shopify's does not)
+
+
+@dataclass(frozen=True)
+class FulfilmentRequestState:
+    """Where a fulfillment order and its request stand in the store now."""
+
+    platform_fulfillment_order_id: str
+    platform_order_id: str  # the store order the fulfillment order belongs to
+    request_status: str  # the platform's word, e.g. Shopify SUBMITTED / ACCEPTED / REJECTED / CLOSED
+    status: str  # the fulfillment order's status, e.g. Shopify OPEN / IN_PROGRESS
+
+
+@dataclass(frozen=True)
+class AcceptedRequest:
+    platform_fulfillment_order_id: str
+    platform_order_id: str
+    request_status: str  # after the call (Shopify: ACCEPTED)
+    status: str  # after the call (Shopify: IN_PROGRESS)
+    already_accepted: bool = False  # the store had it accepted already (a rerun): nothing was written
+
+
+class AcceptsFulfilmentRequests(Protocol):
+    """Optional capability: a platform where Dropline is the fulfilment service of a store's orders and
+    takes fulfilment requests (Shopify). Accepting only tells the store Dropline will fulfil the order;
+    it pays, forwards and fulfils nothing (fulfilment with tracking stays `StorePlatform.fulfil`)."""
+
+    def fulfilment_request_of(self, body: Mapping[str, Any]) -> FulfilmentRequestRef:
+        """The request a FULFILMENT_REQUESTED delivery carries; InvalidStoreOrder when unreadable."""
+        ...
+
+    async def fulfilment_request(self, store: StoreAccess, platform_fulfillment_order_id: str) -> FulfilmentRequestState:
+        """The fulfillment order's request as it stands; Permanent when the store has no such fulfillment order."""
+        ...
+
+    async def accept_fulfilment_request(self, store: StoreAccess, request: FulfilmentRequestRef) -> AcceptedRequest:
+        """Accept the request. Looks first: an already accepted request is reported (already_accepted),
+        not accepted twice; a request that is not (or no longer) submitted is refused with Permanent."""
+        ...
+
+
+def accepts_fulfilment_requests(platform: object) -> bool:
+    return all(callable(getattr(platform, name, None))
+               for name in ("fulfilment_request_of", "fulfilment_request", "accept_fulfilment_request"))
+
+
 def same_tracking_number(a: str | None, b: str | None) -> bool:
     """Carriers and stores print numbers with spaces and mixed case; the number is the same."""
     if not a or not b:

@@ -199,3 +199,17 @@ async def test_the_standins_orders_webhooks_verify_with_their_kinds() -> None:
     assert {d.platform_order_id for d in got} == {str(order_id)} and {d.store_key for d in got} == {shop}
     assert len({d.delivery_id for d in got}) == 5
     assert [d.order["financial_status"] for d in got if d.order] == ["pending", "paid", "paid", "paid", "paid"]
+
+
+def test_fulfillment_request_submitted_as_shopify_documents_it() -> None:
+    # Shopify's sample payload (shopify.dev webhooks reference): ids and statuses, no order id.
+    body = {"original_fulfillment_order": {"id": "gid://shopify/FulfillmentOrder/1", "status": "open",
+                                           "request_status": "unsubmitted"},
+            "submitted_fulfillment_order": {"id": "gid://shopify/FulfillmentOrder/1", "status": "open",
+                                            "request_status": "unsubmitted"},
+            "fulfillment_order_merchant_request": {"id": "gid://shopify/FulfillmentOrderMerchantRequest/1",
+                                                   "message": "Fragile"}}
+    raw, headers = delivery(body, topic="fulfillment_orders/fulfillment_request_submitted")
+    got = verify(raw, headers, SECRETS)
+    assert (got.kind, got.platform_order_id, got.order, got.body) == (DeliveryKind.FULFILMENT_REQUESTED, None,
+                                                                      None, body)

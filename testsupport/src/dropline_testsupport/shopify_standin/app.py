@@ -32,6 +32,22 @@ Control endpoints added with the REST order endpoints (shop = its domain, order_
     shows it as ``rest_rate_limit``). ``ShopConfig`` takes ``rest_bucket_size`` / ``rest_leak_rate`` too.
 ``GET /_control/shops/{shop}/rest-log`` → ``{"requests": [{"at", "method", "path", "query",
     "status_code"}]}`` (every REST request, 401/429 included).
+``POST /_control/shops/{shop}/fulfillment-service`` ``{"name": "Dropline"}`` (or ``null``) → 200 the shop: its
+    location becomes a fulfillment service's location (``ShopConfig.fulfillment_service`` does the same at
+    creation); fulfillment orders assigned to it (existing ones too) can carry fulfillment requests.
+``POST /_control/shops/{shop}/orders/{order_id}/request-fulfillment`` optional ``{"message": "Fragile",
+    "fulfillment_order_id": <numeric or gid>, "notify_customer": true}`` → 200 ``{"fulfillment_order",
+    "delivery"}``: the merchant presses Request fulfillment. The order's (or the given) OPEN fulfillment order
+    at a fulfillment service location with request status UNSUBMITTED/REJECTED gets SUBMITTED and a
+    merchant request, and ``fulfillment_orders/fulfillment_request_submitted`` is sent, signed like every
+    delivery, in Shopify's documented shape (``original_fulfillment_order``, ``submitted_fulfillment_order``
+    with gid ids and lower-case statuses, ``fulfillment_order_merchant_request`` with ``id`` and
+    ``message``; no order id). 409 otherwise (not a fulfillment service location, not OPEN, already
+    submitted/accepted). GraphQL ``fulfillmentOrderAcceptFulfillmentRequest(id:, message:)`` then moves it
+    to ACCEPTED / IN_PROGRESS (userErrors for any other request status); the order's
+    ``displayFulfillmentStatus`` is IN_PROGRESS until something is fulfilled; ``fulfillmentCreate`` works on
+    the IN_PROGRESS fulfillment order as on an OPEN one. Neither moves the order's ``updated_at`` nor sends
+    an orders/* webhook.
 ``POST /_control/shops/{shop}/orders/{order_id}/redeliver`` now also takes ``"topic"``: redeliver the
     latest delivery of that topic (default: the latest delivery of any topic).
 
@@ -76,7 +92,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .._server import iso_utc
 from .cost import LeakyBucket, QueryCost
-from .fulfillment import fulfillment_json, fulfillment_order_json
+from .fulfillment import (
+    RequestRefused,
+    fulfillment_json,
+    fulfillment_order_json,
+    fulfillment_request_submitted_payload,
+    parse_gid,
+    submit_fulfillment_request,
+)
 from .models import (
     DEFAULT_API_VERSION,
     REST_BUCKET_SIZE,
@@ -136,6 +159,8 @@ class ShopConfig(BaseModel):
     # REST bucket: platforms.md §1.4 (40 requests, 2 requests/s on Standard).
     rest_bucket_size: int = Field(default=REST_BUCKET_SIZE, gt=0)
     rest_leak_rate: float = Field(default=REST_LEAK_PER_SECOND, ge=0)
+    # The shop's location belongs to this fulfillment service (e.g. "Dropline"): "Request fulfillment" flow.
+    fulfillment_service: str | None = None
 
     @field_validator("currency")
     @classmethod
@@ -181,6 +206,20 @@ class DropWebhooksRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     count: int = Field(ge=0, le=1000)
+
+
+class FulfillmentServiceConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+
+
+class FulfillmentRequestControl(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message: str | None = Field(default=None, max_length=5000)
+    fulfillment_order_id: str | int | None = None  # default: the order's requestable fulfillment order
+    notify_customer: bool = True
 
 
 class CancelRequest(BaseModel):
@@ -267,7 +306,8 @@ class ShopifyStandin:
             api_version=config.api_version,
             timezone=config.timezone,
             currency=config.currency,
-            location=Location(id=self.new_id(), name="Shop location"),
+            location=Location(id=self.new_id(), name=config.fulfillment_service or "Shop location",
+                              fulfillment_service=config.fulfillment_service),
             bucket=LeakyBucket(maximum_available=config.maximum_available, restore_rate=config.restore_rate),
             throttled_status_code=config.throttled_status_code,
             max_query_cost=config.max_query_cost,
@@ -377,6 +417,29 @@ class ShopifyStandin:
                 fo.status = "CLOSED"
                 fo.updated_at = order.updated_at
         return await self.emit_changed(shop, order, "orders/cancelled", "orders/updated")
+
+    async def request_fulfillment(self, shop: Shop, order: Order, request: FulfillmentRequestControl) -> dict[str, Any]:
+        """The merchant presses Request fulfillment (see the module docstring)."""
+        if request.fulfillment_order_id is not None:
+            raw = str(request.fulfillment_order_id)
+            fo_id = parse_gid(raw, "FulfillmentOrder") if raw.startswith("gid://") else (int(raw) if raw.isdigit() else None)
+            fo = next((f for f in order.fulfillment_orders if f.id == fo_id), None)
+            if fo is None:
+                raise HTTPException(404, {"error": f"order {order.id} has no fulfillment order {raw}"})
+        else:
+            fo = next((f for f in order.fulfillment_orders if f.can_request_fulfillment), None) or \
+                (order.fulfillment_orders[0] if order.fulfillment_orders else None)
+            if fo is None:
+                raise HTTPException(409, {"error": f"order {order.id} has no fulfillment order"})
+        before = (fo.status, fo.request_status)
+        try:
+            merchant_request = submit_fulfillment_request(fo, request.message, new_id=self.new_id, now=self._clock(),
+                                                          notify_customer=request.notify_customer)
+        except RequestRefused as exc:
+            raise HTTPException(409, {"error": str(exc)}) from None
+        payload = fulfillment_request_submitted_payload(fo, before, merchant_request)
+        delivery = await self.emit(shop, order, "fulfillment_orders/fulfillment_request_submitted", payload)
+        return {"fulfillment_order": fulfillment_order_json(order, fo), "delivery": delivery}
 
     # -- Admin REST (orders) -------------------------------------------------------------------------
 
@@ -676,6 +739,20 @@ def create_app(
     async def cancel(shop_domain: str, order_id: int, body: CancelRequest | None = None) -> dict[str, Any]:
         shop = standin.shop(shop_domain)
         return await standin.cancel(shop, standin.order(shop, order_id), body or CancelRequest())
+
+    @app.post("/_control/shops/{shop_domain}/fulfillment-service")
+    async def fulfillment_service(shop_domain: str, body: FulfillmentServiceConfig) -> dict[str, Any]:
+        shop = standin.shop(shop_domain)
+        shop.location.fulfillment_service = body.name
+        shop.location.name = body.name or "Shop location"
+        return shop.as_json()
+
+    @app.post("/_control/shops/{shop_domain}/orders/{order_id}/request-fulfillment")
+    async def request_fulfillment(shop_domain: str, order_id: int,
+                                  body: FulfillmentRequestControl | None = None) -> dict[str, Any]:
+        shop = standin.shop(shop_domain)
+        return await standin.request_fulfillment(shop, standin.order(shop, order_id),
+                                                 body or FulfillmentRequestControl())
 
     @app.post("/_control/shops/{shop_domain}/drop-webhooks")
     async def drop_webhooks(shop_domain: str, body: DropWebhooksRequest) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Business rules of ``fulfillmentCreate`` and ``fulfillmentTrackingInfoUpdate`` (platforms.md §1.3).
+"""Business rules of ``fulfillmentCreate``, ``fulfillmentTrackingInfoUpdate`` and the fulfillment-service
+request flow (submit by the merchant, ``fulfillmentOrderAcceptFulfillmentRequest``) (platforms.md §1.3).
 
 Documented rules enforced here:
 - ``lineItemsByFulfillmentOrder`` is required; omitting ``fulfillmentOrderLineItems`` fulfils everything
@@ -29,6 +30,7 @@ from .models import (
     Fulfillment,
     FulfillmentLineItem,
     FulfillmentOrder,
+    MerchantRequest,
     Order,
     Shop,
     TrackingInfo,
@@ -230,6 +232,72 @@ def update_tracking(
     return fulfillment, []
 
 
+# --------------------------------------------------------------------------- fulfillment requests
+# platforms.md §1.3 "Fulfillment-service flow": the merchant submits a request to the fulfillment service
+# a fulfillment order is assigned to; the service accepts it (fulfillmentOrderAcceptFulfillmentRequest):
+# request status ACCEPTED, fulfillment order IN_PROGRESS; then fulfillmentCreate with tracking as usual.
+
+
+class RequestRefused(Exception):
+    """The merchant cannot request fulfillment of this fulfillment order (control API answers 409)."""
+
+
+def submit_fulfillment_request(fo: FulfillmentOrder, message: str | None, *, new_id: Callable[[], int],
+                               now: datetime, notify_customer: bool = True) -> MerchantRequest:
+    """The merchant presses Request fulfillment (fulfillmentOrderSubmitFulfillmentRequest, whole order)."""
+    if not fo.at_fulfillment_service:
+        raise RequestRefused(f"fulfillment order {fo.id} is assigned to {fo.location.name!r}, which is not a "
+                             "fulfillment service location")
+    if fo.status != "OPEN":
+        raise RequestRefused(f"fulfillment order {fo.id} is {fo.status}, not OPEN")
+    if not fo.can_request_fulfillment:
+        raise RequestRefused(f"fulfillment order {fo.id} has request status {fo.request_status}")
+    request = MerchantRequest(id=new_id(), kind="FULFILLMENT_REQUEST", message=message, sent_at=now,
+                              request_options={"notify_customer": notify_customer})
+    fo.merchant_requests.append(request)
+    fo.request_status = "SUBMITTED"
+    fo.updated_at = now
+    return request
+
+
+def fulfillment_request_submitted_payload(fo: FulfillmentOrder, before: tuple[str, str],
+                                          request: MerchantRequest) -> dict[str, Any]:
+    """The body of ``fulfillment_orders/fulfillment_request_submitted`` in Shopify's documented shape
+    (webhooks reference sample): fulfillment order ids and lower-case statuses, no order id."""
+    status, request_status = before
+    return {
+        "original_fulfillment_order": {"id": gid("FulfillmentOrder", fo.id), "status": status.lower(),
+                                       "request_status": request_status.lower()},
+        "submitted_fulfillment_order": {"id": gid("FulfillmentOrder", fo.id), "status": fo.status.lower(),
+                                        "request_status": fo.request_status.lower()},
+        "fulfillment_order_merchant_request": {"id": gid("FulfillmentOrderMerchantRequest", request.id),
+                                               "message": request.message},
+    }
+
+
+def accept_fulfillment_request(shop: Shop, fulfillment_order_id: str, message: str | None, *,
+                               now: datetime) -> tuple[FulfillmentOrder | None, list[UserError]]:
+    """``fulfillmentOrderAcceptFulfillmentRequest``: only a SUBMITTED request can be accepted; on a user
+    error nothing changes (the wording is the stand-in's own)."""
+    numeric = parse_gid(fulfillment_order_id, "FulfillmentOrder")
+    found = shop.fulfillment_order(numeric) if numeric is not None else None
+    if found is None:
+        return None, [UserError(["id"], "Fulfillment order does not exist.")]
+    _order, fo = found
+    if not fo.at_fulfillment_service:
+        return None, [UserError(["id"], "Fulfillment order is not assigned to a fulfillment service.")]
+    if fo.request_status != "SUBMITTED":
+        return None, [UserError(["id"], "Cannot accept a fulfillment request for a fulfillment order with request "
+                                        f"status {fo.request_status.lower()}.")]
+    fo.request_status = "ACCEPTED"
+    fo.status = "IN_PROGRESS"
+    fo.updated_at = now
+    pending = next((r for r in reversed(fo.merchant_requests) if r.kind == "FULFILLMENT_REQUEST"), None)
+    if pending is not None:
+        pending.response_data = {"accepted_at": now.isoformat(), "message": message}
+    return fo, []
+
+
 def fulfillment_json(order: Order, fulfillment: Fulfillment) -> dict[str, Any]:
     """Control-API view of a fulfillment (GraphQL field names, for assertions)."""
     return {
@@ -262,7 +330,13 @@ def fulfillment_order_json(order: Order, fo: FulfillmentOrder) -> dict[str, Any]
         "orderId": gid("Order", order.id),
         "status": fo.status,
         "requestStatus": fo.request_status,
-        "assignedLocation": {"location": {"id": gid("Location", fo.location.id)}, "name": fo.location.name},
+        "assignedLocation": {"location": {"id": gid("Location", fo.location.id)}, "name": fo.location.name,
+                             "fulfillmentService": fo.location.fulfillment_service},
+        "merchantRequests": [
+            {"id": gid("FulfillmentOrderMerchantRequest", r.id), "kind": r.kind, "message": r.message,
+             "sentAt": r.sent_at.isoformat(), "requestOptions": r.request_options, "responseData": r.response_data}
+            for r in fo.merchant_requests
+        ],
         "supportedActions": fo.supported_actions,
         "lineItems": [
             {

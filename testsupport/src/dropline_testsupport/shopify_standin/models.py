@@ -2,7 +2,10 @@
 
 Model (platforms.md §1.3): every order has fulfillment orders (one per assigned location, created by
 Shopify, never by the app); an app fulfils *fulfillment order line items*, not order line items.
-The stand-in gives each shop one location, so each order gets exactly one fulfillment order.
+The stand-in gives each shop one location, so each order gets exactly one fulfillment order. That
+location can belong to a fulfillment service (``Location.fulfillment_service``, the shop's
+``fulfillment_service`` setting): its fulfillment orders can then carry a merchant's fulfillment request
+(platforms.md §1.3 "Fulfillment-service flow"; ``request_status`` UNSUBMITTED → SUBMITTED → ACCEPTED).
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ class Location:
     zip: str = "K2P 1L4"
     country_code: str = "CA"
     phone: str | None = None
+    # The fulfillment service this location belongs to (its name), or None for a merchant-managed location.
+    fulfillment_service: str | None = None
 
 
 @dataclass
@@ -59,6 +64,22 @@ class FulfillmentOrderLineItem:
 
 
 @dataclass
+class MerchantRequest:
+    """FulfillmentOrderMerchantRequest: the merchant's request to the fulfillment service."""
+
+    id: int
+    kind: str  # FulfillmentOrderMerchantRequestKind: FULFILLMENT_REQUEST or CANCELLATION_REQUEST
+    message: str | None
+    sent_at: datetime
+    request_options: dict[str, Any] = field(default_factory=dict)
+    response_data: dict[str, Any] | None = None  # what the fulfillment service answered (accept message)
+
+
+# Request statuses from which the merchant can (re)send a fulfillment request.
+REQUESTABLE_STATUSES = frozenset({"UNSUBMITTED", "REJECTED"})
+
+
+@dataclass
 class FulfillmentOrder:
     id: int
     order_id: int
@@ -68,13 +89,25 @@ class FulfillmentOrder:
     updated_at: datetime
     status: str = "OPEN"
     request_status: str = "UNSUBMITTED"
+    merchant_requests: list[MerchantRequest] = field(default_factory=list)
 
     def line_item(self, line_item_id: int) -> FulfillmentOrderLineItem | None:
         return next((li for li in self.line_items if li.id == line_item_id), None)
 
     @property
+    def at_fulfillment_service(self) -> bool:
+        return self.location.fulfillment_service is not None
+
+    @property
+    def can_request_fulfillment(self) -> bool:
+        return self.at_fulfillment_service and self.status == "OPEN" and self.request_status in REQUESTABLE_STATUSES
+
+    @property
     def supported_actions(self) -> list[str]:
-        return ["CREATE_FULFILLMENT", "MOVE", "HOLD"] if self.status in FULFILLABLE_STATUSES else []
+        if self.status not in FULFILLABLE_STATUSES:
+            return []
+        actions = ["CREATE_FULFILLMENT", "MOVE", "HOLD"]
+        return [*actions, "REQUEST_FULFILLMENT"] if self.can_request_fulfillment else actions
 
 
 @dataclass
@@ -162,17 +195,18 @@ class Order:
 
     @property
     def display_fulfillment_status(self) -> str:
-        """OrderDisplayFulfillmentStatus: UNFULFILLED, PARTIALLY_FULFILLED or FULFILLED."""
+        """OrderDisplayFulfillmentStatus: UNFULFILLED, IN_PROGRESS (nothing fulfilled yet, a fulfillment
+        service accepted a request), PARTIALLY_FULFILLED or FULFILLED."""
         total = sum(li.total_quantity for fo in self.fulfillment_orders for li in fo.line_items)
         remaining = sum(li.remaining_quantity for fo in self.fulfillment_orders for li in fo.line_items)
         if remaining == total:
-            return "UNFULFILLED"
+            return "IN_PROGRESS" if any(fo.status == "IN_PROGRESS" for fo in self.fulfillment_orders) else "UNFULFILLED"
         return "FULFILLED" if remaining == 0 else "PARTIALLY_FULFILLED"
 
     @property
     def rest_fulfillment_status(self) -> str | None:
         """REST ``fulfillment_status``: null / "partial" / "fulfilled" (platforms.md §1.2)."""
-        return {"UNFULFILLED": None, "PARTIALLY_FULFILLED": "partial", "FULFILLED": "fulfilled"}[
+        return {"UNFULFILLED": None, "IN_PROGRESS": None, "PARTIALLY_FULFILLED": "partial", "FULFILLED": "fulfilled"}[
             self.display_fulfillment_status
         ]
 
@@ -265,6 +299,7 @@ class Shop:
             "api_version": self.api_version,
             "timezone": self.timezone,
             "location_id": gid("Location", self.location.id),
+            "fulfillment_service": self.location.fulfillment_service,
             "orders": len(self.orders),
             "rate_limit": self.rate_limit_json(),
             "rest_rate_limit": self.rest_rate_limit_json(),

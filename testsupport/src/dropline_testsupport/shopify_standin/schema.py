@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import pycountry
 from graphql import GraphQLError, GraphQLResolveInfo, GraphQLSchema, build_schema
 
-from .fulfillment import create_fulfillment, parse_gid, update_tracking
+from .fulfillment import accept_fulfillment_request, create_fulfillment, parse_gid, update_tracking
 from .models import (
     FULFILLABLE_STATUSES,
     Fulfillment,
@@ -34,6 +34,7 @@ from .models import (
     FulfillmentOrder,
     FulfillmentOrderLineItem,
     Location,
+    MerchantRequest,
     Order,
     Shop,
 )
@@ -81,6 +82,8 @@ scalar URL
 scalar UnsignedInt64
 """A signed decimal number, serialized as a string."""
 scalar Decimal
+"""A JSON object."""
+scalar JSON
 
 interface Node { id: ID! }
 
@@ -113,6 +116,15 @@ type Mutation {
   fulfillmentTrackingInfoUpdate(
     fulfillmentId: ID!, trackingInfoInput: FulfillmentTrackingInput!, notifyCustomer: Boolean
   ): FulfillmentTrackingInfoUpdatePayload
+  fulfillmentOrderAcceptFulfillmentRequest(
+    id: ID!, message: String, estimatedShippedAt: DateTime
+  ): FulfillmentOrderAcceptFulfillmentRequestPayload
+}
+
+"""Return type for fulfillmentOrderAcceptFulfillmentRequest."""
+type FulfillmentOrderAcceptFulfillmentRequestPayload {
+  fulfillmentOrder: FulfillmentOrder
+  userErrors: [UserError!]!
 }
 
 enum OrderSortKeys { CREATED_AT ID ORDER_NUMBER PROCESSED_AT UPDATED_AT }
@@ -290,6 +302,22 @@ type FulfillmentOrder implements Node {
   fulfillments('''
     + _CONNECTION_ARGS
     + '''): FulfillmentConnection!
+  merchantRequests('''
+    + _CONNECTION_ARGS
+    + ''', kind: FulfillmentOrderMerchantRequestKind): FulfillmentOrderMerchantRequestConnection!
+}
+
+enum FulfillmentOrderMerchantRequestKind { CANCELLATION_REQUEST FULFILLMENT_REQUEST }
+
+"""A request made by the merchant to a fulfillment service for a fulfillment order."""
+type FulfillmentOrderMerchantRequest implements Node {
+  id: ID!
+  kind: FulfillmentOrderMerchantRequestKind!
+  message: String
+  requestOptions: JSON
+  responseData: JSON
+  sentAt: DateTime!
+  fulfillmentOrder: FulfillmentOrder!
 }
 
 enum FulfillmentOrderStatus { CANCELLED CLOSED INCOMPLETE IN_PROGRESS ON_HOLD OPEN SCHEDULED }
@@ -436,7 +464,7 @@ input FulfillmentTrackingInput {
     + "".join(
         _connection(n)
         for n in ("Order", "LineItem", "ShippingLine", "FulfillmentOrder", "FulfillmentOrderLineItem",
-                  "Fulfillment", "FulfillmentLineItem")
+                  "Fulfillment", "FulfillmentLineItem", "FulfillmentOrderMerchantRequest")
     )
     + _enum("CountryCode", _country_codes(), "ISO 3166-1 alpha-2 country codes (plus Shopify's extras).")
     + _enum("CurrencyCode", _currency_codes(), "ISO 4217 currency codes.")
@@ -507,6 +535,7 @@ def _install_scalars(schema: GraphQLSchema) -> None:
     _set_scalar(schema, "URL", output=str, input_=_parse_url)
     _set_scalar(schema, "UnsignedInt64", output=lambda v: str(int(v)))
     _set_scalar(schema, "Decimal", output=_serialize_decimal)
+    _set_scalar(schema, "JSON", output=lambda v: v, input_=lambda v: v)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -635,7 +664,7 @@ _SORT_KEYS: dict[str, Callable[[Order], Any]] = {
 _SEARCH_FIELDS = ("created_at", "updated_at", "processed_at", "name", "email", "financial_status",
                   "fulfillment_status", "id")
 _FULFILLMENT_SEARCH = {
-    "unshipped": {"UNFULFILLED"}, "unfulfilled": {"UNFULFILLED"}, "partial": {"PARTIALLY_FULFILLED"},
+    "unshipped": {"UNFULFILLED", "IN_PROGRESS"}, "unfulfilled": {"UNFULFILLED", "IN_PROGRESS"}, "partial": {"PARTIALLY_FULFILLED"},
     "shipped": {"FULFILLED"}, "fulfilled": {"FULFILLED"},
 }
 
@@ -836,6 +865,16 @@ def resolve_tracking_update(
     return {"fulfillment": updated, "userErrors": _user_errors(errors)}
 
 
+def resolve_accept_fulfillment_request(
+    _root: Any, info: GraphQLResolveInfo, id: str, message: str | None = None,
+    estimatedShippedAt: Any = None,
+) -> dict[str, Any]:
+    ctx = _ctx(info)
+    ctx.mutated.add("fulfillmentOrderAcceptFulfillmentRequest")
+    accepted, errors = accept_fulfillment_request(ctx.shop, id, message, now=ctx.now())
+    return {"fulfillmentOrder": accepted, "userErrors": _user_errors(errors)}
+
+
 # --------------------------------------------------------------------------------------------------
 # Field resolvers per type
 # --------------------------------------------------------------------------------------------------
@@ -904,6 +943,20 @@ def _fo_fulfillments(fo: FulfillmentOrder, info: GraphQLResolveInfo, **args: Any
     return paginate(related, lambda f: f.id, **_page_args(args))
 
 
+def _fo_merchant_requests(fo: FulfillmentOrder, _info: GraphQLResolveInfo, kind: str | None = None,
+                          **args: Any) -> dict[str, Any]:
+    requests = [r for r in fo.merchant_requests if kind is None or r.kind == kind]
+    return paginate(requests, lambda r: r.id, **_page_args(args))
+
+
+def _merchant_request_fo(request: MerchantRequest, info: GraphQLResolveInfo) -> FulfillmentOrder:
+    for order in _ctx(info).shop.orders.values():
+        for fo in order.fulfillment_orders:
+            if any(r is request for r in fo.merchant_requests):
+                return fo
+    raise GraphQLError("merchant request vanished")
+
+
 def _fulfillment_fos(fulfillment: Fulfillment, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
     order = _order_of(info, fulfillment.order_id)
     related = [fo for fo in order.fulfillment_orders if fo.id in fulfillment.fulfillment_order_ids]
@@ -931,6 +984,7 @@ RESOLVERS: dict[str, dict[str, Callable[..., Any]]] = {
     "Mutation": {
         "fulfillmentCreate": resolve_fulfillment_create,
         "fulfillmentTrackingInfoUpdate": resolve_tracking_update,
+        "fulfillmentOrderAcceptFulfillmentRequest": resolve_accept_fulfillment_request,
     },
     "Order": {
         "tags": lambda o, _i: [t.strip() for t in o.payload["tags"].split(",") if t.strip()],
@@ -979,6 +1033,10 @@ RESOLVERS: dict[str, dict[str, Callable[..., Any]]] = {
         "supportedActions": lambda fo, _i: [{"action": a, "external_url": None} for a in fo.supported_actions],
         "lineItems": lambda fo, _i, **a: paginate(fo.line_items, lambda li: li.id, **_page_args(a)),
         "fulfillments": _fo_fulfillments,
+        "merchantRequests": _fo_merchant_requests,
+    },
+    "FulfillmentOrderMerchantRequest": {
+        "fulfillmentOrder": lambda r, info: _merchant_request_fo(r, info),
     },
     "FulfillmentOrderLineItem": {
         "lineItem": _fo_line_item_view,
@@ -1005,6 +1063,7 @@ _NODE_CLASSES: dict[type, str] = {
     Fulfillment: "Fulfillment",
     FulfillmentLineItem: "FulfillmentLineItem",
     Location: "Location",
+    MerchantRequest: "FulfillmentOrderMerchantRequest",
 }
 
 

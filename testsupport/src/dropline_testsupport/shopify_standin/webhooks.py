@@ -2,8 +2,10 @@
 
 Topics the stand-in sends: ``orders/create`` (order created through the control API), ``orders/updated``
 (shipping address changed, paid, cancelled), ``orders/paid`` (marked paid) and ``orders/cancelled``
-(cancelled). Every one is signed the same way (base64 HMAC-SHA256 of the raw body with the shop's webhook
-secret) and carries the full REST order; ``X-Shopify-Event-Id`` is new per event, ``X-Shopify-Webhook-Id``
+(cancelled), and ``fulfillment_orders/fulfillment_request_submitted`` (the merchant requested fulfillment
+from a fulfillment service; its body is fulfillment order ids and statuses plus the merchant's request,
+not the order). Every one is signed the same way (base64 HMAC-SHA256 of the raw body with the shop's webhook
+secret); the orders/* ones carry the full REST order. ``X-Shopify-Event-Id`` is new per event, ``X-Shopify-Webhook-Id``
 new per delivery. A delivery can be ``dropped`` (the control API's drop-webhooks): recorded, never sent.
 """
 

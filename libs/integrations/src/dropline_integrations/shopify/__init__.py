@@ -1,5 +1,6 @@
 """Shopify: webhooks signed with the app's client secret over the raw body, full REST orders in the
-deliveries, fulfilment through fulfillment orders in the Admin GraphQL API (platforms.md §1)."""
+deliveries, fulfilment through fulfillment orders in the Admin GraphQL API (platforms.md §1); as the
+fulfilment service of the store's orders it takes "Request fulfillment" requests (requests.py)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from dropline_schemas.events import Platform
 
 from ..limits import RatePolicy, StoreLimiter
 from ..port import (
+    AcceptedRequest,
     ConnectionSpec,
     Delivery,
     FulfilmentRequest,
+    FulfilmentRequestRef,
+    FulfilmentRequestState,
     FulfilmentResult,
     OrderListing,
     StoreAccess,
@@ -26,6 +30,7 @@ from . import webhooks
 from .fulfil import ShopifyFulfilments
 from .normalise import normalise
 from .orders import ShopifyOrders
+from .requests import ShopifyFulfilmentRequests, request_of
 from .settings import ShopifySettings
 
 
@@ -48,6 +53,8 @@ class ShopifyPlatform:
         self.fulfilments = ShopifyFulfilments(http, api_version=s.api_version, timeout=s.timeout_seconds,
                                               min_available_points=s.min_available_points,
                                               max_wait_seconds=s.max_wait_seconds)
+        # Same GraphQL edge (and per-shop cost budget) as the fulfilment write-back.
+        self.requests = ShopifyFulfilmentRequests(self.fulfilments._graphql)
 
     def webhook_store_key(self, raw: bytes, headers: Mapping[str, str]) -> str:
         return webhooks.store_key(headers)
@@ -67,6 +74,17 @@ class ShopifyPlatform:
 
     async def fulfil(self, store: StoreAccess, request: FulfilmentRequest) -> FulfilmentResult:
         return await self.fulfilments.fulfil(store, request)
+
+    # AcceptsFulfilmentRequests ------------------------------------------------------------------
+
+    def fulfilment_request_of(self, body: Mapping[str, Any]) -> FulfilmentRequestRef:
+        return request_of(body)
+
+    async def fulfilment_request(self, store: StoreAccess, platform_fulfillment_order_id: str) -> FulfilmentRequestState:
+        return await self.requests.state(store, platform_fulfillment_order_id)
+
+    async def accept_fulfilment_request(self, store: StoreAccess, request: FulfilmentRequestRef) -> AcceptedRequest:
+        return await self.requests.accept(store, request)
 
 
 def create(http: httpx.AsyncClient, limiter: StoreLimiter) -> ShopifyPlatform:

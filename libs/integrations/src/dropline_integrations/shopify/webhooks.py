@@ -64,7 +64,10 @@ def verify(raw: bytes, headers: Mapping[str, str], secrets: WebhookSecrets) -> D
             raise WebhookRejected(400, "invalid_order", "order payload has no 'id'")
         order, order_id = body, str(body["id"])
     elif kind is DeliveryKind.FULFILMENT_REQUESTED:
-        fo = body.get("original_fulfillment_order") or body.get("fulfillment_order") or {}
+        # Shopify's documented payload names fulfillment orders (ids and statuses) and the merchant's
+        # request, not the order: platform_order_id is None then, and the order is read from the
+        # fulfillment order when the request is accepted (requests.py). An order_id is used if present.
+        fo = body.get("submitted_fulfillment_order") or body.get("original_fulfillment_order") or {}
         order_id = _order_id_of(fo.get("order_id")) if isinstance(fo, dict) else None
     try:
         occurred = timestamp(header(headers, "X-Shopify-Triggered-At"), "X-Shopify-Triggered-At")
