@@ -161,3 +161,16 @@ def test_a_store_failing_for_a_minute_does_not_delay_another_stores_write_back(s
     # Once the store answers again, its write-back goes through (cool-down ≤ 2 min, job backoff).
     wait_status(api, orders["broken"][2]["order_id"], "synced", timeout=240)
     assert healthy_after < 20
+
+
+def test_a_bigcommerce_order_counts_once_the_customer_paid(stack, api):
+    """store/order/created also fires for incomplete orders (status 0): nothing is ingested until the
+    statusUpdated that says it is awaiting fulfilment (11) brings it in."""
+    store = stack.demo_stores["bigcommerce"]
+    placed = store.place(customer(), ONE_LINE, status_id=0)
+    assert placed.raw["webhooks"][0]["attempts"][-1]["status_code"] == 200  # acknowledged and stored
+    time.sleep(5)  # the fetch job and two reconciliation runs have seen it by now
+    assert dropline_orders(api, placed.number) == []
+    store.set_status(placed, 11)
+    [row] = wait_orders(api, placed.number, 1)
+    assert row["status"] == "unpaid"
