@@ -338,6 +338,28 @@ class OrderAmendedV1(EventEnvelope[OrderAmendedData]):
     event_type_name = "OrderAmended"
 
 
+class FulfilmentRequestAcceptedData(Contract):
+    """A store asked Dropline, as the fulfilment service of its order, to fulfil it (Shopify "Request
+    fulfillment") and tracking-sync answered the store: accepted (the store shows the order In progress),
+    or not, with the reason. One event per Dropline order of that store order. Accepting pays, forwards
+    and fulfils nothing: the order goes on as any other (payment, forwarding, tracking written back)."""
+
+    order_id: str = Field(description="The Dropline order (one store order may have several).")
+    store_id: str
+    platform: Platform
+    platform_order_id: str
+    platform_fulfillment_order_id: str = Field(description="The store's fulfillment order that was requested.")
+    accepted: bool = Field(default=True, description="False: the request could not be accepted (see reason).")
+    message: str | None = Field(default=None, description="The merchant's message with the request.")
+    accepted_at: datetime | None = Field(default=None, description="When Dropline accepted it (accepted only).")
+    already_accepted: bool = Field(default=False, description="The store had it accepted already (a rerun).")
+    reason: str | None = Field(default=None, description="Why it was not accepted (accepted=False only).")
+
+
+class FulfilmentRequestAcceptedV1(EventEnvelope[FulfilmentRequestAcceptedData]):
+    event_type_name = "FulfilmentRequestAccepted"
+
+
 # --------------------------------------------------------------------------- store health
 
 
@@ -413,7 +435,7 @@ ALL_EVENTS: tuple[type[EventEnvelope], ...] = (
     StoreWebhookReceivedV1, OrderReceivedV1, OrderPaidV1, OrderPaymentFailedV1, OrderForwardedV1,
     OrderForwardingFailedV1, TrackingAddedV1, OrderSyncedV1, OrderSyncFailedV1,
     StoreConnectedV1, SupplierRegisteredV1, ListingUpsertedV1, OrderPricedV1, OrderPaymentStartedV1,
-    StoreReconciledV1, StoreIntakeFailedV1, StoreOrderChangedV1, OrderAmendedV1,
+    StoreReconciledV1, StoreIntakeFailedV1, StoreOrderChangedV1, OrderAmendedV1, FulfilmentRequestAcceptedV1,
 )
 
 EVENTS_BY_TYPE: dict[str, type[EventEnvelope]] = {e.event_type_name: e for e in ALL_EVENTS}

@@ -27,6 +27,7 @@ ORDER_SYNCED = Topic("dropline.order-synced.v1", description="Fulfilment + track
 ORDER_SYNC_FAILED = Topic("dropline.order-sync-failed.v1", description="Write-back failed for good; an operator must look.")
 STORE_ORDER_CHANGED = Topic("dropline.store-order-changed.v1", description="A store order already ingested changed in the store (address, customer, cancelled): one per Dropline order (order-ingest → checkout).")
 ORDER_AMENDED = Topic("dropline.order-amended.v1", description="checkout applied a store order change to an order not yet claimed for payment, or kept the order frozen and says why.")
+FULFILMENT_REQUEST = Topic("dropline.fulfilment-request.v1", description="A store's fulfilment request (Shopify \"Request fulfillment\") accepted by Dropline, or why not: one per Dropline order (tracking-sync → gateway).")
 STORE_HEALTH = Topic("dropline.store-health.v1", partitions=3, description="How each store's intake goes: reconciliation runs, orders that could not be fetched (order-ingest → gateway), keyed by store connection id.")
 CATALOG = Topic("dropline.catalog.v1", partitions=3, description="Store connections, suppliers, listings (gateway-owned master data).")
 DEAD_LETTER = Topic("dropline.dead-letter.v1", partitions=1, description="Messages a consumer could not process, with the reason.")
@@ -34,5 +35,5 @@ DEAD_LETTER = Topic("dropline.dead-letter.v1", partitions=1, description="Messag
 ALL_TOPICS: tuple[Topic, ...] = (
     STORE_WEBHOOK_RECEIVED, ORDER_RECEIVED, ORDER_PRICED, ORDER_PAYMENT_STARTED, ORDER_PAID, ORDER_PAYMENT_FAILED,
     ORDER_FORWARDED, ORDER_FORWARDING_FAILED, TRACKING_ADDED, ORDER_SYNCED, ORDER_SYNC_FAILED, STORE_ORDER_CHANGED,
-    ORDER_AMENDED, STORE_HEALTH, CATALOG, DEAD_LETTER,
+    ORDER_AMENDED, FULFILMENT_REQUEST, STORE_HEALTH, CATALOG, DEAD_LETTER,
 )
