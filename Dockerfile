@@ -34,6 +34,7 @@ WORKDIR /app
 COPY uv.lock pyproject.toml ./
 COPY schemas/pyproject.toml schemas/
 COPY libs/infra/pyproject.toml libs/infra/
+COPY libs/integrations/pyproject.toml libs/integrations/
 COPY testsupport/pyproject.toml testsupport/
 COPY services/gateway/pyproject.toml services/gateway/
 COPY services/order-ingest/pyproject.toml services/order-ingest/
@@ -51,10 +52,12 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 # packages, replace the two --no-editable-package flags by --no-editable and copy only /app/.venv.
 COPY schemas/ schemas/
 COPY libs/infra/ libs/infra/
+COPY libs/integrations/ libs/integrations/
 COPY services/ services/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev ${PACKAGES} \
         --no-editable-package dropline-schemas --no-editable-package dropline-infra \
+        --no-editable-package dropline-integrations \
  && python -m compileall -q -j 0 --invalidation-mode unchecked-hash services
 
 # ---------------------------------------------------------------- web app

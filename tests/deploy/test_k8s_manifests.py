@@ -674,7 +674,7 @@ def test_dockerignore_keeps_secrets_and_local_state_out_of_the_build_context():
     forbidden = {"deploy", ".venv", "var", "tests", "bench", "docs", ".git"}
     assert not any(a.split("/")[0] in forbidden or a.startswith("testsupport/src") for a in allowed), allowed
     assert "web/node_modules" in lines and "web/dist" in lines  # the image builds the web app itself
-    for needed in ("uv.lock", "services/*/src", "services/*/migrations", "schemas/src", "libs/infra/src", "web"):
+    for needed in ("uv.lock", "services/*/src", "services/*/migrations", "schemas/src", "libs/infra/src", "libs/integrations/src", "web"):
         assert needed in allowed, needed
 
 
