@@ -21,6 +21,7 @@ from dropline_infra.runtime import Service
 from dropline_infra.secrets import SecretBox
 from dropline_schemas import topics as T
 from dropline_schemas.events import (
+    DeliveryKind,
     DroplineOrder,
     OrderLine,
     OrderReceivedV1,
@@ -29,6 +30,8 @@ from dropline_schemas.events import (
     StoreConnectedData,
     StoreConnectedV1,
     StoreTotals,
+    StoreWebhookReceivedData,
+    StoreWebhookReceivedV1,
     SupplierTerms,
     TrackingAddedData,
     TrackingAddedV1,
@@ -81,6 +84,18 @@ def tracking_added(order_id: str = "order-1", tracking_id: str = "trk-1", *, num
                                tracking_url=url, source="supplier", line_ids=line_ids),
         producer="gateway", tenant_id=TENANT, correlation_id=f"store-order-{PLATFORM_ORDER_ID}",
         causation_id="supplier-report-1")
+
+
+def store_webhook(body: dict[str, Any], *, delivery_id: str = "dlv-1", store_id: str = "store-1",
+                  kind: DeliveryKind = DeliveryKind.FULFILMENT_REQUESTED, shop: str = SHOP,
+                  topic: str = "fulfillment_orders/fulfillment_request_submitted",
+                  platform_order_id: str | None = None) -> StoreWebhookReceivedV1:
+    """What the gateway publishes for a verified delivery (the body as the store sent it)."""
+    return StoreWebhookReceivedV1.create(
+        data=StoreWebhookReceivedData(delivery_id=delivery_id, platform=Platform.SHOPIFY, store_id=store_id, shop=shop,
+                                      topic=topic, platform_delivery_id=f"wh-{delivery_id}", payload=body, kind=kind,
+                                      platform_order_id=platform_order_id, carries_order=False),
+        producer="gateway", tenant_id=TENANT, correlation_id=f"delivery-{delivery_id}")
 
 
 def fo_line(foli_id: int, platform_line_id: str, sku: str, remaining: int, total: int | None = None) -> dict[str, Any]:
@@ -195,6 +210,8 @@ class Harness:
             handler, topic, event_type = handlers.on_order_received, T.ORDER_RECEIVED, OrderReceivedV1
         elif isinstance(event, TrackingAddedV1):
             handler, topic, event_type = handlers.on_tracking_added, T.TRACKING_ADDED, TrackingAddedV1
+        elif isinstance(event, StoreWebhookReceivedV1):
+            handler, topic, event_type = handlers.on_store_webhook, T.STORE_WEBHOOK_RECEIVED, StoreWebhookReceivedV1
         else:
             handler, topic, event_type = handlers.on_catalog, T.CATALOG, None
         name = handler.__name__.removeprefix("on_")

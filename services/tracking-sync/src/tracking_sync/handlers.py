@@ -7,8 +7,15 @@ from dropline_infra.db import UnitOfWork
 from dropline_infra.jobs import enqueue
 from dropline_infra.messaging import RetryLater
 from dropline_infra.observability import get_logger
-from dropline_schemas.events import OrderReceivedV1, StoreConnectedV1, TrackingAddedV1
+from dropline_schemas.events import (
+    DeliveryKind,
+    OrderReceivedV1,
+    StoreConnectedV1,
+    StoreWebhookReceivedV1,
+    TrackingAddedV1,
+)
 
+from .fulfilment_requests import ACCEPT_FULFILMENT_REQUEST, request_payload
 from .models import SyncOrder, SyncOrderLine, SyncStore
 from .repository import Repository
 from .syncing import SYNC_TRACKING, sync_payload
@@ -49,3 +56,16 @@ async def on_tracking_added(uow: UnitOfWork, event: TrackingAddedV1) -> None:
     payload = sync_payload(event, order, await repo.order_lines(d.order_id))
     added = await enqueue(uow, SYNC_TRACKING, key=d.tracking_id, payload=payload)
     log.info("tracking sync queued" if added else "tracking sync already queued", tracking_id=d.tracking_id)
+
+
+async def on_store_webhook(uow: UnitOfWork, event: StoreWebhookReceivedV1) -> None:
+    """Only fulfilment requests (Shopify "Request fulfillment") are tracking-sync's business; order
+    deliveries are order-ingest's."""
+    d = event.data
+    if d.kind is not DeliveryKind.FULFILMENT_REQUESTED:
+        return
+    if await Repository(uow.session).store(d.store_id) is None:
+        raise RetryLater(f"store {d.store_id} not known yet")
+    added = await enqueue(uow, ACCEPT_FULFILMENT_REQUEST, key=d.delivery_id, payload=request_payload(event))
+    log.info("fulfilment request queued" if added else "fulfilment request already queued",
+             delivery_id=d.delivery_id, store_id=d.store_id, platform=d.platform.value)

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, Text
+from sqlalchemy import Column, DateTime, Index, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -53,3 +53,25 @@ class SyncFulfillment(SQLModel, table=True):
     platform_fulfillment_id: str = Field(max_length=1000)
     synced_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     already_present: bool = False
+
+
+class SyncFulfilmentRequest(SQLModel, table=True):
+    """One store fulfilment request (Shopify "Request fulfillment") per delivery: which Dropline orders it
+    is for (found before anything is written to the store) and how answering it went.
+    status: pending (orders found, not answered yet) → accepted | duplicate (another delivery of the same
+    fulfillment order was answered already) | failed."""
+
+    __tablename__ = "sync_fulfilment_requests"
+    __table_args__ = (Index("ix_sync_fulfilment_requests_fo", "store_id", "platform_fulfillment_order_id"),)
+    delivery_id: str = Field(primary_key=True, max_length=64)
+    store_id: str = Field(max_length=64)
+    platform: str = Field(max_length=32)
+    platform_fulfillment_order_id: str = Field(max_length=255)
+    platform_order_id: str = Field(max_length=255)
+    order_ids: str = Field(sa_column=Column(Text, nullable=False), description="JSON list of Dropline order ids.")
+    message: str | None = Field(default=None, sa_column=Column(Text))
+    status: str = Field(default="pending", max_length=16)
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    already_accepted: bool = False
+    accepted_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from .models import SyncFulfillment, SyncOrder, SyncOrderLine, SyncStore
+from .models import SyncFulfillment, SyncFulfilmentRequest, SyncOrder, SyncOrderLine, SyncStore
 
 
 def _aware(moment: datetime) -> datetime:
@@ -46,4 +46,25 @@ class Repository:
         return await self.s.get(SyncFulfillment, tracking_id)
 
     def add_fulfillment(self, row: SyncFulfillment) -> None:
+        self.s.add(row)
+
+    async def orders_of_store_order(self, store_id: str, platform_order_id: str) -> list[SyncOrder]:
+        """Every Dropline order of one store order (one per supplier)."""
+        stmt = (select(SyncOrder).where(SyncOrder.store_id == store_id,
+                                        SyncOrder.platform_order_id == platform_order_id)
+                .order_by(SyncOrder.order_id))
+        return list((await self.s.exec(stmt)).all())
+
+    async def fulfilment_request(self, delivery_id: str) -> SyncFulfilmentRequest | None:
+        return await self.s.get(SyncFulfilmentRequest, delivery_id)
+
+    async def answered_request(self, store_id: str, platform_fulfillment_order_id: str) -> SyncFulfilmentRequest | None:
+        """A request for the same fulfillment order that was accepted already (another delivery of it)."""
+        stmt = select(SyncFulfilmentRequest).where(
+            SyncFulfilmentRequest.store_id == store_id,
+            SyncFulfilmentRequest.platform_fulfillment_order_id == platform_fulfillment_order_id,
+            SyncFulfilmentRequest.status == "accepted")
+        return (await self.s.exec(stmt)).first()
+
+    def add(self, row) -> None:
         self.s.add(row)
