@@ -9,7 +9,11 @@ ended is recorded in the timeline but moves nothing).
 A store change after arrival (checkout's OrderAmended): applied, the order's address/customer are the
 store's now (cancelled: the order is cancelled); not applied, the order stays as paid and `problem`
 tells the retailer what to do. OrderReceived never takes back an address an amendment or the paid
-order set (it may arrive after them, or be replayed)."""
+order set (it may arrive after them, or be replayed).
+
+A store's fulfilment request (Shopify "Request fulfillment", tracking-sync's FulfilmentRequestAccepted)
+moves no status: accepted, the timeline says so (with the merchant's message); not accepted, `problem`
+says why (the merchant waits for an answer in the store)."""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from datetime import datetime
 
 from dropline_schemas.events import (
     DroplineOrder,
+    FulfilmentRequestAcceptedV1,
     OrderAmendedV1,
     OrderForwardedV1,
     OrderForwardingFailedV1,
@@ -164,6 +169,8 @@ def apply(row, event) -> tuple[str | None, str]:
         return None, f"Could not update the store: {event.data.reason}"
     if isinstance(event, OrderAmendedV1):
         return amended(row, event)
+    if isinstance(event, FulfilmentRequestAcceptedV1):
+        return fulfilment_requested(row, event)
     raise ValueError(f"projection has no rule for {type(event).__name__}")
 
 
@@ -186,6 +193,26 @@ def amended(row, event: OrderAmendedV1) -> tuple[str | None, str]:
     if before is not None and before.shipping_address == d.shipping_address:
         return None, "Customer contact updated from the store"
     return None, "Shipping address updated from the store"
+
+
+PLATFORM_NAMES = {"shopify": "Shopify", "ecwid": "Ecwid", "bigcommerce": "BigCommerce", "wix": "Wix"}
+
+
+def fulfilment_requested(row, event: FulfilmentRequestAcceptedV1) -> tuple[str | None, str]:
+    """The store asked Dropline to fulfil the order; the status stays as it is (nothing is paid or
+    forwarded by this: the order goes on as any other)."""
+    d = event.data
+    store = PLATFORM_NAMES.get(d.platform.value, d.platform.value)
+    said = f' Merchant\'s message: "{d.message}".' if d.message else ""
+    if not d.accepted:
+        row.problem = (f"{store} requested fulfilment, but Dropline could not accept the request: {d.reason}. "
+                       "Accept it in the store's admin, or ask the merchant to request fulfilment again.")
+        return None, f"{store} requested fulfilment; Dropline could not accept it: {d.reason}.{said}"
+    if row.problem and row.problem.startswith(f"{store} requested fulfilment, but Dropline could not accept"):
+        row.problem = None  # a later request was accepted
+    again = " (it was accepted already)" if d.already_accepted else ""
+    return None, (f"{store} requested fulfilment; Dropline accepted it{again} (the store shows In progress). "
+                  "It ships once the order is paid and forwarded to the supplier." + said)
 
 
 def event_order_id(event) -> str:
