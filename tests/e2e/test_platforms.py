@@ -150,7 +150,7 @@ def test_a_store_failing_for_a_minute_does_not_delay_another_stores_write_back(s
         orders[name] = (store, placed, row)
     broken.fail_for(500, 60)
     started = time.monotonic()
-    for name, (_store, _placed, row) in orders.items():
+    for _store, _placed, row in orders.values():
         number = f"94001118992233{uuid.uuid4().int % 10**8:08d}"
         assert api.post(f"/api/v1/orders/{row['order_id']}/tracking",
                         json={"tracking_number": number, "carrier": "USPS"}).status_code == 201
