@@ -4,12 +4,11 @@ Revision ID: f8f1296a2dac
 Revises: 147c8fc3574e
 Create Date: 2026-12-01 21:57:31.386028
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
+from alembic import op
 
 import dropline_infra.types
-
 
 revision = 'f8f1296a2dac'
 down_revision = '147c8fc3574e'
