@@ -5,7 +5,11 @@ Safe against a checkout starting at the same moment: the order row is locked as 
 it (PostgreSQL; SQLite serialises writers), so either the change lands first (a cancelled order is
 then refused by the claim's conditional UPDATE, an address is in the order_json that is paid and
 forwarded), or the claim does (the change sees payment_pending and is kept aside: applied if that
-payment fails, dropped once it succeeds). Dropline never cancels with the supplier or refunds."""
+payment fails, dropped once it succeeds). Dropline never cancels with the supplier or refunds.
+
+The retailer cancelling an order (cancel_by_retailer) follows the same discipline: the row locked
+like claim_orders locks it, so a cancel and a checkout starting at the same moment go one after the
+other and exactly one of them wins."""
 
 from __future__ import annotations
 
@@ -15,7 +19,13 @@ from dropline_infra.db import UnitOfWork
 from dropline_schemas import topics as T
 from dropline_schemas.events import DroplineOrder, OrderStatus, StoreOrderChangedData
 
-from .domain import Outcome, amend, order_amended_event
+from .domain import (
+    Outcome,
+    amend,
+    order_amended_event,
+    order_cancelled_by_retailer_event,
+    retailer_may_cancel,
+)
 from .models import CheckoutOrder
 from .observability import log
 from .repository import Repository
@@ -49,3 +59,21 @@ def apply_store_change(uow: UnitOfWork, row: CheckoutOrder, change: StoreOrderCh
     log.info("store change", order_number=row.order_number, outcome=amendment.outcome.value,
              cancelled=change.cancelled, status=row.status)
     return amendment.outcome
+
+
+def cancel_by_retailer(uow: UnitOfWork, row: CheckoutOrder, *, causation_id: str, now: datetime) -> bool:
+    """`row` is locked by the caller. True: cancelled now (one OrderAmended through the outbox);
+    False: it was cancelled already (nothing published). A payment in progress or a paid order is
+    refused (CheckoutError: payment_in_progress / already_paid)."""
+    if not retailer_may_cancel(row.status, order_id=row.order_id, payment_id=row.payment_id):
+        log.info("retailer cancel: the order is cancelled already", order_number=row.order_number)
+        return False
+    order = DroplineOrder.model_validate_json(row.order_json)
+    was = row.status
+    Repository(uow.session).amend_order(row, order, cancel=True, cause="cancelled by the retailer", now=now)
+    uow.publish(order_cancelled_by_retailer_event(order=order, retailer_id=row.retailer_id,
+                                                  correlation_id=row.correlation_id, causation_id=causation_id,
+                                                  cancelled_at=now),
+                T.ORDER_AMENDED, key=row.order_id)
+    log.info("cancelled by the retailer", order_number=row.order_number, was=was)
+    return True

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hmac
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .domain import CheckoutError
@@ -24,6 +25,9 @@ STATUS_BY_CODE = {
     "orders_not_found": 404,
     "payment_not_found": 404,
     "not_payable": 409,
+    "payment_in_progress": 409,
+    "already_paid": 409,
+    "not_cancellable": 409,
     "checkout_conflict": 409,
     "not_implemented": 501,
 }  # every other CheckoutError code is a 422
@@ -32,6 +36,17 @@ RetailerId = Query(min_length=1, max_length=64, description="Set by the gateway 
 
 _errors = {401: {"model": ErrorView}, 404: {"model": ErrorView}, 409: {"model": ErrorView},
            422: {"model": ErrorView}}
+
+
+class CancelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    retailer_id: str = Field(min_length=1, max_length=64, description="Set by the gateway from the session.")
+
+
+class CancelView(BaseModel):
+    order_id: str
+    status: str = Field(description="cancelled")
+    cancelled_now: bool = Field(description="False: it was cancelled already (nothing changed).")
 
 
 def error_response(status: int, code: str, message: str, **details) -> JSONResponse:
@@ -74,6 +89,13 @@ def build_router(settings: Settings) -> APIRouter:
             headers["Idempotent-Replayed"] = "true"
         status = 402 if view.status == "failed" else 201
         return JSONResponse(status_code=status, content=view.model_dump(mode="json"), headers=headers)
+
+    @router.post("/orders/{order_id}/cancel", response_model=CancelView, responses=_errors,
+                 summary="The retailer cancels an unpaid order (idempotent; never a paid one or one being paid)")
+    async def cancel(request: Request, body: CancelRequest,
+                     order_id: str = Path(min_length=1, max_length=64)) -> CancelView:
+        status, cancelled_now = await _checkout(request).cancel(body.retailer_id, order_id)
+        return CancelView(order_id=order_id, status=status, cancelled_now=cancelled_now)
 
     @router.get("/payments/{payment_id}", response_model=PaymentView, responses=_errors, summary="One payment")
     async def get_payment(request: Request, payment_id: str, retailer_id: str = RetailerId) -> PaymentView:

@@ -477,3 +477,44 @@ def order_amended_event(*, amendment: Amendment, change: StoreOrderChangedData, 
                               notice=notice or amendment.notice, amended_at=amended_at, status=OrderStatus(status),
                               order=amendment.order),
         producer=PRODUCER, tenant_id=retailer_id, correlation_id=correlation_id, causation_id=causation_id)
+
+
+# --------------------------------------------------------------------------- cancelled by the retailer
+
+
+RETAILER_CANCELLED_NOTICE = "Cancelled by the retailer"
+_PAID_OR_LATER = frozenset({OrderStatus.PAID.value, OrderStatus.FORWARDED.value, OrderStatus.SHIPPED.value,
+                            OrderStatus.SYNCED.value})
+
+
+def retailer_may_cancel(status: str, *, order_id: str, payment_id: str | None = None) -> bool:
+    """The retailer cancels an order nobody has paid and no payment holds (product rule: Dropline
+    never cancels with the supplier or refunds). True: cancel it now; False: it is cancelled already
+    (nothing to do). Anything else is refused with the reason and what to do instead."""
+    if status == OrderStatus.CANCELLED.value:
+        return False
+    if status in AMENDABLE:
+        return True
+    if status == OrderStatus.PAYMENT_PENDING.value:
+        raise CheckoutError("payment_in_progress", "a payment for this order is in progress, so it cannot be "
+                            "cancelled now; if the payment goes through, cancel the order with the supplier",
+                            order_id=order_id, order_status=status, **({"payment_id": payment_id} if payment_id else {}))
+    if status in _PAID_OR_LATER:
+        raise CheckoutError("already_paid", "this order is paid already, so Dropline cannot cancel it: cancel it "
+                            "with the supplier (and refund the customer in the store)", order_id=order_id,
+                            order_status=status)
+    raise CheckoutError("not_cancellable", f"an order that is {status} cannot be cancelled", order_id=order_id,
+                        order_status=status)
+
+
+def order_cancelled_by_retailer_event(*, order: DroplineOrder, retailer_id: str, correlation_id: str,
+                                      causation_id: str, cancelled_at: datetime) -> OrderAmendedV1:
+    """The retailer cancelled the order: OrderAmended(applied, cancelled) with the order as it stands
+    (its address and customer unchanged), so every consumer of store cancellations handles it too."""
+    snapshot = order.model_copy(update={"status": OrderStatus.CANCELLED})
+    return OrderAmendedV1.create(
+        data=OrderAmendedData(order_id=order.order_id, applied=True, cancelled=True,
+                              shipping_address=order.shipping_address, customer=order.customer,
+                              notice=RETAILER_CANCELLED_NOTICE, amended_at=cancelled_at,
+                              status=OrderStatus.CANCELLED, order=snapshot),
+        producer=PRODUCER, tenant_id=retailer_id, correlation_id=correlation_id, causation_id=causation_id)

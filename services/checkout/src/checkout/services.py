@@ -35,7 +35,7 @@ from dropline_schemas import topics as T
 from dropline_schemas.events import DroplineOrder, PaymentMethod, StoreOrderChangedData
 
 from . import fx
-from .amendments import apply_store_change
+from .amendments import apply_store_change, cancel_by_retailer
 from .domain import (
     CheckoutError,
     OrderState,
@@ -139,6 +139,24 @@ class Checkout:
         if p is None or p.retailer_id != retailer_id:
             raise CheckoutError("payment_not_found", "no such payment", payment_id=payment_id)
         return payment_view(p)
+
+    # ------------------------------------------------------------------ cancel
+
+    async def cancel(self, retailer_id: str, order_id: str) -> tuple[str, bool]:
+        """The retailer cancels an unpaid (non-auto-order, unmatched) order: (status, cancelled_now).
+        Idempotent: an order cancelled already answers (cancelled, False) and publishes nothing. The
+        row is locked as claim_orders locks it, so a checkout starting at the same moment either
+        claims the order first (this answers payment_in_progress) or finds it cancelled."""
+        now = self.now()
+        with bound(tenant_id=retailer_id, order_id=order_id):
+            async with self.db.uow() as uow:
+                row = await Repository(uow.session).order(order_id, for_update=True)
+                if row is None or row.retailer_id != retailer_id:  # another retailer's order is not found
+                    raise CheckoutError("orders_not_found", "no such order", order_ids=[order_id])
+                cancelled = cancel_by_retailer(uow, row, causation_id=f"retailer-cancel-{uuid.uuid4()}", now=now)
+                status = row.status
+                await uow.commit()
+        return status, cancelled
 
     # ------------------------------------------------------------------ pay
 
