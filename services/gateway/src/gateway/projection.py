@@ -7,8 +7,8 @@ that same payment is the one holding them (a late OrderPaymentStarted of a payme
 ended is recorded in the timeline but moves nothing).
 
 A store change after arrival (checkout's OrderAmended): applied, the order's address/customer are the
-store's now (cancelled: the order is cancelled); not applied, the order stays as paid and `problem`
-tells the retailer what to do. OrderReceived never takes back an address an amendment or the paid
+store's now (cancelled: the order is cancelled, by the store or by the retailer as the notice says); not
+applied, the order stays as paid and `problem` tells the retailer what to do. OrderReceived never takes back an address an amendment or the paid
 order set (it may arrive after them, or be replayed).
 
 A store's fulfilment request (Shopify "Request fulfillment", tracking-sync's FulfilmentRequestAccepted)
@@ -189,10 +189,16 @@ def amended(row, event: OrderAmendedV1) -> tuple[str | None, str]:
     if d.cancelled:
         advance(row, "cancelled")
         row.problem = None  # nothing is left to do for a cancelled order
-        return "cancelled", "Cancelled in the store"
+        return "cancelled", cancelled_by(d.notice)
     if before is not None and before.shipping_address == d.shipping_address:
         return None, "Customer contact updated from the store"
     return None, "Shipping address updated from the store"
+
+
+def cancelled_by(notice: str) -> str:
+    """Who cancelled an order, for its timeline: checkout's notice when it names who ("Cancelled by
+    the retailer"); a store's cancellation (its notice explains it at length) reads "Cancelled in the store"."""
+    return notice if notice.startswith("Cancelled by ") else "Cancelled in the store"
 
 
 PLATFORM_NAMES = {"shopify": "Shopify", "ecwid": "Ecwid", "bigcommerce": "BigCommerce", "wix": "Wix"}

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, HttpUrl, field_validator
 from dropline_schemas.events import PaymentMethod
 
 from ..services.orders import Orders, order_filter
+from ..services.payments import CancelOut
 from ..views import (
     CarrierGuess,
     CheckoutConfig,
@@ -114,6 +115,15 @@ async def add_tracking(request: Request, order_id: Id, body: TrackingIn, who: Re
         who, order_id, body.tracking_number, body.carrier, str(body.tracking_url) if body.tracking_url else None,
         body.supplier_order_id)
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if out.status == "accepted" else 200)
+
+
+@router.post("/orders/{order_id}/cancel", response_model=CancelOut,
+             summary="Cancel an unpaid order (it will never be paid; the store order is not changed)",
+             description="For an unpaid, non-auto-order or unmatched order. Cancelling twice answers 200 again "
+                         "(cancelled_now false). 409 payment_in_progress: a payment holds the order; 409 "
+                         "already_paid: cancel it with the supplier instead.")
+async def cancel_order(request: Request, order_id: Id, who: Retailer) -> CancelOut:
+    return await use_cases(request).payments.cancel(who, order_id)
 
 
 @router.get("/carriers/detect", response_model=CarrierGuess, summary="The carrier a tracking number's format names")

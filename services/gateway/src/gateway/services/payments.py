@@ -6,6 +6,9 @@ received yet (the read model and checkout consume OrderReceived independently)."
 from __future__ import annotations
 
 import uuid
+from typing import Literal
+
+from pydantic import BaseModel, Field
 
 from dropline_infra.db import Database
 
@@ -15,6 +18,12 @@ from ..repository import Repository
 from ..settings import Settings
 from ..views import CheckoutConfig, PaymentOut, QuoteOut, UnpaidOut
 from .accounts import Principal
+
+
+class CancelOut(BaseModel):
+    order_id: str
+    status: Literal["cancelled"] = "cancelled"
+    cancelled_now: bool = Field(description="False: the order was cancelled already (nothing changed).")
 
 
 class Payments:
@@ -51,6 +60,20 @@ class Payments:
         except GatewayError as exc:
             raise await self._not_ready_yet(who, exc) from exc
         return status, PaymentOut.model_validate(body)
+
+    async def cancel(self, who: Principal, order_id: str) -> CancelOut:
+        """The retailer cancels an order nobody has paid (checkout decides, under the order's row lock:
+        a payment in progress or a paid order is refused with 409). The order page follows through
+        the live feed once checkout's OrderAmended reaches the read model."""
+        try:
+            _, body = await self.checkout.call("POST", f"/internal/v1/orders/{path_segment(order_id)}/cancel",
+                                               json={"retailer_id": who.retailer_id})
+        except GatewayError as exc:
+            if exc.status != 404:
+                raise
+            answer = await self._not_ready_yet(who, exc)  # seen here, not yet in checkout: 409 not_ready_yet
+            raise (answer if answer.error == "not_ready_yet" else not_found()) from exc
+        return CancelOut(order_id=order_id, cancelled_now=bool(body.get("cancelled_now")))
 
     async def payment(self, who: Principal, payment_id: str) -> PaymentOut:
         try:
