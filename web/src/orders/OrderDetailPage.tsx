@@ -12,6 +12,8 @@ import ErrorAlert from "../components/ErrorAlert";
 import { useTitle } from "../components/useTitle";
 import { localDateTime, methodLabel, money, moneyWithCode, platformLabel, rateLine } from "../format";
 import AddTrackingDialog from "./AddTrackingDialog";
+import { canCancel } from "./cancel";
+import CancelOrderDialog from "./CancelOrderDialog";
 import { useOrder } from "./queries";
 import StatusChip from "./StatusChip";
 import { visuallyHidden } from "../components/visuallyHidden";
@@ -40,6 +42,7 @@ export default function OrderDetailPage() {
   const { orderId = "" } = useParams();
   const order = useOrder(orderId);
   const [tracking, setTracking] = useState(false);
+  const [cancelling, setCancelling] = useState(false);
   const [copied, setCopied] = useState<string | null>(null);
   useTitle(order.data ? `Order ${order.data.order_number ?? order.data.order_id}` : "Order");
 
@@ -85,6 +88,9 @@ export default function OrderDetailPage() {
         <StatusChip status={o.status} />
         {nonAuto && o.status !== "non_auto_order" && <Chip size="small" variant="outlined" label="Non auto-order" />}
         <Box sx={{ flexGrow: 1 }} />
+        {canCancel(o.status) && (
+          <Button variant="outlined" color="error" onClick={() => setCancelling(true)}>Cancel order</Button>
+        )}
         {o.can_add_tracking && (
           <Tooltip title="Add tracking number">
             <IconButton aria-label="Add tracking number" color="primary" onClick={() => setTracking(true)}
@@ -232,6 +238,9 @@ export default function OrderDetailPage() {
         </Box>
       </Section>
 
+      <CancelOrderDialog orderId={o.order_id} orderNumber={o.order_number ?? o.order_id} open={cancelling}
+        onClose={() => setCancelling(false)}
+        onCancelled={() => { setCancelling(false); setCopied("Order cancelled. It will not be paid."); }} />
       <AddTrackingDialog orderId={o.order_id} orderNumber={o.order_number ?? o.order_id} open={tracking} onClose={() => setTracking(false)} />
       <Snackbar open={!!copied} autoHideDuration={3000} onClose={() => setCopied(null)} message={copied ?? ""} />
     </Stack>
