@@ -35,7 +35,7 @@ SERVICES = {  # name: (python module, env prefix, default port)
 STORE_STANDINS = {"shopify": "shopify_standin", "ecwid": "ecwid_standin", "bigcommerce": "bigcommerce_standin",
                   "wix": "wix_standin"}  # one stand-in per store platform
 DEFAULT_PORTS = {"kafka": 9092, "localstripe": 8420, "shopify": 8101, "supplier": 8102, "supplier2": 8103,
-                 "ecwid": 8105, "bigcommerce": 8106, "wix": 8107,
+                 "ecwid": 8105, "bigcommerce": 8106, "wix": 8107, "ecb": 8108,
                  **{name: port for name, (_, _, port) in SERVICES.items()}}
 ADMIN_TOKEN = "dev-admin-token"
 
@@ -119,11 +119,13 @@ class Stack:
             self._spawn(platform, [py, "-m", f"dropline_testsupport.{module}", "--port", str(self.ports[platform])])
         for standin in ("supplier", "supplier2"):  # one stand-in per auto-order supplier of the demo
             self._spawn(standin, [py, "-m", "dropline_testsupport.supplier_standin", "--port", str(self.ports[standin])])
+        self._spawn("ecb", [py, "-m", "dropline_testsupport.ecb_standin", "--port", str(self.ports["ecb"])])
+        infra.wait_for_port("127.0.0.1", self.ports["ecb"], timeout=30)  # checkout fetches rates at start
         for name in SERVICES:
             if self.databases is not None:
                 self.db_urls[name] = self.databases.create(name)
             self.start_service(name)
-        for name in ("localstripe", *STORE_STANDINS, "supplier", "supplier2"):
+        for name in ("localstripe", *STORE_STANDINS, "supplier", "supplier2", "ecb"):
             infra.wait_for_port("127.0.0.1", self.ports[name], timeout=30)
         for name in SERVICES:
             self.wait_ready(name)
@@ -166,6 +168,7 @@ class Stack:
             env["STRIPE_JS_URL"] = self.url("localstripe") + "/js.stripe.com/v3/"
         if name == "checkout":
             env["STRIPE_API_BASE"] = self.url("localstripe")
+            env["ECB_RATES_URL"] = self.url("ecb") + "/stats/eurofxref/eurofxref-hist-90d.xml"
         env.update(self.service_env.get(name, {}))
         return {prefix + k: v for k, v in env.items()}
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI
 
 from dropline_infra.runtime import Service
@@ -16,6 +17,7 @@ from dropline_schemas.events import OrderReceivedV1, StoreOrderChangedV1
 
 from . import api, fx, handlers
 from .provider import PaymentProvider, StripeProvider
+from .rates import RatesRefresher
 from .services import Checkout
 from .settings import Settings
 
@@ -23,7 +25,10 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def build(settings: Settings | None = None, *, provider: PaymentProvider | None = None,
-          now: Callable[[], datetime] | None = None, today: Callable[[], date] | None = None) -> Service:
+          now: Callable[[], datetime] | None = None, today: Callable[[], date] | None = None,
+          rates_http: httpx.AsyncClient | None = None) -> Service:
+    """`rates_http`: the client the ECB rates are fetched with (tests pass one bound to the
+    stand-in's ASGI app); by default the service's shared HTTP client."""
     settings = settings or Settings()
     svc = Service(settings, migrations=MIGRATIONS, title="Dropline checkout",
                   description="Prices unpaid orders in USD and takes the retailer's payment to the supplier, "
@@ -38,6 +43,14 @@ def build(settings: Settings | None = None, *, provider: PaymentProvider | None 
     svc.consumers.subscribe(T.ORDER_RECEIVED, handlers.on_order_received, event_type=OrderReceivedV1)
     svc.consumers.subscribe(T.STORE_ORDER_CHANGED, handlers.on_store_order_changed, event_type=StoreOrderChangedV1)
     svc.background.append(checkout.run_recovery)
+    rates = RatesRefresher(svc.db, rates_http or svc.http, settings)
+    svc.rates = rates  # type: ignore[attr-defined]
+    svc.job_kinds.append(rates.job_kind())
+
+    async def schedule_rates_refresh() -> None:
+        await rates.schedule()
+
+    svc.background.append(schedule_rates_refresh)
 
     async def close_provider_on_shutdown() -> None:
         try:

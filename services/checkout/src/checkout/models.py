@@ -1,9 +1,9 @@
 """checkout's tables: its copy of the orders it may charge for, the payments, and each order's
 status history. Amounts are stored as JSON strings of Decimals (never floats)."""
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Date, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from dropline_infra.db import UtcDateTime
@@ -83,3 +83,17 @@ class CheckoutOrderTransition(SQLModel, table=True):
     payment_id: str | None = Field(default=None, max_length=64)
     cause: str = Field(sa_column=Column(Text, nullable=False))
     at: datetime = Field(sa_column=_ts())
+
+
+class CheckoutReferenceRate(SQLModel, table=True):
+    """One ECB euro reference rate as fetched by the rates refresher (rates.py): units of
+    `currency` per 1 EUR on `rate_date`. A day is stored once; a later document never rewrites it
+    (payments may already record it)."""
+
+    __tablename__ = "checkout_reference_rates"
+
+    rate_date: date = Field(sa_column=Column(Date, primary_key=True))
+    currency: str = Field(primary_key=True, max_length=3)
+    rate_per_eur: str = Field(max_length=32, description="Decimal string, exactly as the ECB published it.")
+    source_url: str = Field(sa_column=Column(Text, nullable=False), description="The address it was fetched from.")
+    fetched_at: datetime = Field(sa_column=_ts())

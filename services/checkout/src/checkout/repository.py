@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import update
 from sqlmodel import col, select
@@ -14,7 +15,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from dropline_schemas.events import DroplineOrder, OrderStatus
 
 from .domain import OrderState
-from .models import CheckoutOrder, CheckoutOrderTransition, CheckoutPayment
+from .ecb import ReferenceDay
+from .fx import StoredRate
+from .models import CheckoutOrder, CheckoutOrderTransition, CheckoutPayment, CheckoutReferenceRate
 
 # Payment statuses (internal): the API shows created and processing both as "processing".
 CREATED, PROCESSING, SUCCEEDED, FAILED = "created", "processing", "succeeded", "failed"
@@ -189,3 +192,46 @@ class Repository:
 
 def order_ids_of(payment: CheckoutPayment) -> list[str]:
     return json.loads(payment.order_ids)
+
+
+class RatesRepository:
+    """The fetched ECB reference rates (checkout_reference_rates)."""
+
+    def __init__(self, session: AsyncSession):
+        self.s = session
+
+    async def add_days(self, days: Sequence[ReferenceDay], *, source_url: str, now: datetime
+                       ) -> tuple[int, list[str]]:
+        """Store the (date, currency) rates not stored yet. Returns (rows added, differences): a
+        stored rate is never rewritten; a document disagreeing with it is reported, not applied."""
+        if not days:
+            return 0, []
+        stmt = select(CheckoutReferenceRate).where(col(CheckoutReferenceRate.rate_date).in_([d.day for d in days]))
+        known = {(r.rate_date, r.currency): r for r in (await self.s.exec(stmt)).all()}
+        added, differences = 0, []
+        for d in days:
+            for currency, rate in d.rates.items():
+                row = known.get((d.day, currency))
+                if row is not None:
+                    if Decimal(row.rate_per_eur) != rate:
+                        differences.append(f"{d.day.isoformat()} {currency}: stored {row.rate_per_eur}, now {rate}")
+                    continue
+                self.s.add(CheckoutReferenceRate(rate_date=d.day, currency=currency, rate_per_eur=str(rate),
+                                                 source_url=source_url, fetched_at=now))
+                added += 1
+        return added, differences
+
+    async def recent(self, currencies: Sequence[str], on_or_before: date, *, days: int = 31) -> list[StoredRate]:
+        """The stored rates of `currencies` dated on or before `on_or_before`, newest first, at
+        most `days` dates back (enough to find the last published day; older ones are stale anyway)."""
+        stmt = (select(CheckoutReferenceRate)
+                .where(col(CheckoutReferenceRate.currency).in_(list(currencies)),
+                       CheckoutReferenceRate.rate_date <= on_or_before,
+                       CheckoutReferenceRate.rate_date > on_or_before - timedelta(days=days))
+                .order_by(col(CheckoutReferenceRate.rate_date).desc()))
+        return [StoredRate(day=r.rate_date, currency=r.currency, per_eur=Decimal(r.rate_per_eur),
+                           source_url=r.source_url) for r in (await self.s.exec(stmt)).all()]
+
+    async def newest_day(self) -> date | None:
+        stmt = select(CheckoutReferenceRate.rate_date).order_by(col(CheckoutReferenceRate.rate_date).desc()).limit(1)
+        return (await self.s.exec(stmt)).first()

@@ -55,7 +55,16 @@ from .domain import (
 from .models import CheckoutPayment
 from .observability import log
 from .provider import Declined, Intent, NotFoundAtProvider, PaymentProvider, ProviderUnavailable, Rejected
-from .repository import CREATED, FAILED, OPEN, PROCESSING, SUCCEEDED, Repository, order_ids_of
+from .repository import (
+    CREATED,
+    FAILED,
+    OPEN,
+    PROCESSING,
+    SUCCEEDED,
+    RatesRepository,
+    Repository,
+    order_ids_of,
+)
 from .settings import Settings
 from .views import PaymentRequest, PaymentView, QuoteView, SupplierUnpaid, UnpaidView
 
@@ -127,10 +136,12 @@ class Checkout:
         states = check_orders(order_ids, await repo.order_states(retailer_id, order_ids))
         orders = [s.order for s in states]
         currency = orders[0].supplier.currency if orders[0].supplier else ""
+        today = self.today()
+        stored = await RatesRepository(repo.s).recent(sorted({fx.USD, currency.upper()}), today)
         try:
-            record = fx.usd_rate(currency, self.today())
+            record = fx.current_usd_rate(currency, today, stored, max_age_days=self.settings.fx_max_age_days)
         except fx.FxError as exc:
-            raise CheckoutError(exc.code, str(exc), currency=currency) from exc
+            raise CheckoutError(exc.code, str(exc), **{"currency": currency, **exc.details}) from exc
         return build_quote(orders, record), states
 
     async def payment(self, retailer_id: str, payment_id: str) -> PaymentView:

@@ -5,6 +5,8 @@ from pydantic_settings import SettingsConfigDict
 
 from dropline_infra.settings import ServiceSettings
 
+from .ecb import DAILY_URL as ECB_DAILY_URL
+
 DEVELOPMENT_STRIPE_KEY = "sk_test_dropline_local"
 
 
@@ -31,6 +33,20 @@ class Settings(ServiceSettings):
     payment_recovery_interval_seconds: float = Field(
         default=5.0, gt=0, description="How often the recovery loop looks for stuck payments.")
     max_orders_per_payment: int = Field(default=200, ge=1, description="Upper bound of a bulk payment.")
+    ecb_rates_url: str = Field(
+        default=ECB_DAILY_URL,
+        description="Where the ECB euro reference rates are fetched (the ECB's eurofxref XML: daily or hist-90d).")
+    ecb_rates_refresh_interval_seconds: float = Field(
+        default=3600.0, gt=0, description="How often the reference rates are fetched (ECB publishes ~16:00 CET).")
+    ecb_rates_retry_seconds: float = Field(
+        default=300.0, gt=0, description="After a failed fetch (unreachable, 5xx, malformed), try again this soon.")
+    ecb_rates_timeout_seconds: float = Field(default=20.0, gt=0, description="Timeout of one rates fetch.")
+    fx_max_age_days: int = Field(
+        default=5, ge=0,
+        description="A rate dated more than this many days before today is refused (fx_rate_stale) instead of "
+                    "charged. 5 covers the longest regular gap between ECB publications: on Easter Tuesday "
+                    "before ~16:00 CET the newest rate is Thursday's (Good Friday and Easter Monday are TARGET "
+                    "holidays), also when 25 Dec is a Monday (Wednesday morning: Friday's rate).")
 
     @model_validator(mode="after")
     def _refuse_development_stripe_key_in_production(self):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import date
 
 import httpx
 import pytest
@@ -21,6 +22,7 @@ from dropline_schemas import topics as T
 from dropline_schemas.events import OrderReceivedV1
 
 pytestmark = pytest.mark.integration
+TODAY = date(2024, 1, 2)
 
 
 def received(o) -> OrderReceivedV1:
@@ -31,7 +33,8 @@ def received(o) -> OrderReceivedV1:
 @pytest.fixture
 async def app(pg_url, fake_provider):
     upgrade("checkout", pg_url, MIGRATIONS)
-    svc = build(Settings(database_url=pg_url, environment="test", log_format="console"), provider=fake_provider)
+    svc = build(Settings(database_url=pg_url, environment="test", log_format="console"), provider=fake_provider,
+                today=lambda: TODAY)  # a day the packaged ECB data covers (today's real date would be stale)
     svc.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=svc.app), base_url="http://checkout", timeout=60)
     yield svc
     await svc.http.aclose()
