@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import httpx
 import pytest
 
+from dropline_testsupport.ecb_standin.app import newest_business_day
+from dropline_testsupport.ecb_standin.app import rates_for as ecb_rates_for
 from dropline_testsupport.shopify_standin import sign_webhook
 
 from .helpers import (
@@ -43,6 +47,13 @@ def test_a_store_order_travels_every_service_and_is_synced_back(stack, api):
     wait_payable(api, [auto["order_id"]])
     quote = api.post("/api/v1/checkout/quote", json={"order_ids": [auto["order_id"]]})
     assert quote.status_code == 200, quote.text
+    # At today's ECB rate, as fetched from the ECB stand-in (the packaged data would be stale).
+    fx = quote.json()["fx"]
+    assert fx["source"] == "ECB euro foreign exchange reference rates, fetched " + stack.url("ecb") + \
+        "/stats/eurofxref/eurofxref-hist-90d.xml"
+    expected = ecb_rates_for(newest_business_day(datetime.now(UTC).date()))["USD"]
+    assert Decimal(fx["rate"]) == Decimal(expected) and fx["rate_date"] == newest_business_day(
+        datetime.now(UTC).date()).isoformat()
     paid = pay(api, [auto["order_id"]])
     assert paid.status_code == 201, paid.text
     assert paid.json()["status"] == "succeeded"
