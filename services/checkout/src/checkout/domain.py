@@ -285,7 +285,7 @@ _NOT_PAYABLE_REASONS = {
     OrderStatus.PAYMENT_PENDING: "a payment for it is in progress in another checkout",
     OrderStatus.NON_AUTO_ORDER: "the supplier has no auto-order: order it on the supplier's website",
     OrderStatus.UNMATCHED: "its lines match no listing, so there is no supplier to pay",
-    OrderStatus.CANCELLED: "it was cancelled in the store",
+    OrderStatus.CANCELLED: "it was cancelled (in the store or by the retailer)",
 }
 
 

@@ -123,7 +123,7 @@ async def test_a_cancellation_before_payment_cancels_the_order_and_it_can_never_
         assert resp.status_code == 409, resp.text
         blocked = resp.json()["error"]["orders"]
         assert blocked == [{"order_id": o.order_id, "order_number": o.order_number, "status": "cancelled",
-                            "reason": "it was cancelled in the store"}]
+                            "reason": "it was cancelled (in the store or by the retailer)"}]
     # The claim itself (what a checkout racing past the check runs) refuses it too.
     async with harness.db.uow() as uow:
         assert await Repository(uow.session).claim_orders("ret-1", [o.order_id], "pay-x", datetime.now(UTC)) is False
