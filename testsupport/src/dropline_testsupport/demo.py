@@ -174,7 +174,7 @@ def print_banner(stack, demo: dict | None) -> None:
         f"  order-ingest {stack.url('order-ingest')}  checkout {stack.url('checkout')}  "
         f"forwarder {stack.url('forwarder')}  tracking-sync {stack.url('tracking-sync')}",
         f"  Kafka-compatible broker   {stack.bootstrap}",
-        f"  localstripe               {stack.url('localstripe')}",
+        f"  localstripe               {stack.url('localstripe')}    ECB rates stand-in {stack.url('ecb')}",
         f"  Store stand-ins           Shopify {stack.url('shopify')}  Ecwid {stack.url('ecwid')}  "
         f"BigCommerce {stack.url('bigcommerce')}  Wix {stack.url('wix')}",
         f"  Supplier stand-ins        {stack.url('supplier')}, {stack.url('supplier2')}",
