@@ -147,7 +147,7 @@ class Harness:
         return await self.svc.consumers.process("order-ingest.store_webhook", T.STORE_WEBHOOK_RECEIVED,
                                                 event.model_dump_json().encode(), handler, StoreWebhookReceivedV1)
 
-    async def run_jobs(self, *, until: datetime | None = None) -> None:
+    async def run_jobs(self) -> None:
         """Run every due job once over (recurring ones come back later; they are not waited for)."""
         for _ in range(50):
             if not await self.worker.run_one():

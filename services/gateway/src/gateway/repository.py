@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import delete, or_
+from sqlalchemy import delete, or_, type_coerce
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from dropline_infra.db import UtcDateTime
 
 from .models import (
     Listing,
@@ -25,12 +27,6 @@ from .models import (
     WebhookDelivery,
     WebSession,
 )
-
-
-def _aware(at: datetime | str) -> datetime:
-    """An aggregate over a timestamp column (SQLite hands back its text, naive)."""
-    value = datetime.fromisoformat(at) if isinstance(at, str) else at
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -149,9 +145,11 @@ class Repository:
         return {r.store_id: r for r in rows}
 
     async def last_webhooks(self, store_ids: Sequence[str]) -> dict[str, datetime]:
-        stmt = (select(WebhookDelivery.store_id, func.max(WebhookDelivery.received_at))
+        # The column's own type on the aggregate: aware UTC datetimes on SQLite as on PostgreSQL.
+        newest = type_coerce(func.max(WebhookDelivery.received_at), UtcDateTime())
+        stmt = (select(WebhookDelivery.store_id, newest)
                 .where(col(WebhookDelivery.store_id).in_(list(store_ids))).group_by(WebhookDelivery.store_id))
-        return {store_id: _aware(at) for store_id, at in (await self.s.exec(stmt)).all()}
+        return dict((await self.s.exec(stmt)).all())
 
     async def writes_waiting(self, store_ids: Sequence[str]) -> dict[str, int]:
         """Orders whose tracking is in but not yet in the store (status shipped)."""

@@ -76,14 +76,14 @@ async def connect_store(request: Request, retailer_id: Id, body: StoreIn) -> Sto
     if body.access_token:
         credentials.setdefault("secret_token" if body.platform is Platform.ECWID else "access_token",
                                body.access_token)
-    store, header_secret = await use_cases(request).catalog.connect_store(
+    store, header = await use_cases(request).catalog.connect_store(
         retailer_id, platform=body.platform, shop=body.shop,
         api_base_url=str(body.api_base_url) if body.api_base_url else None,
         webhook_secret=body.webhook_secret, credentials=credentials)
     return StoreConnectedOut(store_id=store.store_id, retailer_id=retailer_id, platform=store.platform,
                              shop=store.shop, api_base_url=store.api_base_url,
                              webhook_url=str(request.url_for("platform_webhook", platform=store.platform)),
-                             webhook_header=use_cases(request).catalog.header_to_configure(store, header_secret))
+                             webhook_header=header)
 
 
 class SupplierIn(BaseModel):

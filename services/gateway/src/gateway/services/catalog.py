@@ -51,9 +51,9 @@ class Catalog:
         return RetailerCreated(retailer_id=retailer_id, name=name, api_key=api_key)
 
     async def connect_store(self, retailer_id: str, *, platform: Platform, shop: str, api_base_url: str | None,
-                            webhook_secret: str, credentials: dict[str, str]) -> tuple[Store, str | None]:
+                            webhook_secret: str, credentials: dict[str, str]) -> tuple[Store, WebhookHeader | None]:
         """Returns the store and, for platforms that carry a Dropline header secret on their hooks
-        (BigCommerce), that secret: shown once, to configure on the platform side."""
+        (BigCommerce), that header: shown once, to configure on the platform side."""
         adapter = self.platforms.get(platform)
         if adapter is None:
             raise GatewayError(501, "platform_not_supported", f"{platform.value} is not supported")
@@ -88,13 +88,7 @@ class Catalog:
                 await uow.commit()
         except IntegrityError as exc:
             raise GatewayError(409, "already_connected", f"{platform.value} store {shop} is already connected") from exc
-        return store, header_secret
-
-    def header_to_configure(self, store: Store, header_secret: str | None) -> WebhookHeader | None:
-        spec = self.platforms[Platform(store.platform)].connection
-        if not (spec.header_secret and header_secret):
-            return None
-        return WebhookHeader(name=spec.header_secret, value=header_secret)
+        return store, WebhookHeader(name=spec.header_secret, value=header_secret) if header_secret else None
 
     async def create_supplier(self, *, name: str, currency: str, auto_order: bool, website_url: str | None,
                               payment_methods: list[PaymentMethod], vat_rate: Decimal, shipping_first_item: Decimal,
