@@ -249,14 +249,46 @@ class OrderForwardedV1(EventEnvelope[OrderForwardedData]):
 
 
 class OrderForwardingFailedData(Contract):
+    """The order will not reach (or stay with) its supplier. Two different facts share this event:
+    `rejected_by_supplier` the supplier refused the order itself (forwarder: its order API answered a
+    4xx about the order, e.g. 422 out of stock or unknown SKU; gateway: the supplier reported through
+    Dropline's supplier API that it cannot fulfil an order forwarded to it) and checkout refunds the
+    order's share of the payment; otherwise Dropline could not forward it (no order API, a wrong key
+    or URL, outages past the retry budget) and an operator must look — the money stays captured."""
+
     order_id: str
     supplier_id: str
     reason: str
     status_code: int | None = None
+    rejected_by_supplier: bool = Field(default=False, description=(
+        "True: the supplier refused the order (a 4xx about the order from its order API, or a rejection it "
+        "reported through the supplier API); checkout refunds it. False: Dropline could not forward it."))
 
 
 class OrderForwardingFailedV1(EventEnvelope[OrderForwardingFailedData]):
     event_type_name = "OrderForwardingFailed"
+
+
+class OrderRefundedData(Contract):
+    """checkout gave an order's share of a payment back through the provider it was paid with (after
+    the supplier rejected the order). One per order and refund: a bulk payment is refunded per order,
+    partially, so several OrderRefunded may name the same payment_id."""
+
+    order_id: str
+    payment_id: str = Field(description="The payment the refunded money was captured by.")
+    refund_id: str = Field(description="Dropline's refund id (the provider idempotency key); consumers dedupe on it.")
+    method: PaymentMethod
+    provider: str = Field(description="e.g. stripe, paypal.")
+    provider_reference: str = Field(description="The provider's id of the refund (Stripe re_..., PayPal refund id).")
+    reason: str = Field(description="Why the order was refunded, in words for the retailer.")
+    usd_amounts: Money = Field(description="The order's share of the payment refunded, in USD.")
+    supplier_currency_amounts: Money = Field(description="The same amounts in the supplier's currency (fx.from_currency).")
+    fx: FxRecord = Field(description="The payment's rate (the refund converts at the rate the order was paid at).")
+    refunded_at: datetime
+
+
+class OrderRefundedV1(EventEnvelope[OrderRefundedData]):
+    event_type_name = "OrderRefunded"
 
 
 class TrackingAddedData(Contract):
@@ -436,6 +468,7 @@ ALL_EVENTS: tuple[type[EventEnvelope], ...] = (
     OrderForwardingFailedV1, TrackingAddedV1, OrderSyncedV1, OrderSyncFailedV1,
     StoreConnectedV1, SupplierRegisteredV1, ListingUpsertedV1, OrderPricedV1, OrderPaymentStartedV1,
     StoreReconciledV1, StoreIntakeFailedV1, StoreOrderChangedV1, OrderAmendedV1, FulfilmentRequestAcceptedV1,
+    OrderRefundedV1,
 )
 
 EVENTS_BY_TYPE: dict[str, type[EventEnvelope]] = {e.event_type_name: e for e in ALL_EVENTS}

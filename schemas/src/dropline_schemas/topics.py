@@ -21,7 +21,8 @@ ORDER_PAYMENT_FAILED = Topic("dropline.order-payment-failed.v1", description="A 
 ORDER_PRICED = Topic("dropline.order-priced.v1", description="What a new order costs in the supplier's currency (or why it cannot be priced).")
 ORDER_PAYMENT_STARTED = Topic("dropline.order-payment-started.v1", description="A checkout claimed the order (payment_pending), with its supplier-currency and USD amounts.")
 ORDER_FORWARDED = Topic("dropline.order-forwarded.v1", description="Order accepted by the supplier's order API.")
-ORDER_FORWARDING_FAILED = Topic("dropline.order-forwarding-failed.v1", description="Supplier rejected the order for good.")
+ORDER_FORWARDING_FAILED = Topic("dropline.order-forwarding-failed.v1", description="The order will not reach its supplier: the supplier rejected it (rejected_by_supplier; forwarder or gateway's supplier API) or Dropline could not forward it.")
+ORDER_REFUNDED = Topic("dropline.order-refunded.v1", description="An order's share of a payment refunded through its provider after the supplier rejected it (checkout → gateway).")
 TRACKING_ADDED = Topic("dropline.tracking-added.v1", description="A tracking number for an order (supplier or retailer).")
 ORDER_SYNCED = Topic("dropline.order-synced.v1", description="Fulfilment + tracking written back to the store.")
 ORDER_SYNC_FAILED = Topic("dropline.order-sync-failed.v1", description="Write-back failed for good; an operator must look.")
@@ -35,5 +36,5 @@ DEAD_LETTER = Topic("dropline.dead-letter.v1", partitions=1, description="Messag
 ALL_TOPICS: tuple[Topic, ...] = (
     STORE_WEBHOOK_RECEIVED, ORDER_RECEIVED, ORDER_PRICED, ORDER_PAYMENT_STARTED, ORDER_PAID, ORDER_PAYMENT_FAILED,
     ORDER_FORWARDED, ORDER_FORWARDING_FAILED, TRACKING_ADDED, ORDER_SYNCED, ORDER_SYNC_FAILED, STORE_ORDER_CHANGED,
-    ORDER_AMENDED, FULFILMENT_REQUEST, STORE_HEALTH, CATALOG, DEAD_LETTER,
+    ORDER_AMENDED, FULFILMENT_REQUEST, ORDER_REFUNDED, STORE_HEALTH, CATALOG, DEAD_LETTER,
 )
