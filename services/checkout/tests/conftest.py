@@ -9,7 +9,20 @@ from decimal import Decimal
 
 import pytest
 
-from checkout.provider import Declined, Intent, NotFoundAtProvider, ProviderUnavailable, Rejected
+from checkout.adapters.port import (
+    BuyerAction,
+    ChargeRequest,
+    Declined,
+    NotFoundAtProvider,
+    Outcome,
+    ProviderEvent,
+    ProviderPayment,
+    ProviderRefund,
+    ProviderUnavailable,
+    RefundRequest,
+    Rejected,
+    WebhookRejected,
+)
 from dropline_schemas.events import (
     DroplineOrder,
     OrderLine,
@@ -72,64 +85,102 @@ def make_received():
 
 @dataclass
 class FakeProvider:
-    """An in-memory card provider with Stripe's PaymentIntent states.
+    """An in-memory card provider with Stripe's PaymentIntent states, behind checkout's payment port.
 
     Payment methods: pm_card_visa succeeds; pm_card_chargeCustomerFail is declined at confirm;
-    pm_card_authenticationRequired needs 3-D Secure; pm_unknown does not exist.
-    `fail_next` makes the next call of that kind raise ProviderUnavailable (without doing anything);
-    `crash_after_create` raises SimulatedCrash after the intent was created (a process dying)."""
+    pm_card_authenticationRequired needs 3-D Secure (`authenticate` plays the buyer); pm_unknown
+    does not exist. `fail_next` makes the next call of that kind ("create", "confirm", "retrieve",
+    "cancel", "refund") raise ProviderUnavailable without doing anything; `crash_after_create`
+    raises SimulatedCrash after the intent was created (a process dying)."""
 
     name: str = "stripe"
+    method: PaymentMethod = PaymentMethod.CARD
     intents: dict[str, dict] = field(default_factory=dict)
+    refunds: dict[str, dict] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
     fail_next: set[str] = field(default_factory=set)
     crash_after_create: bool = False
+    crash_after_refund: bool = False
 
     def _maybe_fail(self, kind: str) -> None:
         if kind in self.fail_next:
             self.fail_next.discard(kind)
             raise ProviderUnavailable(f"simulated network error on {kind}")
 
-    def _view(self, pi: dict) -> Intent:
-        return Intent(id=pi["id"], status=pi["status"], amount=pi["amount"], failure=pi.get("failure"))
+    def _view(self, pi: dict) -> ProviderPayment:
+        outcome = {"requires_confirmation": Outcome.READY, "requires_action": Outcome.ACTION_REQUIRED,
+                   "succeeded": Outcome.SUCCEEDED, "canceled": Outcome.CANCELLED,
+                   "requires_payment_method": Outcome.DECLINED, "processing": Outcome.PENDING}[pi["status"]]
+        action = (BuyerAction(type="authenticate_card", client_secret=f"{pi['id']}_secret_x")
+                  if outcome is Outcome.ACTION_REQUIRED else None)
+        return ProviderPayment(reference=pi["id"], outcome=outcome, amount_minor=pi["amount"],
+                               reason=pi.get("failure"), action=action)
 
-    async def create_intent(self, *, payment_id, amount_cents, payment_method, metadata) -> Intent:
-        self.calls.append(("create", payment_id))
+    async def open(self, req: ChargeRequest) -> ProviderPayment:
+        self.calls.append(("create", req.payment_id))
         self._maybe_fail("create")
-        if payment_method == "pm_unknown":
+        if req.payment_method == "pm_unknown":
             raise NotFoundAtProvider("No such PaymentMethod")
-        pi = {"id": f"pi_{uuid.uuid4().hex[:14]}", "status": "requires_confirmation", "amount": amount_cents,
-              "pm": payment_method, "metadata": metadata}
+        pi = {"id": f"pi_{uuid.uuid4().hex[:14]}", "status": "requires_confirmation", "amount": req.amount_minor,
+              "pm": req.payment_method, "metadata": dict(req.metadata)}
         self.intents[pi["id"]] = pi
         if self.crash_after_create:
             raise SimulatedCrash("process died after creating the PaymentIntent")
         return self._view(pi)
 
-    async def confirm_intent(self, *, payment_id, intent_id) -> Intent:
-        self.calls.append(("confirm", intent_id))
+    async def charge(self, *, payment_id, reference) -> ProviderPayment:
+        self.calls.append(("confirm", reference))
         self._maybe_fail("confirm")
-        pi = self.intents[intent_id]
+        pi = self.intents[reference]
         if pi["status"] != "requires_confirmation":
             raise Rejected("payment provider refused the request: unexpected state")
         if pi["pm"] == "pm_card_chargeCustomerFail":
             pi["status"], pi["failure"] = "requires_payment_method", "Your card was declined."
-            raise Declined("Your card was declined. (card_declined)", intent_id)
+            raise Declined("Your card was declined. (card_declined)", reference)
         pi["status"] = "requires_action" if pi["pm"] == "pm_card_authenticationRequired" else "succeeded"
         return self._view(pi)
 
-    async def retrieve_intent(self, intent_id) -> Intent:
-        self.calls.append(("retrieve", intent_id))
-        self._maybe_fail("retrieve")
-        return self._view(self.intents[intent_id])
+    def authenticate(self, reference: str, success: bool) -> None:
+        """The buyer answers the 3-D Secure dialog (what stripe.js does at Stripe)."""
+        pi = self.intents[reference]
+        assert pi["status"] == "requires_action"
+        if success:
+            pi["status"] = "succeeded"
+        else:
+            pi["status"], pi["failure"] = "requires_payment_method", "authentication failed"
 
-    async def cancel_intent(self, *, payment_id, intent_id) -> Intent:
-        self.calls.append(("cancel", intent_id))
+    async def look_up(self, reference) -> ProviderPayment:
+        self.calls.append(("retrieve", reference))
+        self._maybe_fail("retrieve")
+        return self._view(self.intents[reference])
+
+    async def abandon(self, *, payment_id, reference) -> ProviderPayment:
+        self.calls.append(("cancel", reference))
         self._maybe_fail("cancel")
-        pi = self.intents[intent_id]
-        if pi["status"] in ("succeeded", "canceled"):
-            raise Rejected("payment provider refused the request: unexpected state")
-        pi["status"] = "canceled"
+        pi = self.intents[reference]
+        if pi["status"] not in ("succeeded", "canceled"):
+            pi["status"] = "canceled"
         return self._view(pi)
+
+    async def refund(self, req: RefundRequest) -> ProviderRefund:
+        self.calls.append(("refund", req.refund_id))
+        self._maybe_fail("refund")
+        existing = next((r for r in self.refunds.values() if r["refund_id"] == req.refund_id), None)
+        if existing is None:
+            pi = self.intents[req.reference]
+            assert pi["status"] == "succeeded", "refund of a payment that did not succeed"
+            left = pi["amount"] - sum(r["amount"] for r in self.refunds.values() if r["pi"] == req.reference)
+            if req.amount_minor > left:
+                raise Rejected(f"refund of {req.amount_minor} exceeds what is left ({left})")
+            existing = {"id": f"re_{uuid.uuid4().hex[:14]}", "refund_id": req.refund_id, "pi": req.reference,
+                        "amount": req.amount_minor}
+            self.refunds[existing["id"]] = existing
+            if self.crash_after_refund:
+                raise SimulatedCrash("process died after the provider refunded")
+        return ProviderRefund(reference=existing["id"], status="succeeded", amount_minor=existing["amount"])
+
+    async def verify_webhook(self, headers, body) -> ProviderEvent:
+        raise WebhookRejected("the fake provider takes no webhooks")
 
     async def aclose(self) -> None:
         pass

@@ -41,6 +41,9 @@ class Service:
         self.job_poll_interval = job_poll_interval
         self.http = make_http_client()
         self.background: list[Callable[[], Awaitable[None]]] = []
+        # Run at shutdown, after the background tasks stopped and before the database closes
+        # (e.g. a payment provider's HTTP client), in order; one failing does not skip the others.
+        self.on_shutdown: list[Callable[[], Awaitable[None]]] = []
         self.ready = False
         # The gateway stays ready during a Kafka outage: its outbox absorbs the events.
         self.ready_needs_kafka = ready_needs_kafka
@@ -93,6 +96,12 @@ class Service:
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            for hook in self.on_shutdown:
+                try:
+                    await hook()
+                except Exception as exc:  # noqa: BLE001  (shutting down: report and go on)
+                    log.warning("shutdown hook failed", hook=getattr(hook, "__qualname__", repr(hook)),
+                                error=f"{type(exc).__name__}: {exc}")
             await self.http.aclose()
             await self.db.dispose()
             self.tracer_provider.shutdown()

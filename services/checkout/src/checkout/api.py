@@ -8,6 +8,7 @@ A declined payment is not an error body: it answers 402 with the payment (status
 from __future__ import annotations
 
 import hmac
+from decimal import Decimal
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -28,8 +29,11 @@ STATUS_BY_CODE = {
     "payment_in_progress": 409,
     "already_paid": 409,
     "not_cancellable": 409,
+    "price_check_failed": 409,
     "checkout_conflict": 409,
     "not_implemented": 501,
+    "webhook_rejected": 400,
+    "unknown_provider": 404,
 }  # every other CheckoutError code is a 422
 
 RetailerId = Query(min_length=1, max_length=64, description="Set by the gateway from the retailer's session.")
@@ -41,6 +45,17 @@ _errors = {401: {"model": ErrorView}, 404: {"model": ErrorView}, 409: {"model": 
 class CancelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     retailer_id: str = Field(min_length=1, max_length=64, description="Set by the gateway from the session.")
+
+
+class PaymentActionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    retailer_id: str = Field(min_length=1, max_length=64, description="Set by the gateway from the session.")
+
+
+class WebhookAnswer(BaseModel):
+    received: bool = True
+    duplicate: bool = Field(description="True: this provider event was stored before (nothing done again).")
+    outcome: str
 
 
 class CancelView(BaseModel):
@@ -70,13 +85,17 @@ def build_router(settings: Settings) -> APIRouter:
 
     @router.get("/unpaid", response_model=UnpaidView, responses=_errors,
                 summary="The retailer's unpaid orders, grouped by supplier")
-    async def unpaid(request: Request, retailer_id: str = RetailerId) -> UnpaidView:
-        return await _checkout(request).unpaid(retailer_id)
+    async def unpaid(request: Request, retailer_id: str = RetailerId,
+                     max_buy_price_usd: Decimal | None = Query(
+                         default=None, gt=0, le=Decimal("999999.99"), decimal_places=2,
+                         description="The retailer's maximum buy price per unit, USD (from the gateway).")
+                     ) -> UnpaidView:
+        return await _checkout(request).unpaid(retailer_id, max_buy_price_usd)
 
     @router.post("/quotes", response_model=QuoteView, responses=_errors,
                  summary="Price orders of one supplier in its currency and in USD")
     async def quote(request: Request, body: QuoteRequest) -> QuoteView:
-        return await _checkout(request).quote(body.retailer_id, body.order_ids)
+        return await _checkout(request).quote(body.retailer_id, body.order_ids, body.max_buy_price_usd)
 
     @router.post("/payments", response_model=PaymentView, status_code=201,
                  responses={**_errors, 402: {"model": PaymentView, "description": "Declined: the payment, failed"},
@@ -96,6 +115,26 @@ def build_router(settings: Settings) -> APIRouter:
                      order_id: str = Path(min_length=1, max_length=64)) -> CancelView:
         status, cancelled_now = await _checkout(request).cancel(body.retailer_id, order_id)
         return CancelView(order_id=order_id, status=status, cancelled_now=cancelled_now)
+
+    @router.post("/payments/{payment_id}/complete", response_model=PaymentView, responses=_errors,
+                 summary="The buyer is back from the provider (PayPal approval, 3-D Secure): carry the payment on")
+    async def complete(request: Request, body: PaymentActionRequest,
+                       payment_id: str = Path(min_length=1, max_length=64)) -> PaymentView:
+        return await _checkout(request).complete(body.retailer_id, payment_id)
+
+    @router.post("/payments/{payment_id}/cancel", response_model=PaymentView, responses=_errors,
+                 summary="The buyer cancelled at the provider: release the orders (nothing is charged)")
+    async def cancel_payment(request: Request, body: PaymentActionRequest,
+                             payment_id: str = Path(min_length=1, max_length=64)) -> PaymentView:
+        return await _checkout(request).cancel_payment(body.retailer_id, payment_id)
+
+    @router.post("/provider-webhooks/{provider}", response_model=WebhookAnswer, responses=_errors,
+                 summary="A payment provider's webhook delivery, passed through unchanged by the gateway "
+                         "(raw body and headers); verified, stored once, then applied")
+    async def provider_webhook(request: Request, provider: str = Path(min_length=1, max_length=32)) -> WebhookAnswer:
+        body = await request.body()
+        new, outcome = await _checkout(request).provider_webhook(provider, dict(request.headers), body)
+        return WebhookAnswer(duplicate=not new, outcome=outcome)
 
     @router.get("/payments/{payment_id}", response_model=PaymentView, responses=_errors, summary="One payment")
     async def get_payment(request: Request, payment_id: str, retailer_id: str = RetailerId) -> PaymentView:

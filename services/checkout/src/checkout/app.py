@@ -3,8 +3,7 @@ use cases, with overrides for tests."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 
@@ -13,10 +12,11 @@ from fastapi import FastAPI
 
 from dropline_infra.runtime import Service
 from dropline_schemas import topics as T
-from dropline_schemas.events import OrderReceivedV1, StoreOrderChangedV1
+from dropline_schemas.events import OrderForwardingFailedV1, OrderReceivedV1, PaymentMethod, StoreOrderChangedV1
 
 from . import api, fx, handlers
-from .provider import PaymentProvider, StripeProvider
+from .adapters.port import PaymentProvider
+from .adapters.registry import build_providers
 from .rates import RatesRefresher
 from .services import Checkout
 from .settings import Settings
@@ -25,23 +25,28 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def build(settings: Settings | None = None, *, provider: PaymentProvider | None = None,
+          providers: Mapping[PaymentMethod, PaymentProvider] | None = None,
           now: Callable[[], datetime] | None = None, today: Callable[[], date] | None = None,
           rates_http: httpx.AsyncClient | None = None) -> Service:
-    """`rates_http`: the client the ECB rates are fetched with (tests pass one bound to the
-    stand-in's ASGI app); by default the service's shared HTTP client."""
+    """`provider` / `providers`: payment providers to use instead of the configured ones (tests);
+    one `provider` replaces only its own method. `rates_http`: the client the ECB rates are fetched
+    with (tests pass one bound to the stand-in's ASGI app); by default the service's shared client."""
     settings = settings or Settings()
     svc = Service(settings, migrations=MIGRATIONS, title="Dropline checkout",
                   description="Prices unpaid orders in USD and takes the retailer's payment to the supplier, "
                               "exactly once per order.")
     fx.converter()  # load the packaged ECB table now, not inside the first request
-    provider = provider or StripeProvider(settings.stripe_api_key.get_secret_value(), settings.stripe_api_base,
-                                          timeout=settings.stripe_timeout_seconds)
+    chosen = dict(providers) if providers is not None else build_providers(settings)
+    if provider is not None:
+        chosen[provider.method] = provider
     overrides = {k: v for k, v in (("now", now), ("today", today)) if v is not None}
-    checkout = Checkout(svc.db, provider, settings, **overrides)
+    checkout = Checkout(svc.db, chosen, settings, **overrides)
     svc.checkout = checkout  # type: ignore[attr-defined]  (tests reach the use cases through the service)
     api.install(svc.app, checkout, settings)
     svc.consumers.subscribe(T.ORDER_RECEIVED, handlers.on_order_received, event_type=OrderReceivedV1)
     svc.consumers.subscribe(T.STORE_ORDER_CHANGED, handlers.on_store_order_changed, event_type=StoreOrderChangedV1)
+    svc.consumers.subscribe(T.ORDER_FORWARDING_FAILED, handlers.on_order_forwarding_failed,
+                            event_type=OrderForwardingFailedV1)
     svc.background.append(checkout.run_recovery)
     rates = RatesRefresher(svc.db, rates_http or svc.http, settings)
     svc.rates = rates  # type: ignore[attr-defined]
@@ -52,13 +57,8 @@ def build(settings: Settings | None = None, *, provider: PaymentProvider | None 
 
     svc.background.append(schedule_rates_refresh)
 
-    async def close_provider_on_shutdown() -> None:
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await provider.aclose()
-
-    svc.background.append(close_provider_on_shutdown)
+    for p in chosen.values():
+        svc.on_shutdown.append(p.aclose)
     return svc
 
 

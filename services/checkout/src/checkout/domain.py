@@ -34,6 +34,8 @@ from dropline_schemas.events import (
     OrderPricedData,
     OrderPricedV1,
     OrderReceivedV1,
+    OrderRefundedData,
+    OrderRefundedV1,
     OrderStatus,
     PaymentMethod,
     StoreOrderChangedData,
@@ -119,6 +121,10 @@ class Amounts(_Value):
 
     def to_money(self) -> Money:
         return Money(product_cost=self.product_cost, shipping=self.shipping, vat=self.vat, total=self.total)
+
+    def minor_total(self) -> int:
+        """The total in cents (USD amounts only)."""
+        return cents(self.total)
 
 
 @exact_money
@@ -346,8 +352,10 @@ def check_method(quote: Quote, method: PaymentMethod | str, payment_method: str 
         raise CheckoutError("method_not_accepted", f"{quote.supplier.name} does not accept {method.value} for "
                             "auto-orders", accepted=[m.value for m in quote.payment_methods])
     if method is PaymentMethod.PAYPAL:
-        raise CheckoutError("not_implemented", "PayPal payments are not available yet (they come in a later "
-                            "release); pay by card")
+        if payment_method:
+            raise CheckoutError("payment_method_not_allowed", "a PayPal payment takes no payment_method: the "
+                                "buyer approves it at PayPal")
+        return method
     if not payment_method:
         raise CheckoutError("payment_method_required", "a card payment needs payment_method (a Stripe "
                             "PaymentMethod id such as pm_card_visa)")
@@ -406,6 +414,17 @@ def order_payment_failed_event(*, order_id: str, retailer_id: str, correlation_i
         data=OrderPaymentFailedData(order_id=order_id, payment_id=payment_id, reason=reason,
                                     provider_reference=provider_reference),
         producer=PRODUCER, tenant_id=retailer_id, correlation_id=correlation_id, causation_id=payment_id)
+
+
+def order_refunded_event(*, order_id: str, retailer_id: str, correlation_id: str, payment_id: str, refund_id: str,
+                         method: PaymentMethod, provider: str, provider_reference: str, reason: str, usd: Amounts,
+                         supplier: Amounts, fx: FxRecord, refunded_at: datetime) -> OrderRefundedV1:
+    return OrderRefundedV1.create(
+        data=OrderRefundedData(order_id=order_id, payment_id=payment_id, refund_id=refund_id, method=method,
+                               provider=provider, provider_reference=provider_reference, reason=reason,
+                               usd_amounts=usd.to_money(), supplier_currency_amounts=supplier.to_money(), fx=fx,
+                               refunded_at=refunded_at),
+        producer=PRODUCER, tenant_id=retailer_id, correlation_id=correlation_id, causation_id=refund_id)
 
 
 # --------------------------------------------------------------------------- store changes

@@ -8,11 +8,12 @@ from __future__ import annotations
 from dropline_infra.db import UnitOfWork, utcnow
 from dropline_infra.messaging import RetryLater
 from dropline_schemas import topics as T
-from dropline_schemas.events import OrderReceivedV1, StoreOrderChangedV1
+from dropline_schemas.events import OrderForwardingFailedV1, OrderReceivedV1, StoreOrderChangedV1
 
 from .amendments import apply_store_change
 from .domain import order_priced_event
 from .observability import log
+from .refunds import request_refund_for_rejection
 from .repository import Repository
 
 
@@ -37,3 +38,9 @@ async def on_store_order_changed(uow: UnitOfWork, event: StoreOrderChangedV1) ->
         # Its OrderReceived (another topic) is on its way: every Dropline order gets one.
         raise RetryLater(f"order {event.data.order_id} not received yet")
     apply_store_change(uow, row, event.data, causation_id=str(event.event_id), now=utcnow())
+
+
+async def on_order_forwarding_failed(uow: UnitOfWork, event: OrderForwardingFailedV1) -> None:
+    """A supplier rejected a paid order: its share of the payment is refunded (the refund sweep
+    sends it; nothing calls out from here)."""
+    await request_refund_for_rejection(uow, event, utcnow())

@@ -45,8 +45,10 @@ class CheckoutOrder(SQLModel, table=True):
 class CheckoutPayment(SQLModel, table=True):
     """One checkout attempt: one retailer, one supplier, one or more orders, one PaymentIntent.
 
-    status: created (orders claimed, no PaymentIntent id saved yet) → processing (PaymentIntent
-    created, being confirmed) → succeeded | failed."""
+    status: created (orders claimed, no provider reference saved yet) → processing (the provider
+    holds the payment, being charged) ⇄ requires_action (waiting for the buyer: PayPal approval,
+    3-D Secure) → succeeded | failed. A provider success that comes after the payment failed (it was
+    abandoned) is honoured: succeeded again if its orders can still be paid, else refunded."""
 
     __tablename__ = "checkout_payments"
     __table_args__ = (UniqueConstraint("retailer_id", "request_id", name="uq_checkout_payments_request"),
@@ -64,7 +66,12 @@ class CheckoutPayment(SQLModel, table=True):
                             description="The priced quote that was charged (per order + totals, fx).")
     amount_cents: int = Field(description="USD amount charged, in cents.")
     provider: str = Field(max_length=32)
-    provider_reference: str | None = Field(default=None, max_length=255, description="Stripe PaymentIntent id.")
+    provider_reference: str | None = Field(default=None, max_length=255,
+                                           description="The provider's id: Stripe PaymentIntent, PayPal order.")
+    capture_reference: str | None = Field(default=None, max_length=255,
+                                          description="What a refund refers to (PayPal capture id).")
+    action_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True),
+                                    description="requires_action: what the buyer must do (BuyerAction as JSON).")
     failure_reason: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(sa_column=_ts())
     updated_at: datetime = Field(sa_column=_ts())
@@ -97,3 +104,49 @@ class CheckoutReferenceRate(SQLModel, table=True):
     rate_per_eur: str = Field(max_length=32, description="Decimal string, exactly as the ECB published it.")
     source_url: str = Field(sa_column=Column(Text, nullable=False), description="The address it was fetched from.")
     fetched_at: datetime = Field(sa_column=_ts())
+
+
+class CheckoutProviderEvent(SQLModel, table=True):
+    """The inbox of payment-provider webhooks: stored (verified) before anything is applied, once per
+    provider event id; `applied_at` is set when checkout has acted on it (the recovery loop applies
+    any left behind)."""
+
+    __tablename__ = "checkout_provider_events"
+
+    provider: str = Field(primary_key=True, max_length=32)
+    event_id: str = Field(primary_key=True, max_length=255)
+    type: str = Field(max_length=128)
+    kind: str = Field(max_length=32)
+    reference: str | None = Field(default=None, max_length=255, index=True)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: datetime = Field(sa_column=_ts())
+    applied_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    outcome: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class CheckoutRefund(SQLModel, table=True):
+    """One refund: an order's share of a payment (supplier rejection), or a whole late payment.
+
+    status: pending (to be sent; the refund loop sends it with `refund_id` as idempotency key and
+    looks before it writes) → succeeded | failed. Unique per (payment, order): an order is refunded
+    at most once."""
+
+    __tablename__ = "checkout_refunds"
+    __table_args__ = (UniqueConstraint("payment_id", "order_id", name="uq_checkout_refunds_order"),
+                      Index("ix_checkout_refunds_status", "status", "updated_at"))
+
+    refund_id: str = Field(primary_key=True, max_length=64)
+    payment_id: str = Field(max_length=64, index=True)
+    order_id: str = Field(max_length=64, description="The order refunded, or '*' for a whole payment.")
+    retailer_id: str = Field(max_length=64)
+    status: str = Field(max_length=16)
+    amount_cents: int = Field(description="USD cents refunded.")
+    usd_json: str = Field(sa_column=Column(Text, nullable=False), description="Amounts (USD) as JSON.")
+    supplier_json: str = Field(sa_column=Column(Text, nullable=False),
+                               description="Amounts (supplier currency) as JSON.")
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    provider_reference: str | None = Field(default=None, max_length=255, description="The provider's refund id.")
+    failure_reason: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(sa_column=_ts())
+    updated_at: datetime = Field(sa_column=_ts())
+    completed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))

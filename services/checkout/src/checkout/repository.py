@@ -17,11 +17,22 @@ from dropline_schemas.events import DroplineOrder, OrderStatus
 from .domain import OrderState
 from .ecb import ReferenceDay
 from .fx import StoredRate
-from .models import CheckoutOrder, CheckoutOrderTransition, CheckoutPayment, CheckoutReferenceRate
+from .models import (
+    CheckoutOrder,
+    CheckoutOrderTransition,
+    CheckoutPayment,
+    CheckoutProviderEvent,
+    CheckoutReferenceRate,
+    CheckoutRefund,
+)
 
 # Payment statuses (internal): the API shows created and processing both as "processing".
-CREATED, PROCESSING, SUCCEEDED, FAILED = "created", "processing", "succeeded", "failed"
-OPEN = (CREATED, PROCESSING)
+CREATED, PROCESSING, REQUIRES_ACTION = "created", "processing", "requires_action"
+SUCCEEDED, FAILED, REFUNDED = "succeeded", "failed", "refunded"
+OPEN = (CREATED, PROCESSING, REQUIRES_ACTION)
+# Refund statuses.
+REFUND_PENDING, REFUND_SUCCEEDED, REFUND_FAILED = "pending", "succeeded", "failed"
+WHOLE_PAYMENT = "*"  # CheckoutRefund.order_id of a refund of a whole (late) payment
 
 
 class Repository:
@@ -154,14 +165,40 @@ class Repository:
                                              CheckoutPayment.request_id == request_id)
         return (await self.s.exec(stmt)).first()
 
-    async def set_intent(self, payment_id: str, intent_id: str, now: datetime) -> bool:
-        """created → processing with the PaymentIntent id. False when the payment is no longer
-        `created` (the recovery loop gave up on it meanwhile): then the intent must not be confirmed."""
+    async def set_reference(self, payment_id: str, reference: str, now: datetime) -> bool:
+        """created → processing with the provider's reference. False when the payment is no longer
+        `created` (the recovery loop gave up on it meanwhile): then it must never be charged."""
         stmt = (update(CheckoutPayment)
                 .where(CheckoutPayment.payment_id == payment_id, CheckoutPayment.status == CREATED)
-                .values(status=PROCESSING, provider_reference=intent_id, updated_at=now)
+                .values(status=PROCESSING, provider_reference=reference, updated_at=now)
                 .execution_options(synchronize_session=False))
         return (await self.s.exec(stmt)).rowcount == 1
+
+    async def await_buyer(self, payment_id: str, action_json: str, now: datetime) -> bool:
+        """processing → requires_action (the buyer must approve or authenticate). The abandonment
+        clock starts here; a payment already waiting keeps its clock."""
+        stmt = (update(CheckoutPayment)
+                .where(CheckoutPayment.payment_id == payment_id, CheckoutPayment.status == PROCESSING)
+                .values(status=REQUIRES_ACTION, action_json=action_json, updated_at=now)
+                .execution_options(synchronize_session=False))
+        return (await self.s.exec(stmt)).rowcount == 1
+
+    async def set_capture_reference(self, payment_id: str, capture_reference: str) -> None:
+        stmt = (update(CheckoutPayment).where(CheckoutPayment.payment_id == payment_id)
+                .values(capture_reference=capture_reference).execution_options(synchronize_session=False))
+        await self.s.exec(stmt)
+
+    async def payment_by_reference(self, provider: str, reference: str) -> CheckoutPayment | None:
+        stmt = select(CheckoutPayment).where(CheckoutPayment.provider == provider,
+                                             CheckoutPayment.provider_reference == reference)
+        return (await self.s.exec(stmt.execution_options(populate_existing=True))).first()
+
+    async def waiting_payments(self, cutoff: datetime, limit: int = 50) -> list[CheckoutPayment]:
+        """Payments waiting for the buyer since before `cutoff` (abandoned checkouts)."""
+        stmt = (select(CheckoutPayment)
+                .where(CheckoutPayment.status == REQUIRES_ACTION, col(CheckoutPayment.updated_at) < cutoff)
+                .order_by(col(CheckoutPayment.updated_at)).limit(limit))
+        return list((await self.s.exec(stmt)).all())
 
     async def finish_payment(self, payment_id: str, status: str, *, from_statuses: Sequence[str],
                              failure_reason: str | None, now: datetime) -> bool:
@@ -175,9 +212,22 @@ class Repository:
 
     async def stuck_payments(self, cutoff: datetime, limit: int = 50) -> list[CheckoutPayment]:
         stmt = (select(CheckoutPayment)
-                .where(col(CheckoutPayment.status).in_(list(OPEN)), col(CheckoutPayment.updated_at) < cutoff)
+                .where(col(CheckoutPayment.status).in_([CREATED, PROCESSING]), col(CheckoutPayment.updated_at) < cutoff)
                 .order_by(col(CheckoutPayment.updated_at)).limit(limit))
         return list((await self.s.exec(stmt)).all())
+
+    async def mark_orders_refunded(self, payment_id: str, order_ids: Sequence[str], cause: str,
+                                   now: datetime) -> list[CheckoutOrder]:
+        stmt = (select(CheckoutOrder).where(CheckoutOrder.payment_id == payment_id,
+                                            col(CheckoutOrder.order_id).in_(list(order_ids)))
+                .order_by(col(CheckoutOrder.order_id)).with_for_update())
+        rows = list((await self.s.exec(stmt)).all())
+        for r in rows:
+            if r.status != OrderStatus.REFUNDED.value:
+                self.record_transition(r.order_id, r.status, OrderStatus.REFUNDED.value, payment_id, cause, now)
+                r.status, r.updated_at = OrderStatus.REFUNDED.value, now
+                self.s.add(r)
+        return rows
 
     async def lease_payment(self, payment_id: str, status: str, cutoff: datetime, now: datetime) -> bool:
         """Take a stuck payment for one recovery attempt: bumping updated_at keeps other replicas
@@ -188,6 +238,69 @@ class Repository:
                 .values(updated_at=now)
                 .execution_options(synchronize_session=False))
         return (await self.s.exec(stmt)).rowcount == 1
+
+
+    # ------------------------------------------------------------------ refunds
+
+    def add_refund(self, refund: CheckoutRefund) -> None:
+        self.s.add(refund)
+
+    async def refund_for(self, payment_id: str, order_id: str) -> CheckoutRefund | None:
+        stmt = select(CheckoutRefund).where(CheckoutRefund.payment_id == payment_id,
+                                            CheckoutRefund.order_id == order_id)
+        return (await self.s.exec(stmt)).first()
+
+    async def refunds_of(self, payment_id: str) -> list[CheckoutRefund]:
+        stmt = (select(CheckoutRefund).where(CheckoutRefund.payment_id == payment_id)
+                .order_by(col(CheckoutRefund.created_at), col(CheckoutRefund.refund_id)))
+        return list((await self.s.exec(stmt.execution_options(populate_existing=True))).all())
+
+    async def due_refunds(self, cutoff: datetime, limit: int = 50) -> list[CheckoutRefund]:
+        """Pending refunds not touched since `cutoff` (new ones are created with an old updated_at)."""
+        stmt = (select(CheckoutRefund)
+                .where(CheckoutRefund.status == REFUND_PENDING, col(CheckoutRefund.updated_at) < cutoff)
+                .order_by(col(CheckoutRefund.updated_at)).limit(limit))
+        return list((await self.s.exec(stmt)).all())
+
+    async def lease_refund(self, refund_id: str, cutoff: datetime, now: datetime) -> bool:
+        stmt = (update(CheckoutRefund)
+                .where(CheckoutRefund.refund_id == refund_id, CheckoutRefund.status == REFUND_PENDING,
+                       col(CheckoutRefund.updated_at) < cutoff)
+                .values(updated_at=now).execution_options(synchronize_session=False))
+        return (await self.s.exec(stmt)).rowcount == 1
+
+    async def finish_refund(self, refund_id: str, status: str, *, provider_reference: str | None,
+                            failure_reason: str | None, now: datetime) -> bool:
+        stmt = (update(CheckoutRefund)
+                .where(CheckoutRefund.refund_id == refund_id, CheckoutRefund.status == REFUND_PENDING)
+                .values(status=status, provider_reference=provider_reference, failure_reason=failure_reason,
+                        updated_at=now, completed_at=now)
+                .execution_options(synchronize_session=False))
+        return (await self.s.exec(stmt)).rowcount == 1
+
+    # ------------------------------------------------------------------ provider webhooks (inbox)
+
+    async def add_provider_event(self, event: CheckoutProviderEvent) -> bool:
+        """Store a verified delivery once per (provider, event id). False: seen before."""
+        if await self.s.get(CheckoutProviderEvent, (event.provider, event.event_id)) is not None:
+            return False
+        self.s.add(event)
+        return True
+
+    async def provider_event(self, provider: str, event_id: str) -> CheckoutProviderEvent | None:
+        return await self.s.get(CheckoutProviderEvent, (provider, event_id))
+
+    async def unapplied_events(self, cutoff: datetime, limit: int = 50) -> list[CheckoutProviderEvent]:
+        stmt = (select(CheckoutProviderEvent)
+                .where(col(CheckoutProviderEvent.applied_at).is_(None), col(CheckoutProviderEvent.received_at) < cutoff)
+                .order_by(col(CheckoutProviderEvent.received_at)).limit(limit))
+        return list((await self.s.exec(stmt)).all())
+
+    async def mark_event_applied(self, provider: str, event_id: str, outcome: str, now: datetime) -> None:
+        stmt = (update(CheckoutProviderEvent)
+                .where(CheckoutProviderEvent.provider == provider, CheckoutProviderEvent.event_id == event_id)
+                .values(applied_at=now, outcome=outcome).execution_options(synchronize_session=False))
+        await self.s.exec(stmt)
 
 
 def order_ids_of(payment: CheckoutPayment) -> list[str]:

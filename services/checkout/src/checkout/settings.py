@@ -1,29 +1,22 @@
 from typing import ClassVar
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from dropline_infra.settings import ServiceSettings
 
+from .adapters.stripe import StripeSettings
 from .ecb import DAILY_URL as ECB_DAILY_URL
 
-DEVELOPMENT_STRIPE_KEY = "sk_test_dropline_local"
 
-
-class Settings(ServiceSettings):
-    """checkout: env prefix CHECKOUT_ (e.g. CHECKOUT_DATABASE_URL, CHECKOUT_STRIPE_API_KEY)."""
+class Settings(ServiceSettings, StripeSettings):
+    """checkout: env prefix CHECKOUT_ (e.g. CHECKOUT_DATABASE_URL). Each payment provider brings its
+    own settings as a mixin (CHECKOUT_STRIPE_*, CHECKOUT_PAYPAL_*)."""
 
     model_config = SettingsConfigDict(env_prefix="CHECKOUT_", extra="ignore")
     service_name: ClassVar[str] = "checkout"
     default_port: ClassVar[int] = 8002
 
-    stripe_api_key: SecretStr = Field(
-        default=SecretStr(DEVELOPMENT_STRIPE_KEY),
-        description="Stripe secret key. The default only works against localstripe and is refused in production.")
-    stripe_api_base: str | None = Field(
-        default=None, description="Stripe API base URL, e.g. http://127.0.0.1:8420 for localstripe; unset = real Stripe.")
-    stripe_timeout_seconds: float = Field(
-        default=20.0, gt=0, description="Timeout of one HTTP request to Stripe (the SDK retries network errors).")
     internal_token: SecretStr | None = Field(
         default=None, description="When set, every /internal route requires this value in the X-Internal-Token header.")
     payment_recovery_after_seconds: float = Field(
@@ -32,6 +25,11 @@ class Settings(ServiceSettings):
                     "recovery loop (crash or network error in the middle of a checkout).")
     payment_recovery_interval_seconds: float = Field(
         default=5.0, gt=0, description="How often the recovery loop looks for stuck payments.")
+    payment_abandon_after_seconds: float = Field(
+        default=3600.0, gt=0,
+        description="A checkout waiting for the buyer (PayPal approval, 3-D Secure) this long is abandoned: its "
+                    "orders return to unpaid. A provider success that comes later is still honoured (the orders "
+                    "are paid if still unpaid, else the money is refunded).")
     max_orders_per_payment: int = Field(default=200, ge=1, description="Upper bound of a bulk payment.")
     ecb_rates_url: str = Field(
         default=ECB_DAILY_URL,
@@ -48,8 +46,3 @@ class Settings(ServiceSettings):
                     "before ~16:00 CET the newest rate is Thursday's (Good Friday and Easter Monday are TARGET "
                     "holidays), also when 25 Dec is a Monday (Wednesday morning: Friday's rate).")
 
-    @model_validator(mode="after")
-    def _refuse_development_stripe_key_in_production(self):
-        if self.environment == "production" and self.stripe_api_key.get_secret_value() == DEVELOPMENT_STRIPE_KEY:
-            raise ValueError("stripe_api_key is the local development key; set a real one in production")
-        return self

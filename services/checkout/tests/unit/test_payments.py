@@ -143,8 +143,9 @@ async def test_method_checks(harness, make_order, make_terms):
     r = await harness.http.post("/internal/v1/payments", json=pay_body([card_only.order_id], method="paypal"))
     assert r.status_code == 422 and r.json()["error"]["code"] == "method_not_accepted"
     assert r.json()["error"]["accepted"] == ["card"]
-    r = await harness.http.post("/internal/v1/payments", json=pay_body([both.order_id], method="paypal"))
-    assert r.status_code == 501 and r.json()["error"]["code"] == "not_implemented"
+    r = await harness.http.post("/internal/v1/payments", json=pay_body([both.order_id], method="paypal",
+                                                                       payment_method=None))
+    assert r.status_code == 422 and r.json()["error"]["code"] == "method_not_available"  # no PayPal provider here
     r = await harness.http.post("/internal/v1/payments", json=pay_body([both.order_id], payment_method=None))
     assert r.status_code == 422 and r.json()["error"]["code"] == "payment_method_required"
     assert await statuses(harness.db, [card_only.order_id, both.order_id]) == {
@@ -187,7 +188,10 @@ def test_the_development_stripe_key_is_refused_in_production():
 
     with pytest.raises(ValueError, match="stripe_api_key"):
         Settings(environment="production", secrets_key="x" * 44)
-    assert Settings(environment="production", stripe_api_key="sk_live_real").stripe_api_key.get_secret_value()
+    with pytest.raises(ValueError, match="stripe_webhook_secret"):
+        Settings(environment="production", stripe_api_key="sk_live_real")
+    s = Settings(environment="production", stripe_api_key="sk_live_real", stripe_webhook_secret="whsec_real")
+    assert s.stripe_api_key.get_secret_value() == "sk_live_real"
 
 
 # --------------------------------------------------------------------------- paying
@@ -276,13 +280,40 @@ async def test_a_request_id_reused_for_other_orders_is_refused(harness, make_ord
     assert await statuses(harness.db, [b]) == {b: "unpaid"}
 
 
-async def test_3d_secure_cards_are_cancelled_not_left_hanging(harness, make_order):
+async def test_a_3d_secure_card_waits_for_the_buyer_then_succeeds(harness, make_order):
     ids = await seed(harness, make_order())
     r = await harness.http.post("/internal/v1/payments",
                                 json=pay_body(ids, payment_method="pm_card_authenticationRequired"))
-    assert r.status_code == 402 and "3-D Secure" in r.json()["failure_reason"]
-    assert harness.provider.intents[r.json()["provider_reference"]]["status"] == "canceled"
+    assert r.status_code == 201, r.text
+    p = r.json()
+    assert p["status"] == "requires_action" and p["next_action"]["type"] == "authenticate_card"
+    assert p["next_action"]["client_secret"].startswith(p["provider_reference"])
+    assert await statuses(harness.db, ids) == dict.fromkeys(ids, "payment_pending")
+    harness.provider.authenticate(p["provider_reference"], success=True)  # stripe.js, in the browser
+    done = await harness.http.post(f"/internal/v1/payments/{p['payment_id']}/complete", json={"retailer_id": "ret-1"})
+    assert done.status_code == 200 and done.json()["status"] == "succeeded" and done.json()["next_action"] is None
+    assert await statuses(harness.db, ids) == dict.fromkeys(ids, "paid")
+    assert harness.provider.count("confirm") == 1 and len(await outbox(harness.db, T.ORDER_PAID)) == 1
+
+
+async def test_a_failed_3d_secure_authentication_releases_the_orders(harness, make_order):
+    ids = await seed(harness, make_order())
+    p = (await harness.http.post("/internal/v1/payments",
+                                 json=pay_body(ids, payment_method="pm_card_authenticationRequired"))).json()
+    harness.provider.authenticate(p["provider_reference"], success=False)
+    done = await harness.http.post(f"/internal/v1/payments/{p['payment_id']}/complete", json={"retailer_id": "ret-1"})
+    assert done.json()["status"] == "failed" and "authentication failed" in done.json()["failure_reason"]
     assert await statuses(harness.db, ids) == dict.fromkeys(ids, "unpaid")
+
+
+async def test_another_retailer_cannot_complete_or_cancel_a_payment(harness, make_order):
+    ids = await seed(harness, make_order())
+    p = (await harness.http.post("/internal/v1/payments",
+                                 json=pay_body(ids, payment_method="pm_card_authenticationRequired"))).json()
+    for action in ("complete", "cancel"):
+        r = await harness.http.post(f"/internal/v1/payments/{p['payment_id']}/{action}", json={"retailer_id": "ret-2"})
+        assert r.status_code == 404 and r.json()["error"]["code"] == "payment_not_found"
+    assert await statuses(harness.db, ids) == dict.fromkeys(ids, "payment_pending")
 
 
 async def test_provider_unreachable_at_create_charges_nothing_and_releases(harness, make_order):
@@ -346,14 +377,14 @@ async def test_a_late_provider_answer_never_confirms_a_payment_recovery_closed(h
     """The request waited so long for create_intent that recovery already released the orders."""
     ids = await seed(harness, make_order())
     checkout, provider = harness.checkout, harness.provider
-    real_create = provider.create_intent
+    real_open = provider.open
 
-    async def slow_create(**kw):
+    async def slow_open(req):
         checkout.settings.payment_recovery_after_seconds = 0
         assert await checkout.recover_once() == 1  # runs "while we wait"
-        return await real_create(**kw)
+        return await real_open(req)
 
-    provider.create_intent = slow_create
+    provider.open = slow_open
     r = await harness.http.post("/internal/v1/payments", json=pay_body(ids))
     assert r.status_code == 402 and "interrupted" in r.json()["failure_reason"]
     assert provider.count("confirm") == 0 and provider.count("cancel") == 1

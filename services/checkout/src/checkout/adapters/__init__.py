@@ -1,0 +1,1 @@
+"""Outside systems checkout talks to, behind ports shaped by checkout's domain (port.py)."""
