@@ -200,7 +200,8 @@ def test_the_development_stripe_key_is_refused_in_production():
 async def test_a_bulk_card_payment_pays_every_order_once(harness, make_order):
     orders = [make_order(("12.50", 2), ("3.333", 1)), make_order(("7.99", 1)), make_order(("100.00", 3))]
     ids = await seed(harness, *orders)
-    r = await harness.http.post("/internal/v1/payments", json=pay_body(ids))
+    # The third order is sold below its cost (19.99 a unit): the retailer confirms the price check.
+    r = await harness.http.post("/internal/v1/payments", json=pay_body(ids) | {"confirm_flagged": True})
     assert r.status_code == 201, r.text
     p = r.json()
     assert p["status"] == "succeeded" and p["failure_reason"] is None
@@ -415,7 +416,8 @@ async def started_events(db) -> list[OrderPaymentStartedV1]:
 async def test_checkout_start_publishes_payment_started_per_order_with_the_quoted_amounts(harness, make_order):
     orders = [make_order(("12.50", 2), ("3.333", 1)), make_order(("7.99", 1)), make_order(("100.00", 3))]
     ids = await seed(harness, *orders)
-    r = await harness.http.post("/internal/v1/payments", json=pay_body(ids))
+    # The third order is sold below its cost (19.99 a unit): the retailer confirms the price check.
+    r = await harness.http.post("/internal/v1/payments", json=pay_body(ids) | {"confirm_flagged": True})
     assert r.status_code == 201, r.text
     p = r.json()
     started = await started_events(harness.db)
