@@ -135,6 +135,55 @@ async def test_unknown_sku_and_malformed_bodies_are_refused(env: Env) -> None:
     assert not_json.status_code == 422 and not_json.json()["error"] == "invalid_json"
 
 
+async def test_out_of_stock_skus_are_rejected_with_order_rejected(env: Env) -> None:
+    await env.client.post("/_control/configure", json={"out_of_stock": ["SUP-LAMP"]})
+    lamp = order_body(lines=[{"sku": "SUP-MUG", "quantity": 1}, {"sku": "SUP-LAMP", "quantity": 1}])
+    rejected = await env.post(lamp)
+    assert rejected.status_code == 422
+    assert rejected.json() == {"error": "order_rejected", "reason": "out_of_stock", "sku": "SUP-LAMP",
+                               "message": "SUP-LAMP is out of stock"}
+    assert (await env.control_orders())["orders"] == []
+    # the key was not bound by the refusal: the same order without the lamp goes through with it
+    assert (await env.post(order_body())).status_code == 201
+
+
+async def test_reject_next_refuses_the_next_valid_orders_only(env: Env) -> None:
+    queued = await env.client.post("/_control/reject-next", json={"count": 2, "reason": "cannot_ship_to_address",
+                                                                   "message": "we do not ship to DE"})
+    assert queued.json()["pending_rejections"] == [{"count": 2, "reason": "cannot_ship_to_address",
+                                                    "message": "we do not ship to DE"}]
+    invalid = await env.post(order_body(lines=[]), key="bad")  # invalid bodies are refused as before, uncounted
+    assert invalid.json()["error"] == "invalid_request"
+    answers = [await env.post(order_body(), key=f"k{i}") for i in range(3)]
+    assert [a.status_code for a in answers] == [422, 422, 201]
+    assert answers[0].json() == {"error": "order_rejected", "reason": "cannot_ship_to_address",
+                                 "message": "we do not ship to DE"}
+    bad = await env.client.post("/_control/reject-next", json={"count": 0})
+    assert bad.status_code == 422
+
+
+async def test_rejecting_an_accepted_order_reports_it_to_dropline(env: Env) -> None:
+    created = (await env.post(order_body(external_id="DL-1001/1"))).json()
+    result = (await env.client.post(f"/_control/orders/{created['id']}/reject",
+                                    json={"reason": "Out of stock since this morning"})).json()
+    assert result["delivered"] is True and result["status_code"] == 200
+    assert result["order"]["status"] == "rejected"
+    (report,) = env.dropline.received
+    # derived from dropline_tracking_url: …/orders/{external_id}/tracking → …/rejection
+    assert report.method == "POST" and report.raw_path == "/supplier/v1/orders/DL-1001%2F1/rejection"
+    assert report.headers["Authorization"] == f"Bearer {DROPLINE_KEY}"
+    assert report.headers["Idempotency-Key"] == f"{created['id']}-rejection"
+    assert json.loads(report.body) == {"supplier_order_id": created["id"], "reason": "Out of stock since this morning"}
+
+    env.dropline.statuses[:] = [409]
+    refused = (await env.client.post(f"/_control/orders/{created['id']}/reject")).json()
+    assert refused["delivered"] is False and refused["status_code"] == 409
+    assert (await env.client.post("/_control/orders/SUP-1/reject")).status_code == 404
+    await env.client.post("/_control/configure", json={"dropline_tracking_url": None})
+    unconfigured = (await env.client.post(f"/_control/orders/{created['id']}/reject")).json()
+    assert unconfigured["delivered"] is False and "not configured" in unconfigured["error"]
+
+
 async def test_injected_failure_then_success(env: Env) -> None:
     await env.client.post("/_control/fail-next", json={"count": 2, "status": 503})
     for _ in range(2):

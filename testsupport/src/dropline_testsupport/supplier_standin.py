@@ -1,6 +1,8 @@
 """Supplier stand-in: an auto-order supplier implementing the order API contract that Dropline publishes
 for suppliers (docs/supplier-api.md), plus a control API that ships orders and reports tracking
-back to Dropline the way the contract says a supplier does.
+back to Dropline the way the contract says a supplier does, and makes the supplier refuse orders
+(422 ``order_rejected``: SKUs out of stock, or the next orders) or report that it cannot fulfil one
+it accepted (Dropline's rejection endpoint).
 
 Run: ``python -m dropline_testsupport.supplier_standin --host 127.0.0.1 --port 8102``; in-process:
 ``create_app(...)`` with ``httpx.ASGITransport``.
@@ -156,6 +158,19 @@ class SupplierConfig(BaseModel):
     auto_ship_after_seconds: float | None = Field(default=None, ge=0)
     carrier: str = "UPS"
     rate_limit_per_second: float | None = Field(default=10.0, gt=0)  # None: no limit
+    # SKUs the supplier sells but cannot deliver now: an order with one is refused (422 order_rejected).
+    out_of_stock: list[str] = Field(default_factory=list)
+    # Where rejections of accepted orders are reported (may contain {external_id}); None: derived from
+    # dropline_tracking_url (…/orders/{external_id}/tracking → …/orders/{external_id}/rejection).
+    dropline_rejection_url: str | None = None
+
+    def rejection_url(self) -> str | None:
+        if self.dropline_rejection_url:
+            return self.dropline_rejection_url
+        tracking = self.dropline_tracking_url
+        if tracking and tracking.rstrip("/").endswith("/tracking"):
+            return tracking.rstrip("/").removesuffix("/tracking") + "/rejection"
+        return None
 
 
 class FailNext(BaseModel):
@@ -165,6 +180,25 @@ class FailNext(BaseModel):
     status: int = Field(default=503, ge=400, le=599)
     # before: the request is refused untouched; after: POST /v1/orders creates the order, then fails
     apply: Literal["before", "after"] = "before"
+
+
+class RejectNext(BaseModel):
+    """The next ``count`` orders that would be accepted are refused with 422 ``order_rejected``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    count: int = Field(default=1, ge=1, le=1000)
+    reason: str = Field(default="out_of_stock", min_length=1, max_length=64,
+                        description="Machine-readable: out_of_stock, cannot_ship_to_address, discontinued, …")
+    message: str | None = Field(default=None, max_length=500)
+
+
+class RejectOrder(BaseModel):
+    """Report to Dropline that the supplier cannot fulfil an order it accepted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(default="Out of stock: we cannot fulfil this order.", min_length=1, max_length=500)
 
 
 class HoldNext(BaseModel):
@@ -266,6 +300,7 @@ class SupplierStandin:
         self.keys: dict[str, IdempotencyRecord] = {}
         self.requests: list[dict[str, Any]] = []
         self.failures: list[FailNext] = []
+        self.rejections: list[RejectNext] = []
         self.holds: list[float] = []
         self.buckets: dict[str, TokenBucket] = {}
         self._numbers = itertools.count(100001)
@@ -281,6 +316,7 @@ class SupplierStandin:
         self.keys.clear()
         self.requests.clear()
         self.failures.clear()
+        self.rejections.clear()
         self.holds.clear()
         self.buckets.clear()
         self._numbers = itertools.count(100001)
@@ -326,6 +362,21 @@ class SupplierStandin:
             return failure
         return None
 
+    def refusal(self, order_request: OrderRequest) -> dict[str, Any] | None:
+        """The 422 body when the supplier will not take this (valid) order, else None."""
+        for line in order_request.lines:
+            if line.sku in self.config.out_of_stock:
+                return {"error": "order_rejected", "reason": "out_of_stock", "sku": line.sku,
+                        "message": f"{line.sku} is out of stock"}
+        if self.rejections:
+            rejection = self.rejections[0]
+            rejection.count -= 1
+            if rejection.count == 0:
+                self.rejections.pop(0)
+            return {"error": "order_rejected", "reason": rejection.reason,
+                    "message": rejection.message or "the supplier cannot accept this order"}
+        return None
+
     def create_order(self, api_key: str, key: str, order_request: OrderRequest) -> SupplierOrder:
         order = SupplierOrder(
             id=f"SUP-{next(self._numbers)}", api_key=api_key, idempotency_key=key, request=order_request,
@@ -364,18 +415,36 @@ class SupplierStandin:
 
     async def notify_dropline(self, order: SupplierOrder, shipment: dict[str, Any], n: int) -> dict[str, Any]:
         """``POST dropline_tracking_url`` with the tracking report, retrying transient failures."""
-        config = self.config
-        if not config.dropline_tracking_url:
+        if not self.config.dropline_tracking_url:
             return {"delivered": False, "status_code": None, "response_body": None,
                     "error": "dropline_tracking_url is not configured", "attempts": []}
-        url = config.dropline_tracking_url.replace("{external_id}", quote(order.request.external_id, safe=""))
         payload = {
             "supplier_order_id": order.id,
             "tracking_number": shipment["tracking_number"],
             "carrier": shipment["carrier"],
             "tracking_url": shipment["tracking_url"],
         }
-        headers = {"Idempotency-Key": f"{order.id}-shipment-{n}"}
+        return await self.post_to_dropline(self.config.dropline_tracking_url, order, payload,
+                                           f"{order.id}-shipment-{n}")
+
+    async def reject(self, order: SupplierOrder, reason: str) -> dict[str, Any]:
+        """Tell Dropline the supplier cannot fulfil an order it accepted (``POST …/rejection``)."""
+        url = self.config.rejection_url()
+        if not url:
+            return {"delivered": False, "status_code": None, "response_body": None, "attempts": [],
+                    "error": "dropline_rejection_url is not configured (nor a …/tracking URL to derive it from)"}
+        report = await self.post_to_dropline(url, order, {"supplier_order_id": order.id, "reason": reason},
+                                             f"{order.id}-rejection")
+        if report["delivered"]:
+            order.status = "rejected"
+        return {"order": order.as_json(), **report}
+
+    async def post_to_dropline(self, url_template: str, order: SupplierOrder, payload: dict[str, Any],
+                               idempotency_key: str) -> dict[str, Any]:
+        """POST a report about ``order`` to Dropline, retrying transient failures."""
+        config = self.config
+        url = url_template.replace("{external_id}", quote(order.request.external_id, safe=""))
+        headers = {"Idempotency-Key": idempotency_key}
         if config.dropline_api_key:
             headers["Authorization"] = f"Bearer {config.dropline_api_key}"
         attempts: list[dict[str, Any]] = []
@@ -517,6 +586,9 @@ def create_app(
             for line in order_request.lines:
                 if line.sku not in catalog:
                     return reply(entry, 422, {"error": "unknown_sku", "sku": line.sku})
+        refusal = standin.refusal(order_request)
+        if refusal is not None:  # refused: the key stays free, like every 4xx
+            return reply(entry, 422, refusal)
 
         order = standin.create_order(api_key, key, order_request)
         body = {k: v for k, v in order.as_json().items() if k != "shipments"}
@@ -580,6 +652,18 @@ def create_app(
         standin.failures.append(failure)
         return {"pending_failures": [f.model_dump() for f in standin.failures]}
 
+    @app.post("/_control/reject-next")
+    async def reject_next(rejection: RejectNext) -> dict[str, Any]:
+        standin.rejections.append(rejection)
+        return {"pending_rejections": [r.model_dump() for r in standin.rejections]}
+
+    @app.post("/_control/orders/{order_id}/reject")
+    async def reject(order_id: str, body: RejectOrder | None = None) -> dict[str, Any]:
+        order = standin.orders.get(order_id)
+        if order is None:
+            raise HTTPException(404, {"error": "not_found"})
+        return await standin.reject(order, (body or RejectOrder()).reason)
+
     @app.post("/_control/hold-next")
     async def hold_next(hold: HoldNext) -> dict[str, Any]:
         standin.holds.append(hold.seconds)
@@ -633,6 +717,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--carrier", default="UPS", help="carrier of generated shipments (default UPS)")
     parser.add_argument("--rate-limit", type=float, default=10.0,
                         help="requests per second per API key (0 = unlimited; default 10)")
+    parser.add_argument("--out-of-stock", help="comma-separated SKUs refused with 422 order_rejected")
+    parser.add_argument("--dropline-rejection-url",
+                        help="default: the tracking URL with /tracking replaced by /rejection")
     args = parser.parse_args(argv)
     config = SupplierConfig(
         api_key=args.api_key,
@@ -642,6 +729,8 @@ def main(argv: list[str] | None = None) -> None:
         auto_ship_after_seconds=args.auto_ship_after,
         carrier=args.carrier,
         rate_limit_per_second=args.rate_limit or None,
+        out_of_stock=[s.strip() for s in args.out_of_stock.split(",") if s.strip()] if args.out_of_stock else [],
+        dropline_rejection_url=args.dropline_rejection_url,
     )
     serve(create_app(config), args)
 

@@ -97,6 +97,66 @@ def supplier_order_id(body: Any) -> str | None:
     return None
 
 
+# --------------------------------------------------------------------------- the supplier refusing an order
+#
+# A permanent 4xx is either the supplier saying no to the ORDER (422 out of stock, unknown SKU, an
+# address it cannot ship to: rejected_by_supplier, and checkout refunds the retailer) or a complaint
+# about Dropline's REQUEST that says nothing about the order: a wrong key or URL (401/403/404/405/407,
+# an operator fixes the supplier's configuration) or a broken protocol (no Idempotency-Key, a body that
+# is not JSON: a Dropline bug). Those are "could not forward": the money stays, an operator looks.
+
+RETRYABLE_4XX = frozenset({408, 409, 425, 429})  # the ones dropline_infra.http.classify retries
+NOT_ABOUT_THE_ORDER = frozenset({401, 403, 404, 405, 407, 411, 413, 414, 415, 431})
+PROTOCOL_ERRORS = frozenset({"idempotency_key_required", "idempotency_key_too_long", "idempotency_key_reused",
+                             "invalid_json"})
+# Every refusal's reason starts with this: the job's give-up handler only receives the reason text.
+REFUSED_PREFIX = "the supplier's order API refused the order"
+
+
+def error_code(body: Any) -> str | None:
+    """The machine-readable code of an error body: {"error": "code"} or {"error": {"code": ...}}."""
+    if not isinstance(body, dict):
+        return None
+    error = body.get("error")
+    if isinstance(error, dict):
+        error = error.get("code")
+    return str(error) if isinstance(error, (str, int)) and error != "" else None
+
+
+def is_refusal(status_code: int, body: Any) -> bool:
+    """Does this answer to POST /v1/orders mean the supplier will not take the order?"""
+    if not 400 <= status_code < 500 or status_code in RETRYABLE_4XX or status_code in NOT_ABOUT_THE_ORDER:
+        return False
+    return error_code(body) not in PROTOCOL_ERRORS
+
+
+def refusal_summary(body: Any, text: str) -> str:
+    """The supplier's reason in one line: its code, its message and any other plain fields
+    ("out_of_stock: ACME-CASE is sold out", "unknown_sku (sku NOPE)"), else its raw answer."""
+    if isinstance(body, dict):
+        error = body.get("error")
+        message = error.get("message") if isinstance(error, dict) else None
+        message = message or body.get("message") or body.get("detail")
+        parts = [p for p in (error_code(body), message) if isinstance(p, (str, int)) and str(p).strip()]
+        extras = [f"{k} {v}" for k, v in body.items()
+                  if k not in ("error", "message", "detail", "details") and isinstance(v, (str, int, float))
+                  and not isinstance(v, bool)]
+        summary = ": ".join(str(p) for p in parts) + (f" ({', '.join(extras)})" if extras else "")
+        if summary.strip():
+            return summary[:500]
+    return text.strip()[:500] or "no reason given"
+
+
+def refusal_reason(status_code: int, body: Any, text: str) -> str:
+    return f"{REFUSED_PREFIX} (HTTP {status_code}): {refusal_summary(body, text)}"
+
+
+def rejected_by_supplier(reason: str) -> bool:
+    """The give-up reason of a job the supplier refused (not one that ran out of attempts, nor a
+    request Dropline could not make)."""
+    return reason.startswith(REFUSED_PREFIX)
+
+
 _HTTP_STATUS = re.compile(r"\bHTTP (\d{3})\b")
 
 

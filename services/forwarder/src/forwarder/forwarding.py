@@ -28,7 +28,14 @@ from dropline_schemas.events import (
 )
 
 from .adapters.supplier import HttpSupplierOrders, SupplierOrders
-from .domain import NotForwardable, Route, route, status_code_from_reason, supplier_order_request
+from .domain import (
+    NotForwardable,
+    Route,
+    rejected_by_supplier,
+    route,
+    status_code_from_reason,
+    supplier_order_request,
+)
 from .models import ForwarderForward
 from .repository import Repository, config_of
 from .settings import Settings
@@ -58,9 +65,12 @@ def _event_context(payload: dict[str, Any]) -> dict[str, str]:
 
 
 def failure_event(payload: dict[str, Any], reason: str) -> OrderForwardingFailedV1:
+    """rejected_by_supplier when the supplier refused the order (checkout refunds it), not when Dropline
+    could not forward it (no order API, a wrong key or URL, attempts used up on outages)."""
     return OrderForwardingFailedV1.create(
         data=OrderForwardingFailedData(order_id=payload["order_id"], supplier_id=payload["supplier_id"] or "",
-                                       reason=reason, status_code=status_code_from_reason(reason)),
+                                       reason=reason, status_code=status_code_from_reason(reason),
+                                       rejected_by_supplier=rejected_by_supplier(reason)),
         producer=PRODUCER, **_event_context(payload))
 
 

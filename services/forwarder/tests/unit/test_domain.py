@@ -10,7 +10,11 @@ from forwarder.domain import (
     Route,
     SupplierConfig,
     idempotency_key,
+    is_refusal,
     orders_endpoint,
+    refusal_reason,
+    refusal_summary,
+    rejected_by_supplier,
     route,
     status_code_from_reason,
     supplier_order_id,
@@ -71,3 +75,34 @@ def test_supplier_order_id_and_status_code_parsing():
 def test_api_key_may_be_sealed_as_text_or_json():
     assert api_key_from("sk_1") == "sk_1"
     assert api_key_from('{"api_key": "sk_2"}') == "sk_2"
+
+
+@pytest.mark.parametrize("status, body, refused", [
+    (422, {"error": "unknown_sku", "sku": "NOPE"}, True),
+    (422, {"error": "order_rejected", "reason": "out_of_stock"}, True),
+    (400, {"error": {"code": "cannot_ship", "message": "no shipping to KP"}}, True),
+    (410, None, True),  # no body: still the supplier saying no
+    (422, {"error": "invalid_json"}, False),
+    (400, {"error": "idempotency_key_required"}, False),
+    (401, {"error": "unauthorized"}, False),
+    (404, {"error": "not_found"}, False),
+    (409, {"error": "conflict"}, False),  # retried, not a refusal
+    (429, {"error": "rate_limited"}, False),
+    (503, {"error": "service_unavailable"}, False),
+    (201, {"id": "SO-1"}, False),
+])
+def test_which_answers_are_the_supplier_refusing_the_order(status, body, refused):
+    assert is_refusal(status, body) is refused
+
+
+def test_the_refusal_reason_is_one_readable_line_the_give_up_handler_recognises():
+    reason = refusal_reason(422, {"error": "order_rejected", "reason": "out_of_stock",
+                                  "message": "ACME-CASE is sold out", "sku": "ACME-CASE"}, "")
+    assert reason == ("the supplier's order API refused the order (HTTP 422): order_rejected: ACME-CASE is sold out "
+                      "(reason out_of_stock, sku ACME-CASE)")
+    assert rejected_by_supplier(reason) and status_code_from_reason(reason) == 422
+    assert not rejected_by_supplier("gave up after 3 attempts: supplier order API: HTTP 503 {}")
+    assert not rejected_by_supplier("supplier order API: HTTP 401 {\"error\": \"unauthorized\"}")
+    assert refusal_summary(None, "  out of stock  ") == "out of stock"
+    assert refusal_summary({}, "") == "no reason given"
+    assert len(refusal_summary({"error": "x", "message": "m" * 2000}, "")) == 500

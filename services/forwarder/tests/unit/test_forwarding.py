@@ -104,10 +104,50 @@ async def test_rejected_order_is_permanent_and_reported_at_once(harness, supplie
     assert failed["_key"] == "order-1"
     assert failed["data"]["status_code"] == 422
     assert failed["data"]["supplier_id"] == "sup-1"
-    assert "unknown sku ACME-CASE" in failed["data"]["reason"]
+    assert failed["data"]["reason"] == ("the supplier's order API refused the order (HTTP 422): "
+                                        "unknown_sku: unknown sku ACME-CASE")
+    assert failed["data"]["rejected_by_supplier"] is True  # checkout refunds it
     assert failed["causation_id"] == str(paid.event_id)
     assert await harness.outbox(T.ORDER_FORWARDED) == []
     assert await harness.get(ForwarderForward, "order-1") is None
+
+
+@pytest.mark.parametrize("status, body", [
+    (400, {"error": "out_of_stock", "message": "ACME-CASE is sold out", "sku": "ACME-CASE"}),
+    (410, {"error": {"code": "discontinued", "message": "no longer sold"}}),
+    (422, {"error": "invalid_request", "details": [{"loc": ["ship_to", "city"], "msg": "missing"}]}),
+], ids=["400-out-of-stock", "410-discontinued", "422-invalid-address"])
+async def test_a_4xx_about_the_order_is_the_suppliers_rejection(harness, supplier, status, body):
+    supplier.script = [lambda _r: httpx.Response(status, json=body)]
+    await harness.deliver(registered(harness))
+    await harness.deliver(order_paid())
+    await harness.run_jobs()
+
+    assert len(supplier.requests) == 1
+    [failed] = await harness.outbox(T.ORDER_FORWARDING_FAILED)
+    assert (failed["data"]["status_code"], failed["data"]["rejected_by_supplier"]) == (status, True)
+
+
+@pytest.mark.parametrize("status, body", [
+    (401, {"error": "unauthorized"}),
+    (403, {"error": "forbidden"}),
+    (404, {"error": "not_found"}),
+    (400, {"error": "idempotency_key_required"}),
+    (422, {"error": "idempotency_key_reused", "message": "this Idempotency-Key was used with a different body"}),
+    (422, {"error": "invalid_json", "details": "Expecting value"}),
+], ids=["401-key", "403-key", "404-url", "400-no-key", "422-key-reused", "422-not-json"])
+async def test_a_4xx_about_droplines_request_is_not_a_rejection(harness, supplier, status, body):
+    """A wrong key or URL, or Dropline breaking the protocol: the order could not be forwarded, but the
+    supplier never said no to it, so nothing is refunded (an operator looks)."""
+    supplier.script = [lambda _r: httpx.Response(status, json=body)]
+    await harness.deliver(registered(harness))
+    await harness.deliver(order_paid())
+    await harness.run_jobs()
+
+    assert len(supplier.requests) == 1  # permanent all the same: not retried
+    [failed] = await harness.outbox(T.ORDER_FORWARDING_FAILED)
+    assert (failed["data"]["status_code"], failed["data"]["rejected_by_supplier"]) == (status, False)
+    assert failed["data"]["reason"].startswith(f"supplier order API: HTTP {status}")
 
 
 async def test_giving_up_after_max_attempts_emits_forwarding_failed(harness, supplier):
@@ -122,6 +162,7 @@ async def test_giving_up_after_max_attempts_emits_forwarding_failed(harness, sup
     [failed] = await harness.outbox(T.ORDER_FORWARDING_FAILED)
     assert failed["data"]["status_code"] == 503
     assert failed["data"]["reason"].startswith("gave up after 3 attempts")
+    assert failed["data"]["rejected_by_supplier"] is False  # an outage is no rejection: nothing is refunded
     assert await harness.outbox(T.ORDER_FORWARDED) == []
 
 
@@ -189,6 +230,7 @@ async def test_auto_order_supplier_without_order_api_is_reported(harness, suppli
     assert await harness.jobs() == []
     [failed] = await harness.outbox(T.ORDER_FORWARDING_FAILED)
     assert "no order API" in failed["data"]["reason"]
+    assert failed["data"]["rejected_by_supplier"] is False  # Dropline could not forward it
 
 
 async def test_key_rotated_after_payment_is_used_by_the_job(harness, supplier):
@@ -218,6 +260,7 @@ async def test_line_without_supplier_sku_is_reported_not_sent(harness, supplier)
     assert supplier.requests == []
     [failed] = await harness.outbox(T.ORDER_FORWARDING_FAILED)
     assert "no supplier SKU" in failed["data"]["reason"]
+    assert failed["data"]["rejected_by_supplier"] is False
 
 
 async def test_the_supplier_key_never_reaches_the_logs_or_events(harness, supplier, caplog):

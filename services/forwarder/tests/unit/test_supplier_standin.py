@@ -81,7 +81,32 @@ async def test_unknown_sku_is_rejected_for_good(harness, control):
     assert (await control.get("/_control/orders")).json()["orders"] == []
     [failed] = await harness.outbox(T.ORDER_FORWARDING_FAILED)
     assert failed["data"]["status_code"] == 422 and "unknown_sku" in failed["data"]["reason"]
+    assert failed["data"]["rejected_by_supplier"] is True
     assert len((await control.get("/_control/requests")).json()["requests"]) == 1
+
+
+async def test_an_order_the_supplier_cannot_take_is_rejected_by_the_supplier(harness, control):
+    await control.post("/_control/configure", json={"out_of_stock": ["ACME-CASE"]})
+    await register(harness)
+    await harness.deliver(order_paid())
+    await harness.run_jobs()
+
+    assert (await control.get("/_control/orders")).json()["orders"] == []
+    [failed] = await harness.outbox(T.ORDER_FORWARDING_FAILED)
+    assert failed["data"]["rejected_by_supplier"] is True and failed["data"]["status_code"] == 422
+    assert failed["data"]["reason"] == ("the supplier's order API refused the order (HTTP 422): order_rejected: "
+                                        "ACME-CASE is out of stock (reason out_of_stock, sku ACME-CASE)")
+    assert await harness.outbox(T.ORDER_FORWARDED) == []
+
+
+async def test_reject_next_makes_the_next_paid_order_a_rejection(harness, control):
+    await control.post("/_control/reject-next", json={"reason": "discontinued", "message": "no longer sold"})
+    await register(harness)
+    await harness.deliver(order_paid())
+    await harness.run_jobs()
+    [failed] = await harness.outbox(T.ORDER_FORWARDING_FAILED)
+    assert failed["data"]["rejected_by_supplier"] is True
+    assert "discontinued" in failed["data"]["reason"] and "no longer sold" in failed["data"]["reason"]
 
 
 async def test_wrong_api_key_is_permanent(harness, control):
@@ -90,6 +115,7 @@ async def test_wrong_api_key_is_permanent(harness, control):
     await harness.run_jobs()
     [failed] = await harness.outbox(T.ORDER_FORWARDING_FAILED)
     assert failed["data"]["status_code"] == 401
+    assert failed["data"]["rejected_by_supplier"] is False  # our key, not the supplier refusing the order
     assert "sup_wrong" not in failed["data"]["reason"]
 
 

@@ -12,10 +12,14 @@ from typing import Any, Protocol
 
 import httpx
 
-from dropline_infra.http import call
+from dropline_infra.http import classify
 from dropline_infra.jobs import Permanent, Retryable
 
-from ..domain import idempotency_key, orders_endpoint, supplier_order_id
+from ..domain import idempotency_key, is_refusal, orders_endpoint, refusal_reason, supplier_order_id
+
+
+class SupplierRefused(Permanent):
+    """The supplier will not take this order (a 4xx about the order itself, see domain.is_refusal)."""
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,8 @@ class PlacedOrder:
 
 class SupplierOrders(Protocol):
     async def place(self, *, order_api_url: str, api_key: str, order_id: str, body: dict[str, Any]) -> PlacedOrder:
-        """Place the order; raises Retryable (try again later) or Permanent (never will work)."""
+        """Place the order; raises Retryable (try again later), SupplierRefused (the supplier said no to
+        the order) or Permanent (the request can never work as configured)."""
         ...
 
 
@@ -41,20 +46,25 @@ class HttpSupplierOrders:
         headers = {"Authorization": f"Bearer {api_key}", "Idempotency-Key": idempotency_key(order_id),
                    "Accept": "application/json"}
         try:
-            # `call` turns network errors and timeouts into Retryable, 408/409/425/429/5xx into Retryable
-            # (with Retry-After), any other 4xx into Permanent.
-            resp = await call(self.http, "POST", orders_endpoint(order_api_url), self.WHAT,
-                              json=body, headers=headers, timeout=self.timeout)
-        except (Retryable, Permanent) as exc:
-            raise _redacted(exc, api_key) from None
+            resp = await self.http.request("POST", orders_endpoint(order_api_url), json=body, headers=headers,
+                                           timeout=self.timeout)
+        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            raise Retryable(f"{self.WHAT}: {type(exc).__name__}: {exc}") from None  # outcome unknown: retry
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             raise Permanent(f"{self.WHAT}: unusable order_api_url: {exc}") from None
-        if resp.status_code not in (200, 201):
-            raise Permanent(f"{self.WHAT}: unexpected answer HTTP {resp.status_code}")
         try:
             answer = resp.json()
         except ValueError:
             answer = None
+        if is_refusal(resp.status_code, answer):
+            raise _redacted(SupplierRefused(refusal_reason(resp.status_code, answer, resp.text)), api_key)
+        try:
+            # 408/409/425/429/5xx → Retryable (with Retry-After); the other 4xx (key, URL, protocol) → Permanent.
+            classify(resp, self.WHAT)
+        except (Retryable, Permanent) as exc:
+            raise _redacted(exc, api_key) from None
+        if resp.status_code not in (200, 201):
+            raise Permanent(f"{self.WHAT}: unexpected answer HTTP {resp.status_code}")
         reference = supplier_order_id(answer)
         if reference is None:
             # The supplier took the order but we cannot read its reference: an operator must look.
@@ -67,4 +77,4 @@ def _redacted(exc: Retryable | Permanent, api_key: str) -> Exception:
     message = str(exc).replace(api_key, "***") if api_key else str(exc)
     if isinstance(exc, Retryable):
         return Retryable(message, retry_after=exc.retry_after)
-    return Permanent(message)
+    return type(exc)(message)
