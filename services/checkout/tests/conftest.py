@@ -189,6 +189,95 @@ class FakeProvider:
         return sum(1 for k, _ in self.calls if k == kind)
 
 
+@dataclass
+class FakePayPal:
+    """An in-memory PayPal behind checkout's payment port: `open` creates an order the buyer must
+    approve (redirect), `approve` plays the buyer, `charge` captures an approved order; `abandon`
+    cannot cancel at PayPal (there is no such call): it answers CANCELLED unless captured already.
+    Webhooks: `event(...)` builds a verified ProviderEvent delivered through `deliver_next`."""
+
+    name: str = "paypal"
+    method: PaymentMethod = PaymentMethod.PAYPAL
+    orders: dict[str, dict] = field(default_factory=dict)
+    refunds: dict[str, dict] = field(default_factory=dict)
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    decline_capture: bool = False
+    webhook_queue: list[ProviderEvent] = field(default_factory=list)
+
+    def _view(self, o: dict) -> ProviderPayment:
+        status = o["status"]
+        if status == "CREATED":
+            return ProviderPayment(reference=o["id"], outcome=Outcome.ACTION_REQUIRED, amount_minor=o["amount"],
+                                   action=BuyerAction(type="redirect", url=f"https://paypal.test/checkoutnow?token={o['id']}"))
+        if status == "APPROVED":
+            return ProviderPayment(reference=o["id"], outcome=Outcome.READY, amount_minor=o["amount"])
+        if status == "COMPLETED":
+            return ProviderPayment(reference=o["id"], outcome=Outcome.SUCCEEDED, amount_minor=o["amount"],
+                                   capture_reference=o["capture"])
+        return ProviderPayment(reference=o["id"], outcome=Outcome.CANCELLED, amount_minor=o["amount"])
+
+    async def open(self, req: ChargeRequest) -> ProviderPayment:
+        self.calls.append(("create", req.payment_id))
+        assert req.return_url and req.cancel_url and not req.payment_method
+        o = {"id": uuid.uuid4().hex[:17].upper(), "status": "CREATED", "amount": req.amount_minor,
+             "request": req}
+        self.orders[o["id"]] = o
+        return self._view(o)
+
+    def approve(self, reference: str) -> None:
+        assert self.orders[reference]["status"] == "CREATED"
+        self.orders[reference]["status"] = "APPROVED"
+
+    async def charge(self, *, payment_id, reference) -> ProviderPayment:
+        o = self.orders[reference]
+        if o["status"] == "COMPLETED":  # PayPal-Request-Id replay: the same capture
+            return self._view(o)
+        self.calls.append(("capture", reference))
+        if o["status"] != "APPROVED":
+            raise Rejected("ORDER_NOT_APPROVED")
+        if self.decline_capture:
+            raise Declined("the buyer's funding source was declined (INSTRUMENT_DECLINED)", reference)
+        o["status"], o["capture"] = "COMPLETED", f"CAP-{reference}"
+        return self._view(o)
+
+    async def look_up(self, reference) -> ProviderPayment:
+        return self._view(self.orders[reference])
+
+    async def abandon(self, *, payment_id, reference) -> ProviderPayment:
+        self.calls.append(("abandon", reference))
+        o = self.orders[reference]
+        return self._view(o) if o["status"] == "COMPLETED" else ProviderPayment(
+            reference=reference, outcome=Outcome.CANCELLED, amount_minor=o["amount"])
+
+    async def refund(self, req: RefundRequest) -> ProviderRefund:
+        existing = next((r for r in self.refunds.values() if r["refund_id"] == req.refund_id), None)
+        if existing is None:
+            self.calls.append(("refund", req.refund_id))
+            assert req.capture_reference == self.orders[req.reference]["capture"]
+            existing = {"id": f"RF-{uuid.uuid4().hex[:10]}", "refund_id": req.refund_id, "amount": req.amount_minor,
+                        "order": req.reference}
+            self.refunds[existing["id"]] = existing
+        return ProviderRefund(reference=existing["id"], status="succeeded", amount_minor=existing["amount"])
+
+    def event(self, kind, reference, event_id=None) -> ProviderEvent:
+        from checkout.adapters.port import EventKind
+
+        kind = EventKind(kind)
+        return ProviderEvent(event_id=event_id or f"WH-{uuid.uuid4().hex[:12]}", type=f"fake.{kind.value}", kind=kind,
+                             reference=reference, payload={"reference": reference})
+
+    async def verify_webhook(self, headers, body) -> ProviderEvent:
+        if headers.get("x-fake-signature") != "ok":
+            raise WebhookRejected("signature does not verify")
+        return self.webhook_queue.pop(0)
+
+    async def aclose(self) -> None:
+        pass
+
+    def count(self, kind: str) -> int:
+        return sum(1 for k, _ in self.calls if k == kind)
+
+
 class SimulatedCrash(Exception):
     pass
 
@@ -196,3 +285,8 @@ class SimulatedCrash(Exception):
 @pytest.fixture
 def fake_provider() -> FakeProvider:
     return FakeProvider()
+
+
+@pytest.fixture
+def fake_paypal() -> FakePayPal:
+    return FakePayPal()

@@ -316,6 +316,28 @@ class PaymentFlow:
                     reference=state.reference)
         return await self.reload(p)
 
+    async def late_approval(self, p: CheckoutPayment) -> CheckoutPayment:
+        """The buyer approved (PayPal) after the checkout was abandoned. Nothing has moved yet, so
+        honour it only if every order is still unpaid: claim them again and take the payment; else
+        leave it uncaptured (the approval expires at the provider; nothing is charged)."""
+        now = self.now()
+        quote = Quote.model_validate_json(p.quote_json)
+        async with self.db.uow() as uow:
+            repo = Repository(uow.session)
+            if not (await repo.claim_orders(p.retailer_id, order_ids_of(p), p.payment_id, now)
+                    and await repo.reopen_payment(p.payment_id, now)):
+                await uow.session.rollback()
+                log.info("late approval not taken: its orders were paid or cancelled meanwhile; nothing charged")
+                return await self.reload(p)
+            for r in await repo.orders_held_by(p.payment_id):
+                uow.publish(order_payment_started_event(
+                    order_id=r.order_id, retailer_id=r.retailer_id, correlation_id=r.correlation_id,
+                    payment_id=p.payment_id, method=PaymentMethod(p.method), quote=quote, started_at=now),
+                    T.ORDER_PAYMENT_STARTED, key=r.order_id)
+            await uow.commit()
+        log.warning("late approval honoured: the orders were still unpaid; taking the payment")
+        return await self._look_and_settle(await self.reload(p), may_charge=True)
+
     async def fail(self, p: CheckoutPayment, reason: str, reference: str | None) -> CheckoutPayment:
         now = self.now()
         async with self.db.uow() as uow:

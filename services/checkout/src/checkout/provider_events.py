@@ -92,6 +92,9 @@ class ProviderWebhooks:
         if p.status == FAILED and event.kind is EventKind.SUCCEEDED:
             p = await self._settle(p)  # a late success: honoured (paid or refunded), never lost
             return f"late success: payment {p.status}"
+        if p.status == FAILED and event.kind is EventKind.APPROVED:
+            p = await self.flow.late_approval(p)  # approved after we gave up: taken if still payable
+            return f"late approval: payment {p.status}"
         return f"payment already {p.status}"
 
     async def _settle(self, p):

@@ -183,6 +183,14 @@ class Repository:
                 .execution_options(synchronize_session=False))
         return (await self.s.exec(stmt)).rowcount == 1
 
+    async def reopen_payment(self, payment_id: str, now: datetime) -> bool:
+        """failed → processing (a late approval whose orders were claimed again)."""
+        stmt = (update(CheckoutPayment)
+                .where(CheckoutPayment.payment_id == payment_id, CheckoutPayment.status == FAILED)
+                .values(status=PROCESSING, failure_reason=None, completed_at=None, updated_at=now)
+                .execution_options(synchronize_session=False))
+        return (await self.s.exec(stmt)).rowcount == 1
+
     async def set_capture_reference(self, payment_id: str, capture_reference: str) -> None:
         stmt = (update(CheckoutPayment).where(CheckoutPayment.payment_id == payment_id)
                 .values(capture_reference=capture_reference).execution_options(synchronize_session=False))

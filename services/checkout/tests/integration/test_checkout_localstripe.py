@@ -12,12 +12,19 @@ from aiokafka import AIOKafkaConsumer
 from sqlmodel import col, select
 
 from checkout import handlers
-from checkout.provider import ProviderUnavailable, StripeProvider
+from checkout.adapters.port import ProviderUnavailable
+from checkout.adapters.stripe import StripeProvider
 from checkout.repository import Repository
 from checkout.views import PaymentRequest
 from dropline_infra.models import OutboxMessage
 from dropline_schemas import topics as T
-from dropline_schemas.events import OrderPaidV1, OrderReceivedV1, StoreOrderChangedData, StoreOrderChangedV1
+from dropline_schemas.events import (
+    OrderPaidV1,
+    OrderReceivedV1,
+    PaymentMethod,
+    StoreOrderChangedData,
+    StoreOrderChangedV1,
+)
 
 STRIPE_KEY = "sk_test_dropline_local"
 pytestmark = pytest.mark.integration
@@ -63,34 +70,46 @@ async def eventually(check, timeout=30.0, interval=0.1):
 
 class Flaky:
     """The real Stripe provider, with chosen calls failing like a dropped connection (the call is not
-    made) and an optional crash right after the PaymentIntent was created."""
+    made), an optional crash right after the PaymentIntent was created, and an optional crash right
+    after the provider refunded (before checkout could record it)."""
 
     name = "stripe"
+    method = PaymentMethod.CARD
 
-    def __init__(self, inner: StripeProvider, fail=(), crash_after_create=False):
-        self.inner, self.fail, self.crash_after_create = inner, set(fail), crash_after_create
+    def __init__(self, inner: StripeProvider, fail=(), crash_after_create=False, crash_after_refund=False):
+        self.inner, self.fail = inner, set(fail)
+        self.crash_after_create, self.crash_after_refund = crash_after_create, crash_after_refund
 
     def _drop(self, kind):
         if kind in self.fail:
             self.fail.discard(kind)
             raise ProviderUnavailable(f"simulated connection reset on {kind}")
 
-    async def create_intent(self, **kw):
-        intent = await self.inner.create_intent(**kw)
+    async def open(self, req):
+        opened = await self.inner.open(req)
         if self.crash_after_create:
             raise RuntimeError("process died after creating the PaymentIntent")
-        return intent
+        return opened
 
-    async def confirm_intent(self, **kw):
+    async def charge(self, **kw):
         self._drop("confirm")
-        return await self.inner.confirm_intent(**kw)
+        return await self.inner.charge(**kw)
 
-    async def retrieve_intent(self, intent_id):
+    async def look_up(self, reference):
         self._drop("retrieve")
-        return await self.inner.retrieve_intent(intent_id)
+        return await self.inner.look_up(reference)
 
-    async def cancel_intent(self, **kw):
-        return await self.inner.cancel_intent(**kw)
+    async def abandon(self, **kw):
+        return await self.inner.abandon(**kw)
+
+    async def refund(self, req):
+        refund = await self.inner.refund(req)
+        if self.crash_after_refund:
+            raise RuntimeError("process died after the provider refunded")
+        return refund
+
+    async def verify_webhook(self, headers, body):
+        return await self.inner.verify_webhook(headers, body)
 
     async def aclose(self):
         await self.inner.aclose()
