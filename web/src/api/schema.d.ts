@@ -279,6 +279,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/payments/{payment_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The retailer cancelled at PayPal: nothing is charged, the orders are unpaid again
+         * @description Answers the payment, failed ("you cancelled the payment; nothing was charged"). A payment that has already succeeded stays paid and is answered as it is.
+         */
+        post: operations["cancel_payment_api_v1_payments__payment_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/payments/{payment_id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The retailer is back from the provider (PayPal approved, 3-D Secure done): carry the payment on
+         * @description checkout asks the provider and captures or settles. The answer is the payment as it is now: succeeded (the receipt), failed with the reason (nothing charged, the orders unpaid again), or still requires_action. Calling it again answers the same payment.
+         */
+        post: operations["complete_payment_api_v1_payments__payment_id__complete_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/session": {
         parameters: {
             query?: never;
@@ -293,6 +333,24 @@ export interface paths {
         post: operations["sign_in_api_v1_session_post"];
         /** Sign out */
         delete: operations["sign_out_api_v1_session_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The retailer's settings (the max buy price) */
+        get: operations["get_settings_api_v1_settings_get"];
+        /** Change the retailer's settings: the maximum buy price per unit (USD) the price check uses */
+        put: operations["put_settings_api_v1_settings_put"];
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -349,6 +407,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/supplier/v1/orders/{order_id}/rejection": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report that an order cannot be fulfilled
+         * @description The supplier rejects an order Dropline forwarded to it and has not shipped. Dropline refunds the retailer the order's share of the payment. One rejection per order: a repeated report answers 200 with the first. 409 when the order was not forwarded to this supplier yet (not_forwarded), has tracking (already_shipped) or is closed (already_closed); 404 for an order that is not this supplier's.
+         */
+        post: operations["supplier_reject_order_supplier_v1_orders__order_id__rejection_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/supplier/v1/orders/{order_id}/tracking": {
         parameters: {
             query?: never;
@@ -360,6 +438,26 @@ export interface paths {
         put?: never;
         /** Report tracking for a shipped order */
         post: operations["supplier_add_tracking_supplier_v1_orders__order_id__tracking_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/payments/{provider}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A payment provider's webhook (Stripe, PayPal), passed to checkout exactly as it came
+         * @description The raw body and the headers go to checkout unchanged; it verifies the delivery as the provider signs it (Stripe-Signature over the raw body; PayPal's transmission headers) and stores each provider event once. 400 webhook_rejected: not genuine, nothing stored; 404: no such provider; 413: body too large; 503: checkout is not answering, deliver again.
+         */
+        post: operations["payment_provider_webhook_webhooks_payments__provider__post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -545,6 +643,57 @@ export interface components {
              */
             to_currency: "USD";
         };
+        /**
+         * GuardrailOut
+         * @description One order's price check (checkout's rules): what the customer paid for these lines vs what the
+         *     supplier is paid, in USD, and the retailer's maximum buy price per unit.
+         */
+        GuardrailOut: {
+            /**
+             * Cost Usd
+             * @description What the supplier is paid, USD (product cost + shipping + VAT).
+             */
+            cost_usd: string | null;
+            /**
+             * Flagged
+             * @description Paying this order needs confirm_flagged=true.
+             */
+            flagged: boolean;
+            /**
+             * Flags
+             * @description loss | over_max_buy_price | unconverted_currency; empty: fine.
+             */
+            flags: string[];
+            /**
+             * Margin Usd
+             * @description revenue_usd − cost_usd; null when either is unknown.
+             */
+            margin_usd: string | null;
+            /** Max Buy Price Usd */
+            max_buy_price_usd?: string | null;
+            /** Order Id */
+            order_id: string;
+            /** Order Number */
+            order_number: string;
+            /**
+             * Reasons
+             * @description One sentence per flag.
+             */
+            reasons: string[];
+            /**
+             * Revenue
+             * @description What the customer paid for these lines, store currency (no shipping, no included tax).
+             */
+            revenue: string;
+            revenue_fx?: components["schemas"]["FxOut"] | null;
+            /**
+             * Revenue Usd
+             * @description The same in USD; null when the store currency has no rate.
+             */
+            revenue_usd: string | null;
+            /** Store Currency */
+            store_currency: string;
+        };
         /** LineOut */
         LineOut: {
             /** Line Id */
@@ -617,6 +766,22 @@ export interface components {
             /** Vat */
             vat: string;
         };
+        /**
+         * NextActionOut
+         * @description What the retailer must do before the payment can go on (status requires_action).
+         */
+        NextActionOut: {
+            /** Client Secret */
+            client_secret?: string | null;
+            /**
+             * Type
+             * @description redirect: send the browser to `url` (PayPal's approval page; PayPal sends it back to /checkout/paypal/approved or /cancelled, then call /complete or /cancel); authenticate_card: confirm `client_secret` with Stripe.js confirmCardPayment (3-D Secure), then call /complete.
+             * @enum {string}
+             */
+            type: "redirect" | "authenticate_card";
+            /** Url */
+            url?: string | null;
+        };
         /** OrderDetail */
         OrderDetail: {
             /** Can Add Tracking */
@@ -650,6 +815,11 @@ export interface components {
             platform_order_number: string | null;
             /** Problem */
             problem: string | null;
+            /**
+             * Refunds
+             * @description Refunds of this order, oldest first.
+             */
+            refunds?: components["schemas"]["OrderRefundOut"][];
             /**
              * Search Hints
              * @description What to search for on the supplier's website.
@@ -728,6 +898,39 @@ export interface components {
             supplier_currency: components["schemas"]["CurrencyAmounts"];
             usd: components["schemas"]["CurrencyAmounts"];
         };
+        /**
+         * OrderRefundOut
+         * @description Money checkout gave back for this order (its share of the payment), e.g. after the supplier
+         *     rejected it.
+         */
+        OrderRefundOut: {
+            /**
+             * Currency
+             * @description The supplier's currency (supplier_currency_amounts).
+             */
+            currency: string;
+            method: components["schemas"]["PaymentMethod"];
+            /** Payment Id */
+            payment_id: string;
+            /** Provider */
+            provider: string;
+            /**
+             * Provider Reference
+             * @description The provider's refund id.
+             */
+            provider_reference: string;
+            /** Reason */
+            reason: string;
+            /** Refund Id */
+            refund_id: string;
+            /**
+             * Refunded At
+             * Format: date-time
+             */
+            refunded_at: string;
+            supplier_currency_amounts: components["schemas"]["Amounts"];
+            usd_amounts: components["schemas"]["Amounts"];
+        };
         /** OrderSummary */
         OrderSummary: {
             /** @description What the supplier charges, in its currency (priced by checkout). */
@@ -773,6 +976,12 @@ export interface components {
         };
         /** PayIn */
         PayIn: {
+            /**
+             * Confirm Flagged
+             * @description The retailer saw the price check and pays orders it flags anyway (losing money, above the max buy price, margin unknown). Without it a payment with a flagged order answers 409 price_check_failed and charges nothing.
+             * @default false
+             */
+            confirm_flagged: boolean;
             /** @default card */
             method: components["schemas"]["PaymentMethod"];
             /** Order Ids */
@@ -802,6 +1011,8 @@ export interface components {
             failure_reason: string | null;
             fx: components["schemas"]["FxOut"];
             method: components["schemas"]["PaymentMethod"];
+            /** @description What the retailer must do (requires_action). */
+            next_action?: components["schemas"]["NextActionOut"] | null;
             /** Order Ids */
             order_ids: string[];
             /** Orders */
@@ -810,21 +1021,105 @@ export interface components {
             payment_id: string;
             /** Provider */
             provider: string;
-            /** Provider Reference */
+            /**
+             * Provider Reference
+             * @description The provider's id (Stripe PaymentIntent, PayPal order).
+             */
             provider_reference: string | null;
             /**
+             * Refunds
+             * @description Refunds of this payment's orders.
+             */
+            refunds?: components["schemas"]["PaymentRefundOut"][];
+            /**
              * Status
+             * @description requires_action: the retailer must act (next_action); refunded: the provider took the money after the checkout was abandoned and its orders had been paid or cancelled meanwhile, so all of it was given back.
              * @enum {string}
              */
-            status: "processing" | "succeeded" | "failed";
+            status: "processing" | "requires_action" | "succeeded" | "failed" | "refunded";
             supplier: components["schemas"]["SupplierInfo"];
             total: components["schemas"]["Totals"];
+        };
+        /**
+         * PaymentRefundOut
+         * @description One order's share of a payment given back (a bulk payment is refunded per order, partially).
+         */
+        PaymentRefundOut: {
+            /** Amount Supplier Currency */
+            amount_supplier_currency: string;
+            /** Amount Usd */
+            amount_usd: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Currency
+             * @description The supplier's currency (amount_supplier_currency).
+             */
+            currency: string;
+            /**
+             * Id
+             * @description Dropline's refund id.
+             */
+            id: string;
+            /** Order Id */
+            order_id: string;
+            /** Reason */
+            reason: string;
+            /**
+             * Status
+             * @description pending: asked of the provider, not confirmed yet; succeeded: the money is on its way back.
+             * @enum {string}
+             */
+            status: "pending" | "succeeded" | "failed";
         };
         /**
          * Platform
          * @enum {string}
          */
         Platform: "shopify" | "ecwid" | "bigcommerce" | "wix";
+        /** PriceCheckOut */
+        PriceCheckOut: {
+            /**
+             * Basis
+             * @description What is compared, in words.
+             */
+            basis: string;
+            /** Flagged Order Ids */
+            flagged_order_ids: string[];
+            /**
+             * Max Buy Price Usd
+             * @description The retailer's maximum buy price per unit (Settings).
+             */
+            max_buy_price_usd: string | null;
+            /** Orders */
+            orders: components["schemas"]["GuardrailOut"][];
+            /**
+             * Requires Confirmation
+             * @description Some order is flagged: pay with confirm_flagged=true.
+             */
+            requires_confirmation: boolean;
+        };
+        /** ProviderWebhookAck */
+        ProviderWebhookAck: {
+            /**
+             * Duplicate
+             * @description True: checkout had this provider event already (nothing done again).
+             */
+            duplicate: boolean;
+            /**
+             * Outcome
+             * @description What checkout did with it, in words.
+             */
+            outcome: string;
+            /**
+             * Received
+             * @default true
+             */
+            received: boolean;
+        };
         /** QuoteOut */
         QuoteOut: {
             charge: components["schemas"]["Charge"];
@@ -833,6 +1128,8 @@ export interface components {
             orders: components["schemas"]["OrderQuote"][];
             /** Payment Methods */
             payment_methods: components["schemas"]["PaymentMethod"][];
+            /** @description Each order's price guardrail: orders that lose money or are above the max buy price are flagged. */
+            price_check: components["schemas"]["PriceCheckOut"];
             supplier: components["schemas"]["SupplierInfo"];
             total: components["schemas"]["Totals"];
         };
@@ -855,6 +1152,41 @@ export interface components {
              * @description Of those, orders no webhook had brought; now ingested.
              */
             found: number;
+        };
+        /** RejectionAccepted */
+        RejectionAccepted: {
+            /** Order Id */
+            order_id: string;
+            /** Reason */
+            reason: string;
+            /** Rejection Id */
+            rejection_id: string;
+            /**
+             * Reported At
+             * Format: date-time
+             */
+            reported_at: string;
+            /**
+             * Status
+             * @description duplicate: the order was reported already; this is the first report, nothing new happened.
+             * @enum {string}
+             */
+            status: "accepted" | "duplicate";
+            /** Supplier Order Id */
+            supplier_order_id?: string | null;
+        };
+        /** RejectionIn */
+        RejectionIn: {
+            /**
+             * Reason
+             * @description Why the supplier cannot fulfil the order, in words the retailer reads.
+             */
+            reason: string;
+            /**
+             * Supplier Order Id
+             * @description The supplier's own reference of the order.
+             */
+            supplier_order_id?: string | null;
         };
         /** RetailerCreated */
         RetailerCreated: {
@@ -880,6 +1212,14 @@ export interface components {
             /** Retailer Id */
             retailer_id: string;
         };
+        /** RetailerSettings */
+        RetailerSettings: {
+            /**
+             * Max Buy Price Usd
+             * @description The most one unit of a product may cost from the supplier, USD (converted, before shipping and VAT); orders with a product above it are flagged before paying. null: no maximum.
+             */
+            max_buy_price_usd: string | null;
+        };
         /** SearchHint */
         SearchHint: {
             /** Quantity */
@@ -898,6 +1238,14 @@ export interface components {
             csrf_token: string;
             retailer: components["schemas"]["RetailerOut"];
             user: components["schemas"]["UserOut"];
+        };
+        /** SettingsIn */
+        SettingsIn: {
+            /**
+             * Max Buy Price Usd
+             * @description The most one unit of a product may cost from the supplier, USD; null removes the maximum.
+             */
+            max_buy_price_usd: number | string | null;
         };
         /** SignIn */
         SignIn: {
@@ -1153,6 +1501,8 @@ export interface components {
         };
         /** UnpaidOut */
         UnpaidOut: {
+            /** @description Each unpaid order's price guardrail, at today's rates (the Orders page flags these orders). */
+            price_check: components["schemas"]["PriceCheckOut"];
             /** Suppliers */
             suppliers: components["schemas"]["UnpaidSupplier"][];
         };
@@ -2860,6 +3210,204 @@ export interface operations {
             };
         };
     };
+    cancel_payment_api_v1_payments__payment_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Machine clients: Bearer <retailer API key> */
+                authorization?: string | null;
+                /** @description Browsers: the csrf_token of the session, on every state-changing request */
+                "X-CSRF-Token"?: string | null;
+            };
+            path: {
+                payment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    complete_payment_api_v1_payments__payment_id__complete_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Machine clients: Bearer <retailer API key> */
+                authorization?: string | null;
+                /** @description Browsers: the csrf_token of the session, on every state-changing request */
+                "X-CSRF-Token"?: string | null;
+            };
+            path: {
+                payment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     current_session_api_v1_session_get: {
         parameters: {
             query?: never;
@@ -3073,6 +3621,204 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_settings_api_v1_settings_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Machine clients: Bearer <retailer API key> */
+                authorization?: string | null;
+                /** @description Browsers: the csrf_token of the session, on every state-changing request */
+                "X-CSRF-Token"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetailerSettings"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_settings_api_v1_settings_put: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Machine clients: Bearer <retailer API key> */
+                authorization?: string | null;
+                /** @description Browsers: the csrf_token of the session, on every state-changing request */
+                "X-CSRF-Token"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SettingsIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetailerSettings"];
+                };
             };
             /** @description Bad Request */
             400: {
@@ -3439,6 +4185,115 @@ export interface operations {
             };
         };
     };
+    supplier_reject_order_supplier_v1_orders__order_id__rejection_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RejectionIn"];
+            };
+        };
+        responses: {
+            /** @description Reported already: the first report */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RejectionAccepted"];
+                };
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RejectionAccepted"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     supplier_add_tracking_supplier_v1_orders__order_id__tracking_post: {
         parameters: {
             query?: never;
@@ -3472,6 +4327,101 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TrackingAccepted"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    payment_provider_webhook_webhooks_payments__provider__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description stripe | paypal */
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderWebhookAck"];
                 };
             };
             /** @description Bad Request */

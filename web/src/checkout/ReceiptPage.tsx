@@ -1,14 +1,55 @@
 import {
-  Alert, Box, Breadcrumbs, CircularProgress, Link, Paper, Stack, Typography,
+  Alert, Box, Breadcrumbs, CircularProgress, Link, Paper, Stack, Table, TableBody, TableCell, TableContainer,
+  TableHead, TableRow, Typography,
 } from "@mui/material";
 import { useQuery } from "@tanstack/react-query";
 import { Link as RouterLink, useParams } from "react-router-dom";
 import { client, unwrap } from "../api/client";
-import type { Payment } from "../api/types";
+import type { Payment, PaymentRefund } from "../api/types";
 import ErrorAlert from "../components/ErrorAlert";
 import { useTitle } from "../components/useTitle";
 import { localDateTime, methodLabel, money } from "../format";
 import AmountsTable from "./AmountsTable";
+import { refundStatusLabel, refundSummary } from "./refunds";
+
+/** A bulk payment is refunded per order: one row per refunded order, with why and how much. */
+function RefundsTable({ payment }: { payment: Payment }) {
+  const refunds: PaymentRefund[] = payment.refunds ?? [];
+  const numbers = new Map(payment.orders.map((o) => [o.order_id, o.order_number]));
+  return (
+    <Paper variant="outlined" component="section" aria-label="Refunds">
+      <Typography variant="h2" sx={{ fontSize: 18, fontWeight: 600, p: 2, pb: 0 }}>Refunds</Typography>
+      <TableContainer sx={{ overflowX: "auto" }}>
+        <Table size="small" aria-label="Refunded orders" sx={{ minWidth: 640 }}>
+          <TableHead>
+            <TableRow>
+              <TableCell>Order</TableCell>
+              <TableCell>Reason</TableCell>
+              <TableCell>Status</TableCell>
+              <TableCell align="right">Refunded ({payment.supplier.currency})</TableCell>
+              <TableCell align="right">Refunded (USD)</TableCell>
+              <TableCell>Time</TableCell>
+            </TableRow>
+          </TableHead>
+          <TableBody>
+            {refunds.map((r) => (
+              <TableRow key={r.id}>
+                <TableCell>
+                  <Link component={RouterLink} to={`/orders/${encodeURIComponent(r.order_id)}`}>{numbers.get(r.order_id) ?? r.order_id}</Link>
+                </TableCell>
+                <TableCell>{r.reason}</TableCell>
+                <TableCell>{refundStatusLabel(r.status)}</TableCell>
+                <TableCell align="right">{money(r.amount_supplier_currency, r.currency)}</TableCell>
+                <TableCell align="right">{money(r.amount_usd, "USD")}</TableCell>
+                <TableCell>{localDateTime(r.created_at, true)}</TableCell>
+              </TableRow>
+            ))}
+          </TableBody>
+        </Table>
+      </TableContainer>
+    </Paper>
+  );
+}
 
 export default function ReceiptPage() {
   const { paymentId = "" } = useParams();
@@ -25,6 +66,8 @@ export default function ReceiptPage() {
   if (payment.isError) return <ErrorAlert error={payment.error} onRetry={() => void payment.refetch()} />;
   const p = payment.data;
   const cur = p.supplier.currency;
+  const refunds = p.refunds ?? [];
+  const refunded = refundSummary(p.charge.amount, refunds);
 
   return (
     <Stack spacing={2} sx={{ maxWidth: 960 }}>
@@ -36,6 +79,12 @@ export default function ReceiptPage() {
       {p.status === "succeeded" && <Alert severity="success">Paid {money(p.charge.amount, "USD")} to {p.supplier.name}. The orders go to the supplier now.</Alert>}
       {p.status === "processing" && <Alert severity="info">The payment is being processed…</Alert>}
       {p.status === "failed" && <Alert severity="error">The payment failed: {p.failure_reason ?? "declined"}.</Alert>}
+      {refunded && (
+        <Alert severity="info">
+          Refunded {money(refunded.refunded, "USD")} of this payment to the {methodLabel(p.method)}
+          {" "}for {refunded.orders === 1 ? "1 order" : `${refunded.orders} orders`} the supplier rejected.
+        </Alert>
+      )}
 
       <Paper variant="outlined" sx={{ p: 2 }}>
         <Box component="dl" sx={{ m: 0, display: "grid", gridTemplateColumns: "max-content 1fr", columnGap: 2, rowGap: 0.5, "& dt": { color: "text.secondary" }, "& dd": { m: 0 } }}>
@@ -44,6 +93,8 @@ export default function ReceiptPage() {
           <dt>Method</dt><dd>{methodLabel(p.method)}</dd>
           <dt>Supplier</dt><dd>{p.supplier.name}</dd>
           <dt>Charged</dt><dd>{money(p.charge.amount, "USD")} USD</dd>
+          {refunded && <><dt>Refunded</dt><dd>{money(refunded.refunded, "USD")} USD</dd></>}
+          {refunded && <><dt>Net charged</dt><dd>{money(refunded.net, "USD")} USD</dd></>}
           <dt>Rate</dt><dd>1 {p.fx.from_currency} = {p.fx.rate} {p.fx.to_currency}</dd>
           <dt>Rate date</dt><dd>{p.fx.rate_date}</dd>
           <dt>Source</dt><dd>{p.fx.source}</dd>
@@ -52,6 +103,7 @@ export default function ReceiptPage() {
       </Paper>
 
       <AmountsTable label="Paid orders" orders={p.orders} total={p.total} currency={cur} totalLabel="Total" linkOrders />
+      {refunds.length > 0 && <RefundsTable payment={p} />}
     </Stack>
   );
 }

@@ -17,6 +17,7 @@ import CancelOrderDialog from "./CancelOrderDialog";
 import { useOrder } from "./queries";
 import StatusChip from "./StatusChip";
 import { visuallyHidden } from "../components/visuallyHidden";
+import { refundAmountLine } from "../checkout/refunds";
 
 function Section({ title, children, action }: { title: string; children: ReactNode; action?: ReactNode }) {
   return (
@@ -60,6 +61,7 @@ export default function OrderDetailPage() {
   const website = o.supplier_website_url ?? o.supplier?.website_url ?? null;
   const address = addressLines(o);
   const contact = [o.customer?.name, o.customer?.email, o.customer?.phone].filter(Boolean) as string[];
+  const refunds = o.refunds ?? [];
 
   async function copy(text: string, what: string) {
     try {
@@ -101,7 +103,13 @@ export default function OrderDetailPage() {
         )}
       </Stack>
 
-      {o.frozen && (
+      {refunds.length > 0 && (
+        <Alert severity="info">
+          Refunded {refundAmountLine({ usd: refunds[0].usd_amounts.total, supplier: refunds[0].supplier_currency_amounts.total, currency: refunds[0].currency })}
+          {" "}to the {methodLabel(refunds[0].method)}: {refunds[0].reason}
+        </Alert>
+      )}
+      {o.frozen && o.status !== "refunded" && (
         <Alert severity="info">
           This order is paid and can no longer be changed. To change anything, contact the supplier
           {o.supplier ? ` (${o.supplier.name})` : ""}: changes go through the supplier.
@@ -203,6 +211,17 @@ export default function OrderDetailPage() {
                   {" = "}{moneyWithCode(o.payment.usd_amounts.total, "USD")}
                 </Typography>
                 <Typography color="text.secondary" sx={{ fontSize: 14 }}>{rateLine(o.payment.fx)}</Typography>
+                {refunds.map((r) => (
+                  <Box key={r.refund_id} sx={{ mt: 1, pt: 1, borderTop: 1, borderColor: "divider" }}>
+                    <Typography>
+                      <Box component="span" sx={{ fontWeight: 600 }}>Refunded</Box>
+                      {" "}{refundAmountLine({ usd: r.usd_amounts.total, supplier: r.supplier_currency_amounts.total, currency: r.currency })}
+                      {" · "}{methodLabel(r.method)}{" · "}{localDateTime(r.refunded_at)}
+                    </Typography>
+                    <Typography color="text.secondary" sx={{ fontSize: 14 }}>Reason: {r.reason}</Typography>
+                    <Typography color="text.secondary" sx={{ fontSize: 14 }}>Refund {r.provider_reference} ({r.provider})</Typography>
+                  </Box>
+                ))}
               </Stack>
             ) : <Typography color="text.secondary">Not paid.</Typography>}
           </Section>

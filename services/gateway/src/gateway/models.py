@@ -19,6 +19,10 @@ class Retailer(SQLModel, table=True):
     retailer_id: str = Field(primary_key=True, max_length=64)
     name: str = Field(max_length=255)
     api_key_hash: str = Field(max_length=64, unique=True)
+    max_buy_price_usd: str | None = Field(
+        default=None, max_length=32,
+        description="Settings: the most one unit may cost from a supplier, USD decimal string (null: no maximum); "
+                    "checkout's price guardrail flags orders above it.")
     created_at: datetime = Field(sa_column=_ts())
 
 
@@ -158,6 +162,8 @@ class OrderView(SQLModel, table=True):
     closed_payment_ids: str = Field(default="[]", sa_column=Column(Text, nullable=False, server_default="[]"),
                                     description="Payments that ended (a late OrderPaymentStarted of one is ignored).")
     correlation_id: str | None = Field(default=None, max_length=255)
+    refunds_json: str = Field(default="[]", sa_column=Column(Text, nullable=False, server_default="[]"),
+                              description="checkout's refunds of this order (OrderRefunded), one per refund id.")
     created_at: datetime = Field(sa_column=_ts())
     updated_at: datetime = Field(sa_column=_ts())
 
@@ -187,6 +193,19 @@ class TrackingReport(SQLModel, table=True):
     tracking_url: str | None = Field(default=None, max_length=1000)
     source: str = Field(max_length=16)
     created_at: datetime = Field(sa_column=_ts())
+
+
+class SupplierRejection(SQLModel, table=True):
+    """A supplier's report (supplier API) that it cannot fulfil an order forwarded to it: one per order,
+    so a repeated report answers with the first and publishes nothing."""
+
+    __tablename__ = "gateway_supplier_rejections"
+    order_id: str = Field(primary_key=True, max_length=64)
+    rejection_id: str = Field(max_length=64, unique=True)
+    supplier_id: str = Field(max_length=64)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    supplier_order_id: str | None = Field(default=None, max_length=255)
+    reported_at: datetime = Field(sa_column=_ts())
 
 
 class OrderChange(SQLModel, table=True):

@@ -13,7 +13,12 @@ order set (it may arrive after them, or be replayed).
 
 A store's fulfilment request (Shopify "Request fulfillment", tracking-sync's FulfilmentRequestAccepted)
 moves no status: accepted, the timeline says so (with the merchant's message); not accepted, `problem`
-says why (the merchant waits for an answer in the store)."""
+says why (the merchant waits for an answer in the store).
+
+A supplier's rejection (OrderForwardingFailed with rejected_by_supplier, from forwarder or from the
+supplier API) fails the order and says a refund follows; checkout's OrderRefunded then records the
+refund on the order (one per refund id) and moves it to refunded, the one status past failed: the
+order is done, nothing is left for the retailer to do."""
 
 from __future__ import annotations
 
@@ -31,13 +36,14 @@ from dropline_schemas.events import (
     OrderPaymentStartedV1,
     OrderPricedV1,
     OrderReceivedV1,
+    OrderRefundedV1,
     OrderSyncedV1,
     OrderSyncFailedV1,
     TrackingAddedV1,
 )
 
 RANK = {"unmatched": 0, "unpaid": 0, "non_auto_order": 0, "payment_pending": 1, "paid": 2, "forwarded": 3,
-        "shipped": 4, "synced": 5, "failed": 6, "cancelled": 6, "refunded": 6}
+        "shipped": 4, "synced": 5, "failed": 6, "cancelled": 6, "refunded": 7}
 
 
 def apply_order_snapshot(row, order: DroplineOrder) -> None:
@@ -141,9 +147,9 @@ def apply(row, event) -> tuple[str | None, str]:
         advance(row, "forwarded")
         return "forwarded", f"Forwarded to supplier, supplier order {event.data.supplier_order_id}"
     if isinstance(event, OrderForwardingFailedV1):
-        row.problem = f"forwarding failed: {event.data.reason}"
-        advance(row, "failed")
-        return "failed", f"Supplier did not accept the order: {event.data.reason}"
+        return forwarding_failed(row, event)
+    if isinstance(event, OrderRefundedV1):
+        return refunded(row, event)
     if isinstance(event, TrackingAddedV1):
         d = event.data
         tracking = json.loads(row.tracking_json or "[]")
@@ -172,6 +178,42 @@ def apply(row, event) -> tuple[str | None, str]:
     if isinstance(event, FulfilmentRequestAcceptedV1):
         return fulfilment_requested(row, event)
     raise ValueError(f"projection has no rule for {type(event).__name__}")
+
+
+def forwarding_failed(row, event: OrderForwardingFailedV1) -> tuple[str | None, str]:
+    d = event.data
+    if d.rejected_by_supplier:
+        if row.status != "refunded":  # the refund may come first (another topic): then nothing is left to do
+            row.problem = (f"The supplier rejected this order: {d.reason}. Dropline refunds the order's share "
+                           "of the payment.")
+        advance(row, "failed")
+        return "failed", f"Rejected by the supplier: {d.reason}"
+    row.problem = f"forwarding failed: {d.reason}"
+    advance(row, "failed")
+    return "failed", f"Could not be forwarded to the supplier: {d.reason}"
+
+
+METHOD_NAMES = {"card": "card", "paypal": "PayPal"}
+
+
+def refunded(row, event: OrderRefundedV1) -> tuple[str | None, str]:
+    """checkout refunded the order's share of its payment; a redelivered refund is recorded once."""
+    d = event.data
+    currency = d.fx.from_currency
+    refunds = json.loads(row.refunds_json or "[]")
+    if not any(r["refund_id"] == d.refund_id for r in refunds):
+        refunds.append({
+            "refund_id": d.refund_id, "payment_id": d.payment_id, "method": d.method.value, "provider": d.provider,
+            "provider_reference": d.provider_reference, "reason": d.reason, "currency": currency,
+            "supplier_currency_amounts": d.supplier_currency_amounts.model_dump(mode="json"),
+            "usd_amounts": d.usd_amounts.model_dump(mode="json"), "refunded_at": d.refunded_at.isoformat()})
+        refunds.sort(key=lambda r: r["refunded_at"])
+    row.refunds_json = json.dumps(refunds)
+    advance(row, "refunded")
+    row.problem = None  # the rejection's problem is settled: the money is back
+    method = METHOD_NAMES.get(d.method.value, d.method.value)
+    return "refunded", (f"Refunded {d.usd_amounts.total} USD ({d.supplier_currency_amounts.total} {currency}) "
+                        f"by {method} ({d.provider} {d.provider_reference}): {d.reason}")
 
 
 def amended(row, event: OrderAmendedV1) -> tuple[str | None, str]:

@@ -22,6 +22,7 @@ from .models import (
     Store,
     StoreHealth,
     Supplier,
+    SupplierRejection,
     TimelineEntry,
     TrackingReport,
     WebhookDelivery,
@@ -234,3 +235,6 @@ class Repository:
         stmt = select(TrackingReport).where(TrackingReport.order_id == order_id,
                                             TrackingReport.tracking_number == tracking_number)
         return (await self.s.exec(stmt)).first()
+
+    async def supplier_rejection(self, order_id: str) -> SupplierRejection | None:
+        return await self.s.get(SupplierRejection, order_id)

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from dropline_schemas.events import Address, Customer, PaymentMethod, Platform
 
@@ -143,6 +143,22 @@ class SearchHint(_Out):
     quantity: int | None
 
 
+class OrderRefundOut(_Out):
+    """Money checkout gave back for this order (its share of the payment), e.g. after the supplier
+    rejected it."""
+
+    refund_id: str
+    payment_id: str
+    method: PaymentMethod
+    provider: str
+    provider_reference: str = Field(description="The provider's refund id.")
+    reason: str
+    currency: str = Field(description="The supplier's currency (supplier_currency_amounts).")
+    supplier_currency_amounts: Amounts
+    usd_amounts: Amounts
+    refunded_at: datetime
+
+
 class OrderDetail(OrderSummary):
     lines: list[LineOut]
     shipping_address: AddressOut | None
@@ -154,6 +170,34 @@ class OrderDetail(OrderSummary):
     search_hints: list[SearchHint] = Field(description="What to search for on the supplier's website.")
     can_add_tracking: bool
     frozen: bool = Field(description="Paid: the order can no longer be changed; changes go through the supplier.")
+    refunds: list[OrderRefundOut] = Field(default_factory=list, description="Refunds of this order, oldest first.")
+
+
+class RejectionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500,
+                        description="Why the supplier cannot fulfil the order, in words the retailer reads.")
+    supplier_order_id: str | None = Field(default=None, min_length=1, max_length=255,
+                                          description="The supplier's own reference of the order.")
+
+    @field_validator("reason")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if not value:
+            raise ValueError("reason must say why the order cannot be fulfilled")
+        return value
+
+
+class RejectionAccepted(_Out):
+    rejection_id: str
+    order_id: str
+    status: Literal["accepted", "duplicate"] = Field(
+        description="duplicate: the order was reported already; this is the first report, nothing new happened.")
+    reason: str
+    supplier_order_id: str | None = None
+    reported_at: datetime
 
 
 class TrackingAccepted(_Out):
@@ -240,6 +284,33 @@ class Charge(_Out):
     amount_minor: int
 
 
+class GuardrailOut(_Out):
+    """One order's price check (checkout's rules): what the customer paid for these lines vs what the
+    supplier is paid, in USD, and the retailer's maximum buy price per unit."""
+
+    order_id: str
+    order_number: str
+    store_currency: str
+    revenue: Decimal = Field(description="What the customer paid for these lines, store currency (no shipping, "
+                                         "no included tax).")
+    revenue_usd: Decimal | None = Field(description="The same in USD; null when the store currency has no rate.")
+    cost_usd: Decimal | None = Field(description="What the supplier is paid, USD (product cost + shipping + VAT).")
+    margin_usd: Decimal | None = Field(description="revenue_usd − cost_usd; null when either is unknown.")
+    revenue_fx: FxOut | None = None
+    max_buy_price_usd: Decimal | None = None
+    flags: list[str] = Field(description="loss | over_max_buy_price | unconverted_currency; empty: fine.")
+    reasons: list[str] = Field(description="One sentence per flag.")
+    flagged: bool = Field(description="Paying this order needs confirm_flagged=true.")
+
+
+class PriceCheckOut(_Out):
+    max_buy_price_usd: Decimal | None = Field(description="The retailer's maximum buy price per unit (Settings).")
+    basis: str = Field(description="What is compared, in words.")
+    orders: list[GuardrailOut]
+    flagged_order_ids: list[str]
+    requires_confirmation: bool = Field(description="Some order is flagged: pay with confirm_flagged=true.")
+
+
 class QuoteOut(_Out):
     supplier: SupplierInfo
     payment_methods: list[PaymentMethod]
@@ -247,11 +318,41 @@ class QuoteOut(_Out):
     total: Totals
     charge: Charge
     fx: FxOut
+    price_check: PriceCheckOut = Field(description="Each order's price guardrail: orders that lose money or are "
+                                                   "above the max buy price are flagged.")
+
+
+class PaymentRefundOut(_Out):
+    """One order's share of a payment given back (a bulk payment is refunded per order, partially)."""
+
+    id: str = Field(description="Dropline's refund id.")
+    order_id: str
+    amount_usd: Decimal
+    amount_supplier_currency: Decimal
+    currency: str = Field(description="The supplier's currency (amount_supplier_currency).")
+    status: Literal["pending", "succeeded", "failed"] = Field(
+        description="pending: asked of the provider, not confirmed yet; succeeded: the money is on its way back.")
+    reason: str
+    created_at: datetime
+
+
+class NextActionOut(_Out):
+    """What the retailer must do before the payment can go on (status requires_action)."""
+
+    type: Literal["redirect", "authenticate_card"] = Field(
+        description="redirect: send the browser to `url` (PayPal's approval page; PayPal sends it back to "
+                    "/checkout/paypal/approved or /cancelled, then call /complete or /cancel); authenticate_card: "
+                    "confirm `client_secret` with Stripe.js confirmCardPayment (3-D Secure), then call /complete.")
+    url: str | None = None
+    client_secret: str | None = None
 
 
 class PaymentOut(_Out):
     payment_id: str
-    status: Literal["processing", "succeeded", "failed"]
+    status: Literal["processing", "requires_action", "succeeded", "failed", "refunded"] = Field(
+        description="requires_action: the retailer must act (next_action); refunded: the provider took the money "
+                    "after the checkout was abandoned and its orders had been paid or cancelled meanwhile, so all "
+                    "of it was given back.")
     method: PaymentMethod
     order_ids: list[str]
     supplier: SupplierInfo
@@ -260,10 +361,13 @@ class PaymentOut(_Out):
     charge: Charge
     fx: FxOut
     provider: str
-    provider_reference: str | None
+    provider_reference: str | None = Field(description="The provider's id (Stripe PaymentIntent, PayPal order).")
+    next_action: NextActionOut | None = Field(default=None, description="What the retailer must do "
+                                                                        "(requires_action).")
     failure_reason: str | None
     created_at: datetime
     completed_at: datetime | None
+    refunds: list[PaymentRefundOut] = Field(default_factory=list, description="Refunds of this payment's orders.")
 
 
 class UnpaidSupplier(_Out):
@@ -279,6 +383,14 @@ class UnpaidSupplier(_Out):
 
 class UnpaidOut(_Out):
     suppliers: list[UnpaidSupplier]
+    price_check: PriceCheckOut = Field(description="Each unpaid order's price guardrail, at today's rates "
+                                                   "(the Orders page flags these orders).")
+
+
+class RetailerSettings(_Out):
+    max_buy_price_usd: Decimal | None = Field(
+        description="The most one unit of a product may cost from the supplier, USD (converted, before shipping "
+                    "and VAT); orders with a product above it are flagged before paying. null: no maximum.")
 
 
 class CheckoutConfig(_Out):

@@ -1,4 +1,5 @@
-"""The supplier API: auto-order suppliers report tracking for the orders forwarded to them."""
+"""The supplier API: auto-order suppliers report tracking for the orders forwarded to them, or that
+they cannot fulfil one (docs/supplier-api.md, parts B and C)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from ..errors import GatewayError
 from ..models import Supplier
-from ..views import TrackingAccepted
+from ..views import RejectionAccepted, RejectionIn, TrackingAccepted
 from .common import ERRORS, Id, bearer, use_cases
 from .retailer import TrackingIn
 
@@ -34,4 +35,19 @@ async def supplier_add_tracking(request: Request, order_id: Id, body: TrackingIn
     out = await use_cases(request).orders.supplier_adds_tracking(
         supplier.supplier_id, order_id, body.tracking_number, body.carrier,
         str(body.tracking_url) if body.tracking_url else None, body.supplier_order_id)
+    return JSONResponse(out.model_dump(mode="json"), status_code=201 if out.status == "accepted" else 200)
+
+
+@router.post("/orders/{order_id}/rejection", status_code=201, response_model=RejectionAccepted,
+             summary="Report that an order cannot be fulfilled",
+             description=("The supplier rejects an order Dropline forwarded to it and has not shipped. Dropline "
+                          "refunds the retailer the order's share of the payment. One rejection per order: a "
+                          "repeated report answers 200 with the first. 409 when the order was not forwarded to "
+                          "this supplier yet (not_forwarded), has tracking (already_shipped) or is closed "
+                          "(already_closed); 404 for an order that is not this supplier's."),
+             responses={200: {"model": RejectionAccepted, "description": "Reported already: the first report"}})
+async def supplier_reject_order(request: Request, order_id: Id, body: RejectionIn,
+                                supplier: Annotated[Supplier, Depends(current_supplier)]):
+    out = await use_cases(request).orders.supplier_rejects(supplier.supplier_id, order_id, body.reason,
+                                                           body.supplier_order_id)
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if out.status == "accepted" else 200)

@@ -1,6 +1,7 @@
 """The retailer's orders: the list with its filters, one order in full, the CSV export, tracking
-numbers typed in by the retailer or reported by a supplier. Every read is scoped to one retailer:
-another retailer's order looks exactly like a missing one."""
+numbers typed in by the retailer or reported by a supplier, and a supplier's report that it cannot
+fulfil an order. Every read is scoped to one retailer: another retailer's order looks exactly like a
+missing one."""
 
 from __future__ import annotations
 
@@ -16,11 +17,16 @@ from sqlalchemy.exc import IntegrityError
 
 from dropline_infra.db import Database, utcnow
 from dropline_schemas import topics as T
-from dropline_schemas.events import TrackingAddedData, TrackingAddedV1
+from dropline_schemas.events import (
+    OrderForwardingFailedData,
+    OrderForwardingFailedV1,
+    TrackingAddedData,
+    TrackingAddedV1,
+)
 
 from ..carriers import detect_carrier, tracking_url
 from ..errors import GatewayError, not_found
-from ..models import OrderView, Store, StoreHealth, TrackingReport
+from ..models import OrderView, Store, StoreHealth, SupplierRejection, TrackingReport
 from ..projection import RANK
 from ..repository import OrderFilter, Repository
 from ..views import (
@@ -30,6 +36,7 @@ from ..views import (
     OrderPage,
     OrderSummary,
     Reconciliation,
+    RejectionAccepted,
     StoreHealthOut,
     StoreList,
     StoreOut,
@@ -49,6 +56,17 @@ RETAILER_TRACKABLE = {"non_auto_order", "paid", "forwarded", "shipped", "synced"
 # supplier ships (seen in the benchmark), and only a supplier the order was forwarded to knows its id.
 SUPPLIER_NOT_TRACKABLE = {"unmatched", "non_auto_order", "cancelled", "refunded"}
 FROZEN = {"paid", "forwarded", "shipped", "synced", "refunded"}
+REJECTION_NS = uuid.UUID("5d8a4f3e-9c2b-4e1a-8f67-2b9d0c4e7a13")
+# A supplier may report that it cannot fulfil an order it was sent (paid: this read model may not have
+# seen OrderForwarded yet), until it shipped it; why not otherwise, in words a supplier's developer acts on.
+SUPPLIER_REJECTABLE = {"paid", "forwarded"}
+NOT_REJECTABLE = {
+    **dict.fromkeys(("unmatched", "unpaid", "payment_pending", "non_auto_order"),
+                    ("not_forwarded", "it was not paid and forwarded to you, so there is nothing to reject")),
+    **dict.fromkeys(("shipped", "synced"),
+                    ("already_shipped", "tracking was reported for it already; contact Dropline about a shipped order")),
+    **dict.fromkeys(("failed", "cancelled", "refunded"), ("already_closed", "it is closed already")),
+}
 EXPORT_BATCH = 500
 CSV_COLUMNS = ["Dropline order", "Store order", "Store", "Platform", "Supplier", "Customer", "Items",
                "Dropline status", "Cost currency", "Cost", "USD", "Tracking numbers", "Created (UTC)"]
@@ -152,7 +170,8 @@ class Orders:
             search_hints=[{"sku": line.get("supplier_sku") or line.get("sku"), "title": line.get("title"),
                            "quantity": line.get("quantity")} for line in lines if line.get("matched", True)]
             if non_auto else [],
-            can_add_tracking=row.status in RETAILER_TRACKABLE, frozen=row.status in FROZEN)
+            can_add_tracking=row.status in RETAILER_TRACKABLE, frozen=row.status in FROZEN,
+            refunds=json.loads(row.refunds_json or "[]"))
 
     async def export_csv(self, who: Principal, f: OrderFilter) -> AsyncIterator[str]:
         """Every order of the filter (all pages), newest first; one short transaction per batch."""
@@ -227,7 +246,7 @@ class Orders:
             raise not_found()
         if row.status not in RETAILER_TRACKABLE:
             raise GatewayError(409, "not_trackable", f"an order that is {row.status} cannot get tracking yet",
-                               status=row.status)
+                               order_status=row.status)
         return await self._add_tracking(row, number, carrier, url, supplier_order_id, "retailer")
 
     async def supplier_adds_tracking(self, supplier_id: str, order_id: str, number: str, carrier: str | None,
@@ -238,7 +257,7 @@ class Orders:
             raise GatewayError(404, "not_found", "no such order for this supplier")
         if row.status in SUPPLIER_NOT_TRACKABLE:
             raise GatewayError(409, "not_trackable", f"order is {row.status}; it was not forwarded to a supplier",
-                               status=row.status)
+                               order_status=row.status)
         return await self._add_tracking(row, number, carrier, url, supplier_order_id, "supplier")
 
     async def _add_tracking(self, order: OrderView, number: str, carrier: str | None, url: str | None,
@@ -267,3 +286,46 @@ class Orders:
         except IntegrityError:  # the same number for the same order, at the same moment: the other one won
             return TrackingAccepted(tracking_id=tracking_id, status="duplicate", carrier=carrier, tracking_url=url)
         return TrackingAccepted(tracking_id=tracking_id, status="accepted", carrier=carrier, tracking_url=url)
+
+    # ------------------------------------------------------------------ a supplier's rejection
+
+    async def supplier_rejects(self, supplier_id: str, order_id: str, reason: str,
+                               supplier_order_id: str | None) -> RejectionAccepted:
+        """The supplier cannot fulfil an order forwarded to it: recorded once per order, published as
+        OrderForwardingFailed(rejected_by_supplier) in the same transaction (outbox) for checkout to
+        refund it. A repeated report answers with the first one and publishes nothing."""
+        try:
+            async with self.db.uow() as uow:
+                repo = Repository(uow.session)
+                row = await repo.order(order_id)
+                if row is None or row.supplier_id != supplier_id:
+                    raise GatewayError(404, "not_found", "no such order for this supplier")
+                existing = await repo.supplier_rejection(order_id)
+                if existing is not None:
+                    return _rejection_out(existing, "duplicate")
+                if row.status not in SUPPLIER_REJECTABLE:
+                    error, why = NOT_REJECTABLE.get(row.status, ("not_rejectable", "it cannot be rejected now"))
+                    raise GatewayError(409, error, f"order is {row.status}: {why}", order_status=row.status)
+                rejection = SupplierRejection(order_id=order_id, rejection_id=str(uuid.uuid5(REJECTION_NS, order_id)),
+                                              supplier_id=supplier_id, reason=reason,
+                                              supplier_order_id=supplier_order_id, reported_at=utcnow())
+                repo.add(rejection)
+                ev = OrderForwardingFailedV1.create(
+                    data=OrderForwardingFailedData(order_id=order_id, supplier_id=supplier_id, reason=reason,
+                                                   rejected_by_supplier=True),
+                    producer=PRODUCER, tenant_id=row.retailer_id,
+                    correlation_id=row.correlation_id or f"order:{order_id}", causation_id=rejection.rejection_id)
+                uow.publish(ev, T.ORDER_FORWARDING_FAILED, key=order_id)
+                await uow.commit()
+                return _rejection_out(rejection, "accepted")
+        except IntegrityError:  # the same order reported twice at the same moment: the other report won
+            async with self.db.uow() as uow:
+                first = await Repository(uow.session).supplier_rejection(order_id)
+            if first is None:
+                raise
+            return _rejection_out(first, "duplicate")
+
+
+def _rejection_out(r: SupplierRejection, status: Literal["accepted", "duplicate"]) -> RejectionAccepted:
+    return RejectionAccepted(rejection_id=r.rejection_id, order_id=r.order_id, status=status, reason=r.reason,
+                             supplier_order_id=r.supplier_order_id, reported_at=r.reported_at)
