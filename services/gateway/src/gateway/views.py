@@ -284,33 +284,6 @@ class Charge(_Out):
     amount_minor: int
 
 
-class GuardrailOut(_Out):
-    """One order's price check (checkout's rules): what the customer paid for these lines vs what the
-    supplier is paid, in USD, and the retailer's maximum buy price per unit."""
-
-    order_id: str
-    order_number: str
-    store_currency: str
-    revenue: Decimal = Field(description="What the customer paid for these lines, store currency (no shipping, "
-                                         "no included tax).")
-    revenue_usd: Decimal | None = Field(description="The same in USD; null when the store currency has no rate.")
-    cost_usd: Decimal | None = Field(description="What the supplier is paid, USD (product cost + shipping + VAT).")
-    margin_usd: Decimal | None = Field(description="revenue_usd − cost_usd; null when either is unknown.")
-    revenue_fx: FxOut | None = None
-    max_buy_price_usd: Decimal | None = None
-    flags: list[str] = Field(description="loss | over_max_buy_price | unconverted_currency; empty: fine.")
-    reasons: list[str] = Field(description="One sentence per flag.")
-    flagged: bool = Field(description="Paying this order needs confirm_flagged=true.")
-
-
-class PriceCheckOut(_Out):
-    max_buy_price_usd: Decimal | None = Field(description="The retailer's maximum buy price per unit (Settings).")
-    basis: str = Field(description="What is compared, in words.")
-    orders: list[GuardrailOut]
-    flagged_order_ids: list[str]
-    requires_confirmation: bool = Field(description="Some order is flagged: pay with confirm_flagged=true.")
-
-
 class QuoteOut(_Out):
     supplier: SupplierInfo
     payment_methods: list[PaymentMethod]
@@ -318,8 +291,6 @@ class QuoteOut(_Out):
     total: Totals
     charge: Charge
     fx: FxOut
-    price_check: PriceCheckOut = Field(description="Each order's price guardrail: orders that lose money or are "
-                                                   "above the max buy price are flagged.")
 
 
 class PaymentRefundOut(_Out):
@@ -349,10 +320,7 @@ class NextActionOut(_Out):
 
 class PaymentOut(_Out):
     payment_id: str
-    status: Literal["processing", "requires_action", "succeeded", "failed", "refunded"] = Field(
-        description="requires_action: the retailer must act (next_action); refunded: the provider took the money "
-                    "after the checkout was abandoned and its orders had been paid or cancelled meanwhile, so all "
-                    "of it was given back.")
+    status: Literal["processing", "succeeded", "failed"]
     method: PaymentMethod
     order_ids: list[str]
     supplier: SupplierInfo
@@ -361,9 +329,7 @@ class PaymentOut(_Out):
     charge: Charge
     fx: FxOut
     provider: str
-    provider_reference: str | None = Field(description="The provider's id (Stripe PaymentIntent, PayPal order).")
-    next_action: NextActionOut | None = Field(default=None, description="What the retailer must do "
-                                                                        "(requires_action).")
+    provider_reference: str | None
     failure_reason: str | None
     created_at: datetime
     completed_at: datetime | None
@@ -383,14 +349,6 @@ class UnpaidSupplier(_Out):
 
 class UnpaidOut(_Out):
     suppliers: list[UnpaidSupplier]
-    price_check: PriceCheckOut = Field(description="Each unpaid order's price guardrail, at today's rates "
-                                                   "(the Orders page flags these orders).")
-
-
-class RetailerSettings(_Out):
-    max_buy_price_usd: Decimal | None = Field(
-        description="The most one unit of a product may cost from the supplier, USD (converted, before shipping "
-                    "and VAT); orders with a product above it are flagged before paying. null: no maximum.")
 
 
 class CheckoutConfig(_Out):
