@@ -279,46 +279,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/payments/{payment_id}/cancel": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * The retailer cancelled at PayPal: nothing is charged, the orders are unpaid again
-         * @description Answers the payment, failed ("you cancelled the payment; nothing was charged"). A payment that has already succeeded stays paid and is answered as it is.
-         */
-        post: operations["cancel_payment_api_v1_payments__payment_id__cancel_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/payments/{payment_id}/complete": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * The retailer is back from the provider (PayPal approved, 3-D Secure done): carry the payment on
-         * @description checkout asks the provider and captures or settles. The answer is the payment as it is now: succeeded (the receipt), failed with the reason (nothing charged, the orders unpaid again), or still requires_action. Calling it again answers the same payment.
-         */
-        post: operations["complete_payment_api_v1_payments__payment_id__complete_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/session": {
         parameters: {
             query?: never;
@@ -333,24 +293,6 @@ export interface paths {
         post: operations["sign_in_api_v1_session_post"];
         /** Sign out */
         delete: operations["sign_out_api_v1_session_delete"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/settings": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The retailer's settings (the max buy price) */
-        get: operations["get_settings_api_v1_settings_get"];
-        /** Change the retailer's settings: the maximum buy price per unit (USD) the price check uses */
-        put: operations["put_settings_api_v1_settings_put"];
-        post?: never;
-        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -438,26 +380,6 @@ export interface paths {
         put?: never;
         /** Report tracking for a shipped order */
         post: operations["supplier_add_tracking_supplier_v1_orders__order_id__tracking_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/webhooks/payments/{provider}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * A payment provider's webhook (Stripe, PayPal), passed to checkout exactly as it came
-         * @description The raw body and the headers go to checkout unchanged; it verifies the delivery as the provider signs it (Stripe-Signature over the raw body; PayPal's transmission headers) and stores each provider event once. 400 webhook_rejected: not genuine, nothing stored; 404: no such provider; 413: body too large; 503: checkout is not answering, deliver again.
-         */
-        post: operations["payment_provider_webhook_webhooks_payments__provider__post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -643,57 +565,6 @@ export interface components {
              */
             to_currency: "USD";
         };
-        /**
-         * GuardrailOut
-         * @description One order's price check (checkout's rules): what the customer paid for these lines vs what the
-         *     supplier is paid, in USD, and the retailer's maximum buy price per unit.
-         */
-        GuardrailOut: {
-            /**
-             * Cost Usd
-             * @description What the supplier is paid, USD (product cost + shipping + VAT).
-             */
-            cost_usd: string | null;
-            /**
-             * Flagged
-             * @description Paying this order needs confirm_flagged=true.
-             */
-            flagged: boolean;
-            /**
-             * Flags
-             * @description loss | over_max_buy_price | unconverted_currency; empty: fine.
-             */
-            flags: string[];
-            /**
-             * Margin Usd
-             * @description revenue_usd − cost_usd; null when either is unknown.
-             */
-            margin_usd: string | null;
-            /** Max Buy Price Usd */
-            max_buy_price_usd?: string | null;
-            /** Order Id */
-            order_id: string;
-            /** Order Number */
-            order_number: string;
-            /**
-             * Reasons
-             * @description One sentence per flag.
-             */
-            reasons: string[];
-            /**
-             * Revenue
-             * @description What the customer paid for these lines, store currency (no shipping, no included tax).
-             */
-            revenue: string;
-            revenue_fx?: components["schemas"]["FxOut"] | null;
-            /**
-             * Revenue Usd
-             * @description The same in USD; null when the store currency has no rate.
-             */
-            revenue_usd: string | null;
-            /** Store Currency */
-            store_currency: string;
-        };
         /** LineOut */
         LineOut: {
             /** Line Id */
@@ -765,22 +636,6 @@ export interface components {
             total: string;
             /** Vat */
             vat: string;
-        };
-        /**
-         * NextActionOut
-         * @description What the retailer must do before the payment can go on (status requires_action).
-         */
-        NextActionOut: {
-            /** Client Secret */
-            client_secret?: string | null;
-            /**
-             * Type
-             * @description redirect: send the browser to `url` (PayPal's approval page; PayPal sends it back to /checkout/paypal/approved or /cancelled, then call /complete or /cancel); authenticate_card: confirm `client_secret` with Stripe.js confirmCardPayment (3-D Secure), then call /complete.
-             * @enum {string}
-             */
-            type: "redirect" | "authenticate_card";
-            /** Url */
-            url?: string | null;
         };
         /** OrderDetail */
         OrderDetail: {
@@ -976,12 +831,6 @@ export interface components {
         };
         /** PayIn */
         PayIn: {
-            /**
-             * Confirm Flagged
-             * @description The retailer saw the price check and pays orders it flags anyway (losing money, above the max buy price, margin unknown). Without it a payment with a flagged order answers 409 price_check_failed and charges nothing.
-             * @default false
-             */
-            confirm_flagged: boolean;
             /** @default card */
             method: components["schemas"]["PaymentMethod"];
             /** Order Ids */
@@ -1011,8 +860,6 @@ export interface components {
             failure_reason: string | null;
             fx: components["schemas"]["FxOut"];
             method: components["schemas"]["PaymentMethod"];
-            /** @description What the retailer must do (requires_action). */
-            next_action?: components["schemas"]["NextActionOut"] | null;
             /** Order Ids */
             order_ids: string[];
             /** Orders */
@@ -1021,10 +868,7 @@ export interface components {
             payment_id: string;
             /** Provider */
             provider: string;
-            /**
-             * Provider Reference
-             * @description The provider's id (Stripe PaymentIntent, PayPal order).
-             */
+            /** Provider Reference */
             provider_reference: string | null;
             /**
              * Refunds
@@ -1033,10 +877,9 @@ export interface components {
             refunds?: components["schemas"]["PaymentRefundOut"][];
             /**
              * Status
-             * @description requires_action: the retailer must act (next_action); refunded: the provider took the money after the checkout was abandoned and its orders had been paid or cancelled meanwhile, so all of it was given back.
              * @enum {string}
              */
-            status: "processing" | "requires_action" | "succeeded" | "failed" | "refunded";
+            status: "processing" | "succeeded" | "failed";
             supplier: components["schemas"]["SupplierInfo"];
             total: components["schemas"]["Totals"];
         };
@@ -1080,46 +923,6 @@ export interface components {
          * @enum {string}
          */
         Platform: "shopify" | "ecwid" | "bigcommerce" | "wix";
-        /** PriceCheckOut */
-        PriceCheckOut: {
-            /**
-             * Basis
-             * @description What is compared, in words.
-             */
-            basis: string;
-            /** Flagged Order Ids */
-            flagged_order_ids: string[];
-            /**
-             * Max Buy Price Usd
-             * @description The retailer's maximum buy price per unit (Settings).
-             */
-            max_buy_price_usd: string | null;
-            /** Orders */
-            orders: components["schemas"]["GuardrailOut"][];
-            /**
-             * Requires Confirmation
-             * @description Some order is flagged: pay with confirm_flagged=true.
-             */
-            requires_confirmation: boolean;
-        };
-        /** ProviderWebhookAck */
-        ProviderWebhookAck: {
-            /**
-             * Duplicate
-             * @description True: checkout had this provider event already (nothing done again).
-             */
-            duplicate: boolean;
-            /**
-             * Outcome
-             * @description What checkout did with it, in words.
-             */
-            outcome: string;
-            /**
-             * Received
-             * @default true
-             */
-            received: boolean;
-        };
         /** QuoteOut */
         QuoteOut: {
             charge: components["schemas"]["Charge"];
@@ -1128,8 +931,6 @@ export interface components {
             orders: components["schemas"]["OrderQuote"][];
             /** Payment Methods */
             payment_methods: components["schemas"]["PaymentMethod"][];
-            /** @description Each order's price guardrail: orders that lose money or are above the max buy price are flagged. */
-            price_check: components["schemas"]["PriceCheckOut"];
             supplier: components["schemas"]["SupplierInfo"];
             total: components["schemas"]["Totals"];
         };
@@ -1212,14 +1013,6 @@ export interface components {
             /** Retailer Id */
             retailer_id: string;
         };
-        /** RetailerSettings */
-        RetailerSettings: {
-            /**
-             * Max Buy Price Usd
-             * @description The most one unit of a product may cost from the supplier, USD (converted, before shipping and VAT); orders with a product above it are flagged before paying. null: no maximum.
-             */
-            max_buy_price_usd: string | null;
-        };
         /** SearchHint */
         SearchHint: {
             /** Quantity */
@@ -1238,14 +1031,6 @@ export interface components {
             csrf_token: string;
             retailer: components["schemas"]["RetailerOut"];
             user: components["schemas"]["UserOut"];
-        };
-        /** SettingsIn */
-        SettingsIn: {
-            /**
-             * Max Buy Price Usd
-             * @description The most one unit of a product may cost from the supplier, USD; null removes the maximum.
-             */
-            max_buy_price_usd: number | string | null;
         };
         /** SignIn */
         SignIn: {
@@ -1501,8 +1286,6 @@ export interface components {
         };
         /** UnpaidOut */
         UnpaidOut: {
-            /** @description Each unpaid order's price guardrail, at today's rates (the Orders page flags these orders). */
-            price_check: components["schemas"]["PriceCheckOut"];
             /** Suppliers */
             suppliers: components["schemas"]["UnpaidSupplier"][];
         };
@@ -3210,204 +2993,6 @@ export interface operations {
             };
         };
     };
-    cancel_payment_api_v1_payments__payment_id__cancel_post: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description Machine clients: Bearer <retailer API key> */
-                authorization?: string | null;
-                /** @description Browsers: the csrf_token of the session, on every state-changing request */
-                "X-CSRF-Token"?: string | null;
-            };
-            path: {
-                payment_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PaymentOut"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too Many Requests */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    complete_payment_api_v1_payments__payment_id__complete_post: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description Machine clients: Bearer <retailer API key> */
-                authorization?: string | null;
-                /** @description Browsers: the csrf_token of the session, on every state-changing request */
-                "X-CSRF-Token"?: string | null;
-            };
-            path: {
-                payment_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PaymentOut"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too Many Requests */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
     current_session_api_v1_session_get: {
         parameters: {
             query?: never;
@@ -3621,204 +3206,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too Many Requests */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    get_settings_api_v1_settings_get: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description Machine clients: Bearer <retailer API key> */
-                authorization?: string | null;
-                /** @description Browsers: the csrf_token of the session, on every state-changing request */
-                "X-CSRF-Token"?: string | null;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["RetailerSettings"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too Many Requests */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    put_settings_api_v1_settings_put: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description Machine clients: Bearer <retailer API key> */
-                authorization?: string | null;
-                /** @description Browsers: the csrf_token of the session, on every state-changing request */
-                "X-CSRF-Token"?: string | null;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["SettingsIn"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["RetailerSettings"];
-                };
             };
             /** @description Bad Request */
             400: {
@@ -4327,101 +3714,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TrackingAccepted"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too Many Requests */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    payment_provider_webhook_webhooks_payments__provider__post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description stripe | paypal */
-                provider: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ProviderWebhookAck"];
                 };
             };
             /** @description Bad Request */
