@@ -885,13 +885,16 @@ export interface components {
         };
         /**
          * PaymentRefundOut
-         * @description One order's share of a payment given back (a bulk payment is refunded per order, partially).
+         * @description Money given back from a payment (checkout's refund, passed through): one order's share (a bulk
+         *     payment is refunded per order, partially), or the whole payment (order_id null).
          */
         PaymentRefundOut: {
             /** Amount Supplier Currency */
             amount_supplier_currency: string;
             /** Amount Usd */
             amount_usd: string;
+            /** Completed At */
+            completed_at?: string | null;
             /**
              * Created At
              * Format: date-time
@@ -902,18 +905,28 @@ export interface components {
              * @description The supplier's currency (amount_supplier_currency).
              */
             currency: string;
+            /** Failure Reason */
+            failure_reason?: string | null;
             /**
-             * Id
-             * @description Dropline's refund id.
+             * Order Id
+             * @description The order refunded; null: the whole payment.
              */
-            id: string;
-            /** Order Id */
-            order_id: string;
+            order_id?: string | null;
+            /**
+             * Provider Reference
+             * @description The provider's refund id.
+             */
+            provider_reference?: string | null;
             /** Reason */
             reason: string;
             /**
+             * Refund Id
+             * @description Dropline's refund id.
+             */
+            refund_id: string;
+            /**
              * Status
-             * @description pending: asked of the provider, not confirmed yet; succeeded: the money is on its way back.
+             * @description pending: asked of the provider, not confirmed yet; succeeded: the money is on its way back; failed: the provider refused (failure_reason), nothing was given back.
              * @enum {string}
              */
             status: "pending" | "succeeded" | "failed";

@@ -10,7 +10,7 @@ import ErrorAlert from "../components/ErrorAlert";
 import { useTitle } from "../components/useTitle";
 import { localDateTime, methodLabel, money } from "../format";
 import AmountsTable from "./AmountsTable";
-import { refundStatusLabel, refundSummary } from "./refunds";
+import { refundNotice, refundStatusLabel, refundSummary } from "./refunds";
 
 /** A bulk payment is refunded per order: one row per refunded order, with why and how much. */
 function RefundsTable({ payment }: { payment: Payment }) {
@@ -33,12 +33,14 @@ function RefundsTable({ payment }: { payment: Payment }) {
           </TableHead>
           <TableBody>
             {refunds.map((r) => (
-              <TableRow key={r.id}>
+              <TableRow key={r.refund_id}>
                 <TableCell>
-                  <Link component={RouterLink} to={`/orders/${encodeURIComponent(r.order_id)}`}>{numbers.get(r.order_id) ?? r.order_id}</Link>
+                  {r.order_id
+                    ? <Link component={RouterLink} to={`/orders/${encodeURIComponent(r.order_id)}`}>{numbers.get(r.order_id) ?? r.order_id}</Link>
+                    : "Whole payment"}
                 </TableCell>
                 <TableCell>{r.reason}</TableCell>
-                <TableCell>{refundStatusLabel(r.status)}</TableCell>
+                <TableCell>{refundStatusLabel(r.status)}{r.status === "failed" && r.failure_reason ? `: ${r.failure_reason}` : ""}</TableCell>
                 <TableCell align="right">{money(r.amount_supplier_currency, r.currency)}</TableCell>
                 <TableCell align="right">{money(r.amount_usd, "USD")}</TableCell>
                 <TableCell>{localDateTime(r.created_at, true)}</TableCell>
@@ -79,12 +81,7 @@ export default function ReceiptPage() {
       {p.status === "succeeded" && <Alert severity="success">Paid {money(p.charge.amount, "USD")} to {p.supplier.name}. The orders go to the supplier now.</Alert>}
       {p.status === "processing" && <Alert severity="info">The payment is being processed…</Alert>}
       {p.status === "failed" && <Alert severity="error">The payment failed: {p.failure_reason ?? "declined"}.</Alert>}
-      {refunded && (
-        <Alert severity="info">
-          Refunded {money(refunded.refunded, "USD")} of this payment to the {methodLabel(p.method)}
-          {" "}for {refunded.orders === 1 ? "1 order" : `${refunded.orders} orders`} the supplier rejected.
-        </Alert>
-      )}
+      {refunded && <Alert severity="info">{refundNotice(refunded, p.method)}</Alert>}
 
       <Paper variant="outlined" sx={{ p: 2 }}>
         <Box component="dl" sx={{ m: 0, display: "grid", gridTemplateColumns: "max-content 1fr", columnGap: 2, rowGap: 0.5, "& dt": { color: "text.secondary" }, "& dd": { m: 0 } }}>

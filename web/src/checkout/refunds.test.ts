@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { refundAmountLine, refundStatusLabel, refundSummary, subtractDecimals, sumDecimals } from "./refunds";
+import { refundAmountLine, refundNotice, refundStatusLabel, refundSummary, subtractDecimals, sumDecimals } from "./refunds";
 
 describe("Refund amounts", () => {
   it("add up exactly, whatever their decimals", () => {
@@ -32,11 +32,21 @@ describe("Refund amounts", () => {
 describe("A payment's refunds", () => {
   it("say what was given back and what stays charged (a bulk payment refunded per order)", () => {
     const refunds = [
-      { amount_usd: "15.71", status: "succeeded" },
-      { amount_usd: "5.00", status: "pending" },
-      { amount_usd: "9.99", status: "failed" },  // gave nothing back
+      { amount_usd: "15.71", status: "succeeded", order_id: "o-1" },
+      { amount_usd: "5.00", status: "pending", order_id: "o-2" },
+      { amount_usd: "9.99", status: "failed", order_id: "o-3" },  // gave nothing back
     ];
-    expect(refundSummary("47.13", refunds)).toEqual({ refunded: "20.71", net: "26.42", orders: 2 });
+    const summary = refundSummary("47.13", refunds);
+    expect(summary).toEqual({ refunded: "20.71", net: "26.42", orders: 2, whole: false });
+    expect(refundNotice(summary!, "card"))
+      .toBe("Refunded $20.71 of this payment to the Credit/Debit Card for 2 orders the supplier rejected.");
+    expect(refundNotice({ ...summary!, orders: 1 }, "paypal")).toMatch(/to PayPal for 1 order the supplier/);
+  });
+
+  it("say so when the whole payment went back", () => {
+    const summary = refundSummary("31.42", [{ amount_usd: "31.42", status: "succeeded", order_id: null }]);
+    expect(summary).toEqual({ refunded: "31.42", net: "0.00", orders: 0, whole: true });
+    expect(refundNotice(summary!, "paypal")).toBe("This payment was refunded: $31.42 back to PayPal.");
   });
 
   it("are nothing to show when none gave money back", () => {

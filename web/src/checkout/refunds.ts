@@ -1,6 +1,6 @@
 // Refunds as the retailer reads them, on the receipt and on the order page. Amounts are decimal
 // strings from the API; sums are done in exact decimals (no float drift on "0.10" + "0.20").
-import { money, moneyWithCode } from "../format";
+import { methodLabel, money, moneyWithCode } from "../format";
 
 export interface RefundAmounts {
   usd: string;
@@ -60,11 +60,35 @@ export function refundAmountLine(a: RefundAmounts): string {
   return `${money(a.usd, "USD")} (${moneyWithCode(a.supplier, a.currency)})`;
 }
 
+export interface RefundSummary {
+  refunded: string;  // USD given back (or on its way back)
+  net: string;       // USD that stays charged
+  orders: number;    // refunds of one order's share
+  whole: boolean;    // the whole payment was refunded
+}
+
 /** What a payment's refunds add up to (failed refunds gave nothing back) and what stays charged. */
-export function refundSummary(charged: string, refunds: readonly { amount_usd: string; status: string }[]):
-  { refunded: string; net: string; orders: number } | null {
-  const back = refunds.filter((r) => r.status !== "failed").map((r) => r.amount_usd);
+export function refundSummary(
+  charged: string,
+  refunds: readonly { amount_usd: string; status: string; order_id?: string | null }[],
+): RefundSummary | null {
+  const back = refunds.filter((r) => r.status !== "failed");
   if (back.length === 0) return null;
-  const refunded = sumDecimals(back);
-  return { refunded, net: subtractDecimals(charged, refunded), orders: back.length };
+  const refunded = sumDecimals(back.map((r) => r.amount_usd));
+  return { refunded, net: subtractDecimals(charged, refunded), orders: back.filter((r) => r.order_id).length,
+    whole: back.some((r) => !r.order_id) };
+}
+
+/** Where refunded money goes: "the Credit/Debit Card" (card) or "PayPal". */
+export function refundDestination(method: string): string {
+  return method === "card" ? `the ${methodLabel(method)}` : methodLabel(method);
+}
+
+/** The receipt's one-line notice, e.g. "Refunded $15.71 of this payment to the Credit/Debit Card for 1 order
+ *  the supplier rejected." `method`: the payment's method code (card, paypal). */
+export function refundNotice(s: RefundSummary, method: string): string {
+  const to = refundDestination(method);
+  if (s.whole) return `This payment was refunded: ${money(s.refunded, "USD")} back to ${to}.`;
+  const orders = s.orders === 1 ? "1 order" : `${s.orders} orders`;
+  return `Refunded ${money(s.refunded, "USD")} of this payment to ${to} for ${orders} the supplier rejected.`;
 }

@@ -17,7 +17,7 @@ import CancelOrderDialog from "./CancelOrderDialog";
 import { useOrder } from "./queries";
 import StatusChip from "./StatusChip";
 import { visuallyHidden } from "../components/visuallyHidden";
-import { refundAmountLine } from "../checkout/refunds";
+import { refundAmountLine, refundDestination } from "../checkout/refunds";
 
 function Section({ title, children, action }: { title: string; children: ReactNode; action?: ReactNode }) {
   return (
@@ -106,7 +106,7 @@ export default function OrderDetailPage() {
       {refunds.length > 0 && (
         <Alert severity="info">
           Refunded {refundAmountLine({ usd: refunds[0].usd_amounts.total, supplier: refunds[0].supplier_currency_amounts.total, currency: refunds[0].currency })}
-          {" "}to the {methodLabel(refunds[0].method)}: {refunds[0].reason}
+          {" "}to {refundDestination(refunds[0].method)}: {refunds[0].reason}
         </Alert>
       )}
       {o.frozen && o.status !== "refunded" && (

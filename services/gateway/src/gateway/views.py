@@ -294,28 +294,22 @@ class QuoteOut(_Out):
 
 
 class PaymentRefundOut(_Out):
-    """One order's share of a payment given back (a bulk payment is refunded per order, partially)."""
+    """Money given back from a payment (checkout's refund, passed through): one order's share (a bulk
+    payment is refunded per order, partially), or the whole payment (order_id null)."""
 
-    id: str = Field(description="Dropline's refund id.")
-    order_id: str
+    refund_id: str = Field(description="Dropline's refund id.")
+    order_id: str | None = Field(default=None, description="The order refunded; null: the whole payment.")
+    status: Literal["pending", "succeeded", "failed"] = Field(
+        description="pending: asked of the provider, not confirmed yet; succeeded: the money is on its way back; "
+                    "failed: the provider refused (failure_reason), nothing was given back.")
     amount_usd: Decimal
     amount_supplier_currency: Decimal
     currency: str = Field(description="The supplier's currency (amount_supplier_currency).")
-    status: Literal["pending", "succeeded", "failed"] = Field(
-        description="pending: asked of the provider, not confirmed yet; succeeded: the money is on its way back.")
     reason: str
+    provider_reference: str | None = Field(default=None, description="The provider's refund id.")
+    failure_reason: str | None = None
     created_at: datetime
-
-
-class NextActionOut(_Out):
-    """What the retailer must do before the payment can go on (status requires_action)."""
-
-    type: Literal["redirect", "authenticate_card"] = Field(
-        description="redirect: send the browser to `url` (PayPal's approval page; PayPal sends it back to "
-                    "/checkout/paypal/approved or /cancelled, then call /complete or /cancel); authenticate_card: "
-                    "confirm `client_secret` with Stripe.js confirmCardPayment (3-D Secure), then call /complete.")
-    url: str | None = None
-    client_secret: str | None = None
+    completed_at: datetime | None = None
 
 
 class PaymentOut(_Out):

@@ -338,17 +338,27 @@ def payment_body(**extra) -> dict:
         "created_at": "2026-12-02T09:00:00Z", "completed_at": "2026-12-02T09:00:03Z", **extra}
 
 
+REFUND = {"refund_id": "ref-1", "order_id": "o-1", "status": "succeeded", "amount_usd": "15.71",
+          "amount_supplier_currency": "14.28", "currency": "EUR",
+          "reason": "the supplier rejected the order: Out of stock", "provider_reference": "re_123",
+          "failure_reason": None, "created_at": "2026-12-02T09:30:00Z", "completed_at": "2026-12-02T09:30:02Z"}
+
+
 async def test_the_receipt_passes_checkouts_refunds_through(gw):
-    gw.checkout.payments["pay-1"] = payment_body(refunds=[{
-        "id": "ref-1", "order_id": "o-1", "amount_usd": "15.71", "amount_supplier_currency": "14.28",
-        "currency": "EUR", "status": "succeeded", "reason": "The supplier rejected the order: Out of stock",
-        "created_at": "2026-12-02T09:30:00Z", "provider_reference": "re_123"}])  # extra fields are dropped
+    """A bulk payment refunded per order: one order's share, as checkout's payment view has it."""
+    gw.checkout.payments["pay-1"] = payment_body(refunds=[{**REFUND, "amount_cents": 1571}])  # unknown: dropped
     r = await gw.get("/api/v1/payments/pay-1", headers=gw.key)
     assert r.status_code == 200, r.text
-    assert r.json()["refunds"] == [{
-        "id": "ref-1", "order_id": "o-1", "amount_usd": "15.71", "amount_supplier_currency": "14.28",
-        "currency": "EUR", "status": "succeeded", "reason": "The supplier rejected the order: Out of stock",
-        "created_at": "2026-12-02T09:30:00Z"}]
+    assert r.json()["refunds"] == [REFUND]
+
+
+async def test_a_whole_payment_refund_and_a_pending_one_pass_through(gw):
+    whole = {**REFUND, "refund_id": "ref-2", "order_id": None, "status": "pending", "provider_reference": None,
+             "completed_at": None, "reason": "paid after the checkout was abandoned"}
+    gw.checkout.payments["pay-1"] = payment_body(refunds=[whole])
+    r = await gw.get("/api/v1/payments/pay-1", headers=gw.key)
+    assert r.status_code == 200, r.text
+    assert r.json()["refunds"] == [whole]
 
 
 async def test_a_payment_from_a_checkout_without_refunds_has_none(gw):
