@@ -35,6 +35,8 @@ SUPPLIED = {
         for s in SERVICES
     },
     "stripe-api-key": "Stripe secret key (sk_live_... in production, sk_test_... for a dev cluster)",
+    "stripe-webhook-secret": "Signing secret of the Stripe webhook endpoint https://<gateway>/webhooks/payments/stripe "
+    "(whsec_..., shown in the Stripe dashboard)",
     "kafka-cluster-ca.crt": (
         "Strimzi cluster CA certificate: kubectl -n kafka get secret dropline-cluster-ca-cert "
         "-o jsonpath='{.data.ca\\.crt}' | base64 -d > <this file>"

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from dropline_infra.runtime import Service
 from dropline_schemas import topics as T
-from dropline_schemas.events import OrderForwardingFailedV1, OrderReceivedV1, PaymentMethod, StoreOrderChangedV1
+from dropline_schemas.events import OrderReceivedV1, PaymentMethod
 
 from . import api, fx, handlers
 from .adapters.port import PaymentProvider
@@ -44,9 +44,10 @@ def build(settings: Settings | None = None, *, provider: PaymentProvider | None 
     svc.checkout = checkout  # type: ignore[attr-defined]  (tests reach the use cases through the service)
     api.install(svc.app, checkout, settings)
     svc.consumers.subscribe(T.ORDER_RECEIVED, handlers.on_order_received, event_type=OrderReceivedV1)
-    svc.consumers.subscribe(T.STORE_ORDER_CHANGED, handlers.on_store_order_changed, event_type=StoreOrderChangedV1)
-    svc.consumers.subscribe(T.ORDER_FORWARDING_FAILED, handlers.on_order_forwarding_failed,
-                            event_type=OrderForwardingFailedV1)
+    # One consumer for both (each consumer costs a group join at start): store changes of an order,
+    # and a supplier's rejection of a paid one (refunded).
+    svc.consumers.subscribe((T.STORE_ORDER_CHANGED, T.ORDER_FORWARDING_FAILED), handlers.on_order_update,
+                            name="store_order_changed")
     svc.background.append(checkout.run_recovery)
     rates = RatesRefresher(svc.db, rates_http or svc.http, settings)
     svc.rates = rates  # type: ignore[attr-defined]

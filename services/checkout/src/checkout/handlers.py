@@ -6,7 +6,7 @@ is applied or refused (OrderAmended, see amendments.py)."""
 from __future__ import annotations
 
 from dropline_infra.db import UnitOfWork, utcnow
-from dropline_infra.messaging import RetryLater
+from dropline_infra.messaging import PermanentError, RetryLater
 from dropline_schemas import topics as T
 from dropline_schemas.events import OrderForwardingFailedV1, OrderReceivedV1, StoreOrderChangedV1
 
@@ -44,3 +44,13 @@ async def on_order_forwarding_failed(uow: UnitOfWork, event: OrderForwardingFail
     """A supplier rejected a paid order: its share of the payment is refunded (the refund sweep
     sends it; nothing calls out from here)."""
     await request_refund_for_rejection(uow, event, utcnow())
+
+
+async def on_order_update(uow: UnitOfWork, event: StoreOrderChangedV1 | OrderForwardingFailedV1) -> None:
+    """The one consumer of store changes and supplier rejections (one group join instead of two)."""
+    if isinstance(event, StoreOrderChangedV1):
+        await on_store_order_changed(uow, event)
+    elif isinstance(event, OrderForwardingFailedV1):
+        await on_order_forwarding_failed(uow, event)
+    else:
+        raise PermanentError(f"checkout does not consume {event.event_type} here")

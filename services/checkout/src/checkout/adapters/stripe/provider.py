@@ -135,7 +135,7 @@ class StripeProvider:
         try:
             existing = await self.client.v1.refunds.list_async(params={"payment_intent": req.reference, "limit": 100})
             for r in existing.data:
-                if (getattr(r, "metadata", None) or {}).get("refund_id") == req.refund_id:
+                if (r.metadata.to_dict() if getattr(r, "metadata", None) else {}).get("refund_id") == req.refund_id:
                     return self._refund(r)
             created = await self.client.v1.refunds.create_async(
                 params={"payment_intent": req.reference, "amount": req.amount_minor,
