@@ -8,6 +8,7 @@ import OrdersPage from "./orders/OrdersPage";
 import OrderDetailPage from "./orders/OrderDetailPage";
 import CheckoutPage from "./checkout/CheckoutPage";
 import ReceiptPage from "./checkout/ReceiptPage";
+import PayPalReturnPage from "./checkout/PayPalReturnPage";
 import StoresPage from "./stores/StoresPage";
 import ErrorBoundary from "./components/ErrorBoundary";
 
@@ -46,6 +47,7 @@ export default function App() {
           <Route path="/orders" element={<Navigate to="/" replace />} />
           <Route path="/orders/:orderId" element={<OrderDetailPage />} />
           <Route path="/checkout" element={<CheckoutPage />} />
+          <Route path="/checkout/paypal/:outcome" element={<PayPalReturnPage />} />
           <Route path="/payments/:paymentId" element={<ReceiptPage />} />
           <Route path="/stores" element={<StoresPage />} />
           <Route path="*" element={<NotFound />} />

@@ -279,6 +279,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/payments/{payment_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The retailer cancelled at PayPal: nothing is charged, the orders are unpaid again
+         * @description Answers the payment, failed ("you cancelled the payment; nothing was charged"). A payment that has already succeeded stays paid and is answered as it is.
+         */
+        post: operations["cancel_payment_api_v1_payments__payment_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/payments/{payment_id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The retailer is back from the provider (PayPal approved, 3-D Secure done): carry the payment on
+         * @description checkout asks the provider and captures or settles. The answer is the payment as it is now: succeeded (the receipt), failed with the reason (nothing charged, the orders unpaid again), or still requires_action. Calling it again answers the same payment.
+         */
+        post: operations["complete_payment_api_v1_payments__payment_id__complete_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/session": {
         parameters: {
             query?: never;
@@ -380,6 +420,26 @@ export interface paths {
         put?: never;
         /** Report tracking for a shipped order */
         post: operations["supplier_add_tracking_supplier_v1_orders__order_id__tracking_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/payments/{provider}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A payment provider's webhook (Stripe, PayPal), passed to checkout exactly as it came
+         * @description The raw body and the headers go to checkout unchanged; it verifies the delivery as the provider signs it (Stripe-Signature over the raw body; PayPal's transmission headers) and stores each provider event once. 400 webhook_rejected: not genuine, nothing stored; 404: no such provider; 413: body too large; 503: checkout is not answering, deliver again.
+         */
+        post: operations["payment_provider_webhook_webhooks_payments__provider__post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -637,6 +697,22 @@ export interface components {
             /** Vat */
             vat: string;
         };
+        /**
+         * NextActionOut
+         * @description What the retailer must do before the payment can go on (status requires_action).
+         */
+        NextActionOut: {
+            /** Client Secret */
+            client_secret?: string | null;
+            /**
+             * Type
+             * @description redirect: send the browser to `url` (PayPal's approval page; PayPal sends it back to /checkout/paypal/approved or /cancelled, then call /complete or /cancel); authenticate_card: confirm `client_secret` with Stripe.js confirmCardPayment (3-D Secure), then call /complete.
+             * @enum {string}
+             */
+            type: "redirect" | "authenticate_card";
+            /** Url */
+            url?: string | null;
+        };
         /** OrderDetail */
         OrderDetail: {
             /** Can Add Tracking */
@@ -860,6 +936,8 @@ export interface components {
             failure_reason: string | null;
             fx: components["schemas"]["FxOut"];
             method: components["schemas"]["PaymentMethod"];
+            /** @description What the retailer must do (requires_action). */
+            next_action?: components["schemas"]["NextActionOut"] | null;
             /** Order Ids */
             order_ids: string[];
             /** Orders */
@@ -868,7 +946,10 @@ export interface components {
             payment_id: string;
             /** Provider */
             provider: string;
-            /** Provider Reference */
+            /**
+             * Provider Reference
+             * @description The provider's id (Stripe PaymentIntent, PayPal order).
+             */
             provider_reference: string | null;
             /**
              * Refunds
@@ -877,9 +958,10 @@ export interface components {
             refunds?: components["schemas"]["PaymentRefundOut"][];
             /**
              * Status
+             * @description requires_action: the retailer must act (next_action); refunded: the provider took the money after the checkout was abandoned and its orders had been paid or cancelled meanwhile, so all of it was given back.
              * @enum {string}
              */
-            status: "processing" | "succeeded" | "failed";
+            status: "processing" | "requires_action" | "succeeded" | "failed" | "refunded";
             supplier: components["schemas"]["SupplierInfo"];
             total: components["schemas"]["Totals"];
         };
@@ -936,6 +1018,24 @@ export interface components {
          * @enum {string}
          */
         Platform: "shopify" | "ecwid" | "bigcommerce" | "wix";
+        /** ProviderWebhookAck */
+        ProviderWebhookAck: {
+            /**
+             * Duplicate
+             * @description True: checkout had this provider event already (nothing done again).
+             */
+            duplicate: boolean;
+            /**
+             * Outcome
+             * @description What checkout did with it, in words.
+             */
+            outcome: string;
+            /**
+             * Received
+             * @default true
+             */
+            received: boolean;
+        };
         /** QuoteOut */
         QuoteOut: {
             charge: components["schemas"]["Charge"];
@@ -3006,6 +3106,204 @@ export interface operations {
             };
         };
     };
+    cancel_payment_api_v1_payments__payment_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Machine clients: Bearer <retailer API key> */
+                authorization?: string | null;
+                /** @description Browsers: the csrf_token of the session, on every state-changing request */
+                "X-CSRF-Token"?: string | null;
+            };
+            path: {
+                payment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    complete_payment_api_v1_payments__payment_id__complete_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Machine clients: Bearer <retailer API key> */
+                authorization?: string | null;
+                /** @description Browsers: the csrf_token of the session, on every state-changing request */
+                "X-CSRF-Token"?: string | null;
+            };
+            path: {
+                payment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     current_session_api_v1_session_get: {
         parameters: {
             query?: never;
@@ -3727,6 +4025,101 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TrackingAccepted"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    payment_provider_webhook_webhooks_payments__provider__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description stripe | paypal */
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderWebhookAck"];
                 };
             };
             /** @description Bad Request */

@@ -12,7 +12,9 @@ import { useTitle } from "../components/useTitle";
 import { methodLabel, money, rateLine } from "../format";
 import { orderKeys } from "../orders/queries";
 import AmountsTable from "./AmountsTable";
-import { CardError, loadStripeJs, paymentMethodId, type CardElement, type StripeLike } from "./stripe";
+import { nextStep, phaseText, rememberPayPal, type Phase } from "./nextAction";
+import { paymentAction } from "./paymentActions";
+import { authenticateCard, CardError, loadStripeJs, paymentMethodId, type CardElement, type StripeLike } from "./stripe";
 
 function newIdempotencyKey(): string {
   if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
@@ -104,7 +106,63 @@ export default function CheckoutPage() {
   const [payError, setPayError] = useState<string | null>(null);
   // One key per checkout attempt: a double click or a retry after a lost answer cannot pay twice.
   const attemptKey = useRef(newIdempotencyKey());
+  // The card's payment method of this attempt: a retry of the same attempt sends the same one.
+  const attemptCard = useRef<{ key: string; paymentMethod: string } | null>(null);
   const inFlight = useRef(false);
+  const [phase, setPhase] = useState<Phase>("paying");
+
+  // Back from PayPal with the browser's Back button (page restored from the back/forward cache):
+  // the page may be used again; the same attempt key finds the same payment.
+  useEffect(() => {
+    const restored = (e: PageTransitionEvent) => {
+      if (!e.persisted) return;
+      inFlight.current = false;
+      setPaying(false);
+    };
+    window.addEventListener("pageshow", restored);
+    return () => window.removeEventListener("pageshow", restored);
+  }, []);
+
+  /** After the payment started (or was completed): the receipt, PayPal's approval page, or the
+   * card's 3-D Secure then /complete. True when this page is being left. */
+  async function carryOn(payment: Payment): Promise<boolean> {
+    const step = nextStep(payment);
+    switch (step.kind) {
+      case "receipt":
+        navigate(`/payments/${encodeURIComponent(step.paymentId)}`, { replace: true });
+        return true;
+      case "redirect":
+        rememberPayPal(window.sessionStorage, payment);
+        setPhase("redirecting");
+        window.location.assign(step.url);
+        return true;
+      case "authenticate": {
+        if (!stripe) {
+          setPayError("The card form is still loading; press Pay again to authenticate the card.");
+          return false;
+        }
+        setPhase("authenticating");
+        const stripeSays = await authenticateCard(stripe.stripe, step.clientSecret);
+        setPhase("confirming");
+        const after = await paymentAction(step.paymentId, "complete");
+        void queryClient.invalidateQueries({ queryKey: orderKeys.lists });
+        if (after.status === "requires_action") { // Stripe still waits for the card holder
+          setPayError(`${stripeSays ?? "The card's authentication was not completed."} Nothing has been charged; `
+            + "press Pay to authenticate again.");
+          return false;
+        }
+        return carryOn(after);
+      }
+      case "failed":
+        attemptKey.current = newIdempotencyKey(); // the next try is a new attempt
+        setDeclined(step.reason);
+        return false;
+      case "stuck":
+        setPayError(step.message);
+        return false;
+    }
+  }
+
 
   const methods = quote.data?.payment_methods ?? [];
   useEffect(() => {
@@ -115,13 +173,17 @@ export default function CheckoutPage() {
     if (inFlight.current || !quote.data) return;
     inFlight.current = true;
     setPaying(true);
+    setPhase("paying");
     setDeclined(null);
     setPayError(null);
+    let leaving = false;
     try {
       let payment_method: string | null = null;
       if (method === "card") {
         if (!stripe) throw new CardError("The card form is still loading.");
-        payment_method = await paymentMethodId(stripe.stripe, stripe.card);
+        const same = attemptCard.current?.key === attemptKey.current ? attemptCard.current.paymentMethod : null;
+        payment_method = same ?? await paymentMethodId(stripe.stripe, stripe.card);
+        attemptCard.current = { key: attemptKey.current, paymentMethod: payment_method };
       }
       const { data, error, response } = await client.POST("/api/v1/payments", {
         params: { header: { "Idempotency-Key": attemptKey.current } },
@@ -129,7 +191,7 @@ export default function CheckoutPage() {
       });
       void queryClient.invalidateQueries({ queryKey: orderKeys.lists });
       if (response.status === 201 && data) {
-        navigate(`/payments/${encodeURIComponent((data as Payment).payment_id)}`, { replace: true });
+        leaving = await carryOn(data as Payment);
         return;
       }
       if (response.status === 402) {
@@ -145,8 +207,10 @@ export default function CheckoutPage() {
     } catch (e) {
       setPayError(e instanceof CardError ? e.message : errorMessage(e instanceof ApiError ? e : new ApiError(0, {})));
     } finally {
-      inFlight.current = false;
-      setPaying(false);
+      if (!leaving) {
+        inFlight.current = false;
+        setPaying(false);
+      }
     }
   }
 
@@ -201,7 +265,7 @@ export default function CheckoutPage() {
                 </Alert>
               )}
               {payError && <Alert severity="error" role="alert">{payError}</Alert>}
-              <Box aria-live="polite" sx={{ minHeight: 0 }}>{paying ? "Paying… please keep this page open." : ""}</Box>
+              <Box aria-live="polite" sx={{ minHeight: 0 }}>{paying ? phaseText(phase) : ""}</Box>
 
               {method === "card" && (
                 <Button variant="contained" size="large" sx={{ alignSelf: "flex-start" }} disabled={paying || !stripe} onClick={() => void pay()}>

@@ -61,7 +61,9 @@ export default function ReceiptPage() {
     queryFn: ({ signal }) =>
       unwrap<Payment>(client.GET("/api/v1/payments/{payment_id}", { params: { path: { payment_id: paymentId } }, signal })),
     // A payment still processing settles within seconds: look again until it has.
-    refetchInterval: (q) => (q.state.data?.status === "processing" ? 1000 : false),
+    // One waiting for PayPal or 3-D Secure is looked at now and then (the retailer may finish elsewhere).
+    refetchInterval: (q) => (q.state.data?.status === "processing" ? 1000
+      : q.state.data?.status === "requires_action" ? 5000 : false),
   });
 
   if (payment.isPending) return <CircularProgress aria-label="Loading receipt" />;
@@ -81,6 +83,18 @@ export default function ReceiptPage() {
       {p.status === "succeeded" && <Alert severity="success">Paid {money(p.charge.amount, "USD")} to {p.supplier.name}. The orders go to the supplier now.</Alert>}
       {p.status === "processing" && <Alert severity="info">The payment is being processed…</Alert>}
       {p.status === "failed" && <Alert severity="error">The payment failed: {p.failure_reason ?? "declined"}.</Alert>}
+      {p.status === "requires_action" && (
+        <Alert severity="info">
+          Payment pending: it waits for {p.method === "paypal" ? "your approval at PayPal" : "the card's 3-D Secure authentication"}.
+          {" "}Nothing has been charged yet; an unfinished payment is released after a while and the orders are unpaid again.
+        </Alert>
+      )}
+      {p.status === "refunded" && (
+        <Alert severity="info">
+          The money came in after this checkout had been given up, and its orders had been paid or cancelled meanwhile,
+          so all of it ({money(p.charge.amount, "USD")}) was given back.
+        </Alert>
+      )}
       {refunded && <Alert severity="info">{refundNotice(refunded, p.method)}</Alert>}
 
       <Paper variant="outlined" sx={{ p: 2 }}>

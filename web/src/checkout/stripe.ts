@@ -15,6 +15,10 @@ export interface StripeLike {
   createPaymentMethod(data: { type: "card"; card: CardElement }):
     Promise<{ paymentMethod?: { id: string }; error?: StripeError } | undefined>;
   createToken(card: CardElement): Promise<{ token?: { id: string; card?: { id: string } }; error?: StripeError }>;
+  /** 3-D Secure: Stripe shows the bank's challenge (localstripe: a "3D Secure" dialog with
+   * "Complete authentication" / "Fail authentication") and confirms the PaymentIntent. */
+  confirmCardPayment(clientSecret: string):
+    Promise<{ paymentIntent?: { id: string; status?: string }; error?: StripeError } | undefined>;
 }
 
 declare global {
@@ -62,4 +66,20 @@ export async function paymentMethodId(stripe: StripeLike, card: CardElement): Pr
   const id = token?.card?.id ?? token?.id;
   if (!id) throw new CardError("The card could not be read. Check the card details and try again.");
   return id;
+}
+
+/**
+ * Let the card holder authenticate (3-D Secure) the payment whose PaymentIntent has this client
+ * secret. Never throws: whatever Stripe.js answers, the payment's outcome is what checkout finds at
+ * Stripe afterwards (POST /payments/{id}/complete), so this only returns Stripe's words when the
+ * authentication did not go through (null: it did, as far as Stripe.js says).
+ */
+export async function authenticateCard(stripe: StripeLike, clientSecret: string): Promise<string | null> {
+  try {
+    const result = await stripe.confirmCardPayment(clientSecret);
+    if (result?.error) return result.error.message ?? "The card's authentication failed.";
+    return null;
+  } catch (e) {
+    return e instanceof Error && e.message ? e.message : "The card's authentication could not be started.";
+  }
 }

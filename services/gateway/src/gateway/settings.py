@@ -41,6 +41,11 @@ class Settings(ServiceSettings, SecretsKeyMixin):
         "Stripe publishable key for Stripe.js on the checkout page (localstripe accepts any pk_test_…)."))
     stripe_js_url: str = Field(default="https://js.stripe.com/v3/", description=(
         "Where the checkout page loads Stripe.js from (make run: localstripe's stand-in)."))
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$", description=(
+        "The web app's public address, e.g. https://app.dropline.example: PayPal sends the retailer back to "
+        "{public_url}/checkout/paypal/approved (or /cancelled). Unset = the address the request came to "
+        "(make run: http://127.0.0.1:8000, the Vite dev server's own address behind its proxy). Set it wherever "
+        "a proxy in front changes the address or the scheme."))
     live_poll_seconds: float = Field(default=5.0, gt=0, description=(
         "A live stream also looks for changes this often, in case a database notification was missed."))
 

@@ -312,9 +312,23 @@ class PaymentRefundOut(_Out):
     completed_at: datetime | None = None
 
 
+class NextActionOut(_Out):
+    """What the retailer must do before the payment can go on (status requires_action)."""
+
+    type: Literal["redirect", "authenticate_card"] = Field(
+        description="redirect: send the browser to `url` (PayPal's approval page; PayPal sends it back to "
+                    "/checkout/paypal/approved or /cancelled, then call /complete or /cancel); authenticate_card: "
+                    "confirm `client_secret` with Stripe.js confirmCardPayment (3-D Secure), then call /complete.")
+    url: str | None = None
+    client_secret: str | None = None
+
+
 class PaymentOut(_Out):
     payment_id: str
-    status: Literal["processing", "succeeded", "failed"]
+    status: Literal["processing", "requires_action", "succeeded", "failed", "refunded"] = Field(
+        description="requires_action: the retailer must act (next_action); refunded: the provider took the money "
+                    "after the checkout was abandoned and its orders had been paid or cancelled meanwhile, so all "
+                    "of it was given back.")
     method: PaymentMethod
     order_ids: list[str]
     supplier: SupplierInfo
@@ -323,7 +337,9 @@ class PaymentOut(_Out):
     charge: Charge
     fx: FxOut
     provider: str
-    provider_reference: str | None
+    provider_reference: str | None = Field(description="The provider's id (Stripe PaymentIntent, PayPal order).")
+    next_action: NextActionOut | None = Field(default=None, description="What the retailer must do "
+                                                                        "(requires_action).")
     failure_reason: str | None
     created_at: datetime
     completed_at: datetime | None

@@ -3,6 +3,7 @@ authenticates the retailer and passes its id on)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -16,6 +17,19 @@ class CheckoutApi(Protocol):
                    params: dict[str, str] | None = None) -> tuple[int, Any]:
         """(HTTP status, JSON body). Refusals come back as GatewayError with checkout's code."""
         ...
+
+    async def forward(self, path: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, Any]:
+        """POST raw bytes with the caller's headers (a provider's webhook, which checkout verifies
+        against the exact bytes): (HTTP status, JSON body), whatever the status. Raises GatewayError
+        503 when checkout does not answer."""
+        ...
+
+
+# Not passed on: hop-by-hop headers, and what the gateway sets itself (httpx sets the host and the
+# length of the body it sends; the internal token is the gateway's, never a caller's).
+NOT_FORWARDED = frozenset({"host", "content-length", "connection", "keep-alive", "proxy-authenticate",
+                           "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade",
+                           "x-internal-token"})
 
 
 class HttpCheckout:
@@ -44,6 +58,20 @@ class HttpCheckout:
                                    **details)
             raise GatewayError(502, "checkout_error", f"checkout answered {resp.status_code}: {resp.text[:300]}")
         return resp.status_code, body
+
+    async def forward(self, path: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, Any]:
+        passed = [(k, v) for k, v in headers.items() if k.lower() not in NOT_FORWARDED]
+        try:
+            resp = await self.http.post(self.base_url + path, content=body, headers=[*passed, *self.headers.items()],
+                                        timeout=httpx.Timeout(30.0, connect=3.0))
+        except httpx.HTTPError as exc:
+            raise GatewayError(503, "checkout_unavailable", f"checkout did not answer ({type(exc).__name__}); "
+                               "deliver again later", headers={"Retry-After": "30"}) from exc
+        try:
+            answer = resp.json()
+        except ValueError:
+            answer = None
+        return resp.status_code, answer
 
 
 def path_segment(value: str) -> str:

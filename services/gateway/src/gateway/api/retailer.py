@@ -180,7 +180,8 @@ async def quote(request: Request, body: OrderIds, who: Retailer) -> QuoteOut:
 async def pay(request: Request, body: PayIn, who: Retailer,
               idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None):
     status, payment = await use_cases(request).payments.pay(who, body.order_ids, body.method.value,
-                                                            body.payment_method, idempotency_key)
+                                                            body.payment_method, idempotency_key,
+                                                            web_base_url=str(request.base_url))
     return JSONResponse(payment.model_dump(mode="json"), status_code=status,
                         headers={"Location": f"/api/v1/payments/{payment.payment_id}"})
 
@@ -188,3 +189,20 @@ async def pay(request: Request, body: PayIn, who: Retailer,
 @router.get("/payments/{payment_id}", response_model=PaymentOut, summary="A payment (the receipt)")
 async def get_payment(request: Request, payment_id: Id, who: Retailer) -> PaymentOut:
     return await use_cases(request).payments.payment(who, payment_id)
+
+
+@router.post("/payments/{payment_id}/complete", response_model=PaymentOut,
+             summary="The retailer is back from the provider (PayPal approved, 3-D Secure done): carry the payment on",
+             description="checkout asks the provider and captures or settles. The answer is the payment as it is "
+                         "now: succeeded (the receipt), failed with the reason (nothing charged, the orders unpaid "
+                         "again), or still requires_action. Calling it again answers the same payment.")
+async def complete_payment(request: Request, payment_id: Id, who: Retailer) -> PaymentOut:
+    return await use_cases(request).payments.complete(who, payment_id)
+
+
+@router.post("/payments/{payment_id}/cancel", response_model=PaymentOut,
+             summary="The retailer cancelled at PayPal: nothing is charged, the orders are unpaid again",
+             description="Answers the payment, failed (\"you cancelled the payment; nothing was charged\"). A payment "
+                         "that has already succeeded stays paid and is answered as it is.")
+async def cancel_payment(request: Request, payment_id: Id, who: Retailer) -> PaymentOut:
+    return await use_cases(request).payments.cancel_payment(who, payment_id)

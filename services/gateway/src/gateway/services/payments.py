@@ -6,6 +6,7 @@ received yet (the read model and checkout consume OrderReceived independently)."
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -18,6 +19,15 @@ from ..repository import Repository
 from ..settings import Settings
 from ..views import CheckoutConfig, PaymentOut, QuoteOut, UnpaidOut
 from .accounts import Principal
+
+# The web app's PayPal return page: …/approved (PayPal's return_url) and …/cancelled (its cancel_url).
+PAYPAL_RETURN_PATH = "/checkout/paypal"
+
+
+class ProviderWebhookAck(BaseModel):
+    received: bool = True
+    duplicate: bool = Field(description="True: checkout had this provider event already (nothing done again).")
+    outcome: str = Field(description="What checkout did with it, in words.")
 
 
 class CancelOut(BaseModel):
@@ -49,14 +59,15 @@ class Payments:
         return QuoteOut.model_validate(body)
 
     async def pay(self, who: Principal, order_ids: list[str], method: str, payment_method: str | None,
-                  idempotency_key: str | None) -> tuple[int, PaymentOut]:
+                  idempotency_key: str | None, *, web_base_url: str | None = None) -> tuple[int, PaymentOut]:
         """(201 paid or processing | 402 declined, the payment)."""
         # Without a client key every request is a new attempt; the order-level claim still stops a double charge.
         request_id = idempotency_key or str(uuid.uuid4())
         try:
             status, body = await self.checkout.call("POST", "/internal/v1/payments", json={
                 "retailer_id": who.retailer_id, "order_ids": order_ids, "method": method,
-                "payment_method": payment_method, "request_id": request_id})
+                "payment_method": payment_method, "request_id": request_id,
+                **self._return_urls(method, web_base_url)})
         except GatewayError as exc:
             raise await self._not_ready_yet(who, exc) from exc
         return status, PaymentOut.model_validate(body)
@@ -74,6 +85,50 @@ class Payments:
             answer = await self._not_ready_yet(who, exc)  # seen here, not yet in checkout: 409 not_ready_yet
             raise (answer if answer.error == "not_ready_yet" else not_found()) from exc
         return CancelOut(order_id=order_id, cancelled_now=bool(body.get("cancelled_now")))
+
+    def _return_urls(self, method: str, web_base_url: str | None) -> dict[str, str]:
+        """Where PayPal sends the browser back: the web app's return page, which reads the PayPal
+        order id PayPal appends (`?token=<order id>&PayerID=…`) and finds the payment it started in
+        that tab (the payment id does not exist yet when these are made)."""
+        if method != "paypal":
+            return {}
+        base = (self.settings.public_url or web_base_url or "http://127.0.0.1:8000").rstrip("/")
+        return {"return_url": f"{base}{PAYPAL_RETURN_PATH}/approved",
+                "cancel_url": f"{base}{PAYPAL_RETURN_PATH}/cancelled"}
+
+    async def complete(self, who: Principal, payment_id: str) -> PaymentOut:
+        """The retailer is back (PayPal approved, or Stripe.js finished 3-D Secure): checkout asks the
+        provider and captures or settles. Answers the payment as it is now (succeeded, failed with the
+        reason and the orders unpaid again, or still requires_action)."""
+        return await self._payment_action(who, payment_id, "complete")
+
+    async def cancel_payment(self, who: Principal, payment_id: str) -> PaymentOut:
+        """The retailer cancelled at PayPal: nothing is charged and the orders are unpaid again."""
+        return await self._payment_action(who, payment_id, "cancel")
+
+    async def _payment_action(self, who: Principal, payment_id: str, action: str) -> PaymentOut:
+        try:
+            _, body = await self.checkout.call("POST", f"/internal/v1/payments/{path_segment(payment_id)}/{action}",
+                                               json={"retailer_id": who.retailer_id})
+        except GatewayError as exc:
+            if exc.status == 404:
+                raise not_found("payment") from exc
+            raise
+        return PaymentOut.model_validate(body)
+
+    async def provider_webhook(self, provider: str, body: bytes, headers: Mapping[str, str]) -> ProviderWebhookAck:
+        """A payment provider's delivery, passed to checkout unchanged (it verifies the signature
+        over these exact bytes). checkout's refusal (400 not genuine, 404 no such provider) is the
+        answer; checkout down or failing is 503, so the provider delivers again later."""
+        status, answer = await self.checkout.forward(f"/internal/v1/provider-webhooks/{path_segment(provider)}",
+                                                     body, headers)
+        if status == 200 and isinstance(answer, dict):
+            return ProviderWebhookAck.model_validate(answer)
+        err = answer.get("error") if isinstance(answer, dict) else None
+        if status in (400, 404) and isinstance(err, dict):
+            raise GatewayError(status, str(err.get("code") or "webhook_rejected"), str(err.get("message") or ""))
+        raise GatewayError(503, "checkout_unavailable", f"checkout answered {status}; deliver again later",
+                           headers={"Retry-After": "30"})
 
     async def payment(self, who: Principal, payment_id: str) -> PaymentOut:
         try:
