@@ -163,7 +163,6 @@ export default function CheckoutPage() {
     }
   }
 
-
   const methods = quote.data?.payment_methods ?? [];
   useEffect(() => {
     if (!method && methods.length) setMethod(methods.includes("card") ? "card" : methods[0]);
@@ -197,7 +196,8 @@ export default function CheckoutPage() {
       if (response.status === 402) {
         const p = error as unknown as Payment;
         attemptKey.current = newIdempotencyKey(); // the next try is a new attempt
-        setDeclined(p?.failure_reason || "The card was declined.");
+        const step = p?.payment_id ? nextStep(p) : null;
+        setDeclined(step?.kind === "failed" ? step.reason : "the card was declined");
         return;
       }
       const err = new ApiError(response.status, error);

@@ -42,6 +42,8 @@ describe("nextStep", () => {
       .toEqual({ kind: "failed", paymentId: "pay-1", reason: "you cancelled the payment; nothing was charged" });
     expect(nextStep({ ...base, status: "failed" })).toEqual({ kind: "failed", paymentId: "pay-1",
       reason: "the payment was declined" });
+    expect(nextStep({ ...base, status: "failed", failure_reason: "The provided PaymentMethod has failed authentication. " }))
+      .toMatchObject({ reason: "The provided PaymentMethod has failed authentication" });
   });
 
   it("an action this page cannot take is said in words, never followed", () => {

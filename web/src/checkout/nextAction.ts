@@ -34,7 +34,9 @@ export function nextStep(p: Pick<Payment, "payment_id" | "status" | "next_action
     case "refunded":
       return { kind: "receipt", paymentId };
     case "failed":
-      return { kind: "failed", paymentId, reason: p.failure_reason || "the payment was declined" };
+      // Shown inside a sentence ("The payment was declined: <reason>. Nothing was charged…").
+      return { kind: "failed", paymentId, reason: (p.failure_reason ?? "").trim().replace(/[.\s]+$/, "")
+        || "the payment was declined" };
     case "requires_action": {
       const action = p.next_action;
       if (action?.type === "redirect") {
