@@ -37,6 +37,9 @@ SUPPLIED = {
     "stripe-api-key": "Stripe secret key (sk_live_... in production, sk_test_... for a dev cluster)",
     "stripe-webhook-secret": "Signing secret of the Stripe webhook endpoint https://<gateway>/webhooks/payments/stripe "
     "(whsec_..., shown in the Stripe dashboard)",
+    "paypal-client-id": "PayPal REST app client id (developer.paypal.com, Apps & Credentials)",
+    "paypal-client-secret": "PayPal REST app secret",
+    "paypal-webhook-id": "Id PayPal shows for the webhook https://<gateway>/webhooks/payments/paypal",
     "kafka-cluster-ca.crt": (
         "Strimzi cluster CA certificate: kubectl -n kafka get secret dropline-cluster-ca-cert "
         "-o jsonpath='{.data.ca\\.crt}' | base64 -d > <this file>"

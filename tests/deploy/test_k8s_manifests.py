@@ -288,7 +288,8 @@ def test_shared_env_vars_are_fields_of_service_settings_base(rendered, service):
     specific = {
         "gateway": {"admin_token", "checkout_url", "checkout_internal_token", "web_dir", "stripe_js_url",
                     "stripe_publishable_key"},
-        "checkout": {"stripe_api_key", "stripe_webhook_secret", "internal_token"},
+        "checkout": {"stripe_api_key", "stripe_webhook_secret", "paypal_client_id", "paypal_client_secret",
+                     "paypal_webhook_id", "paypal_environment", "internal_token"},
     }.get(service, set())
     for name in _service_env_names(rendered["production"], service):
         if name.startswith(prefix):

@@ -5,11 +5,12 @@ from pydantic_settings import SettingsConfigDict
 
 from dropline_infra.settings import ServiceSettings
 
+from .adapters.paypal import PayPalSettings
 from .adapters.stripe import StripeSettings
 from .ecb import DAILY_URL as ECB_DAILY_URL
 
 
-class Settings(ServiceSettings, StripeSettings):
+class Settings(ServiceSettings, StripeSettings, PayPalSettings):
     """checkout: env prefix CHECKOUT_ (e.g. CHECKOUT_DATABASE_URL). Each payment provider brings its
     own settings as a mixin (CHECKOUT_STRIPE_*, CHECKOUT_PAYPAL_*)."""
 

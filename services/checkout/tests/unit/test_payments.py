@@ -145,7 +145,7 @@ async def test_method_checks(harness, make_order, make_terms):
     assert r.json()["error"]["accepted"] == ["card"]
     r = await harness.http.post("/internal/v1/payments", json=pay_body([both.order_id], method="paypal",
                                                                        payment_method=None))
-    assert r.status_code == 422 and r.json()["error"]["code"] == "method_not_available"  # no PayPal provider here
+    assert r.status_code == 422 and r.json()["error"]["code"] == "return_url_required"  # PayPal sends the buyer back
     r = await harness.http.post("/internal/v1/payments", json=pay_body([both.order_id], payment_method=None))
     assert r.status_code == 422 and r.json()["error"]["code"] == "payment_method_required"
     assert await statuses(harness.db, [card_only.order_id, both.order_id]) == {
@@ -186,12 +186,15 @@ async def test_internal_token_is_required_when_configured(settings_for, fake_pro
 def test_the_development_stripe_key_is_refused_in_production():
     from checkout.settings import Settings
 
+    paypal = {"paypal_client_id": "live-id", "paypal_client_secret": "live-secret", "paypal_webhook_id": "WH-LIVE"}
     with pytest.raises(ValueError, match="stripe_api_key"):
-        Settings(environment="production", secrets_key="x" * 44)
+        Settings(environment="production", secrets_key="x" * 44, **paypal)
     with pytest.raises(ValueError, match="stripe_webhook_secret"):
-        Settings(environment="production", stripe_api_key="sk_live_real")
-    s = Settings(environment="production", stripe_api_key="sk_live_real", stripe_webhook_secret="whsec_real")
-    assert s.stripe_api_key.get_secret_value() == "sk_live_real"
+        Settings(environment="production", stripe_api_key="sk_live_real", **paypal)
+    with pytest.raises(ValueError, match="paypal_client_id"):
+        Settings(environment="production", stripe_api_key="sk_live_real", stripe_webhook_secret="whsec_real")
+    s = Settings(environment="production", stripe_api_key="sk_live_real", stripe_webhook_secret="whsec_real", **paypal)
+    assert s.stripe_api_key.get_secret_value() == "sk_live_real" and s.paypal_client_id == "live-id"
 
 
 # --------------------------------------------------------------------------- paying

@@ -13,7 +13,6 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 import pytest
-from structlog.testing import capture_logs
 
 from checkout.adapters.paypal import PROVIDER_PAYPAL, PayPalProvider, PayPalSettings
 from checkout.adapters.paypal.settings import (
@@ -442,14 +441,13 @@ async def test_a_request_paypal_refuses_is_rejected(provider, paypal):
         await provider.open(charge_request(breakdown={"coupon": 100}))
 
 
-async def test_refused_credentials_are_unavailable_and_logged(stand, paypal):
+async def test_refused_credentials_are_unavailable_and_logged(stand, paypal, caplog):
     wrong = PayPalProvider(DEFAULT_CLIENT_ID, "not-the-secret", api_base=stand.base, webhook_id=DEFAULT_WEBHOOK_ID)
     issued = stand.state.tokens_issued
     try:
-        with capture_logs() as logs:
-            with pytest.raises(ProviderUnavailable, match="credentials"):
-                await wrong.look_up("ANYORDER000000000")
-        assert any(e["log_level"] == "error" and "credentials" in e["event"] for e in logs)
+        with pytest.raises(ProviderUnavailable, match="credentials"):
+            await wrong.look_up("ANYORDER000000000")
+        assert any(r.levelname == "ERROR" and "credentials" in r.getMessage() for r in caplog.records)
         assert stand.state.tokens_issued == issued
         [token_call] = requests_to(stand, "/v1/oauth2/token")
         assert token_call["status_code"] == 401
@@ -457,14 +455,13 @@ async def test_refused_credentials_are_unavailable_and_logged(stand, paypal):
         await wrong.aclose()
 
 
-async def test_a_revoked_token_is_unavailable_once_then_a_new_token_is_fetched(provider, stand, paypal):
+async def test_a_revoked_token_is_unavailable_once_then_a_new_token_is_fetched(provider, stand, paypal, caplog):
     opened = await provider.open(charge_request())
     await paypal.post("/_control/revoke-tokens")
     issued = stand.state.tokens_issued
-    with capture_logs() as logs:
-        with pytest.raises(ProviderUnavailable):
-            await provider.look_up(opened.reference)
-    assert any(e["log_level"] == "error" for e in logs)
+    with pytest.raises(ProviderUnavailable):
+        await provider.look_up(opened.reference)
+    assert any(r.levelname == "ERROR" for r in caplog.records)
     assert (await provider.look_up(opened.reference)).outcome is Outcome.ACTION_REQUIRED
     assert stand.state.tokens_issued == issued + 1
 

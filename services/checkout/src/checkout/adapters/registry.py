@@ -8,10 +8,12 @@ from collections.abc import Callable, Mapping
 from dropline_schemas.events import PaymentMethod
 
 from .port import PaymentProvider
+from .paypal import PayPalProvider
 from .stripe import StripeProvider
 
 PROVIDERS: Mapping[PaymentMethod, Callable[..., PaymentProvider]] = {
     PaymentMethod.CARD: StripeProvider.from_settings,
+    PaymentMethod.PAYPAL: PayPalProvider.from_settings,
 }
 
 
