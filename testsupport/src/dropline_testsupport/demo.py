@@ -2,10 +2,11 @@
 
 `load_demo_data(stack)` registers, through the same operator API anyone would use: a retailer with a
 web sign-in, one store of each platform (Shopify, Ecwid, BigCommerce, Wix — each in its stand-in,
-demo_stores.py), two auto-order suppliers (EUR and GBP, each served by its own supplier stand-in) and
-a non-auto-order supplier, and listings; then it places a dozen store orders spread over the four
+demo_stores.py), three auto-order suppliers (EUR, GBP, and one EUR supplier that accepts PayPal only,
+each served by its own supplier stand-in) and a non-auto-order supplier, and listings; then it places a dozen store orders spread over the four
 stores, whose stand-ins send their platforms' signed webhooks, so the Orders page has unpaid orders
-of both auto-order suppliers, non-auto-order orders and one order with an unmatched line. The stores'
+of both auto-order suppliers, non-auto-order orders, one order with an unmatched line and one order
+sold below its cost (the price check flags it "Loses money"). The stores'
 secrets and tokens are generated here, given to the stand-ins (which sign as their platforms sign)
 and to Dropline's store connections; everything is saved in <data-dir>/demo.json (the web sign-in
 under "web").
@@ -38,10 +39,13 @@ LISTINGS = [  # store SKU, supplier key, supplier SKU, unit cost (supplier curre
     ("SCARF-WOOL", "uk", "LHG-SCARF-2", "9.50"),
     ("BASKET-L", "manual", "CC-BASKET-L", "9.00"),
     ("CANDLE-SOY", "manual", "CC-CANDLE-S", "4.25"),
+    ("CLOCK-WALL", "auto", "BG-CLOCK-3", "21.50"),  # sold below cost: the price check flags its order
+    ("VASE-TILE", "pp", "LA-VASE-7", "11.00"),  # a supplier paid by PayPal only
 ]
 ITEMS = {"MUG-BLUE": ("Blue mug", "14.99"), "LAMP-01": ("Desk lamp", "39.00"), "TEA-SET": ("Tea set", "32.00"),
          "SCARF-WOOL": ("Wool scarf", "24.50"), "BASKET-L": ("Large basket", "24.00"),
-         "CANDLE-SOY": ("Soy candle", "11.00"), "POSTER-A2": ("Poster A2 (no listing)", "15.00")}
+         "CANDLE-SOY": ("Soy candle", "11.00"), "POSTER-A2": ("Poster A2 (no listing)", "15.00"),
+         "CLOCK-WALL": ("Wall clock (clearance)", "19.90"), "VASE-TILE": ("Tiled vase", "34.00")}
 DEMO_ORDERS = [  # customer, city, country code, [(store SKU, quantity)]
     ("Jane Doe", "Berlin", "DE", [("MUG-BLUE", 2), ("LAMP-01", 1), ("BASKET-L", 1)]),
     ("Luca Bianchi", "Milan", "IT", [("MUG-BLUE", 1)]),
@@ -55,6 +59,9 @@ DEMO_ORDERS = [  # customer, city, country code, [(store SKU, quantity)]
     ("Ethan Brown", "Austin", "US", [("LAMP-01", 1)]),
     ("Chloe Dubois", "Ghent", "BE", [("BASKET-L", 1)]),
     ("Jonas Weber", "Vienna", "AT", [("MUG-BLUE", 2)]),
+    # 19.90 EUR paid for a clock that costs 21.50 + 4.90 shipping + 19 % VAT = 31.42 EUR: "Loses money".
+    ("Lena Fischer", "Hamburg", "DE", [("CLOCK-WALL", 1)]),
+    ("Inês Costa", "Porto", "PT", [("VASE-TILE", 1)]),
 ]
 
 
@@ -69,7 +76,7 @@ def load_demo_data(stack, *, auto_ship_after_seconds: float | None = 2.0,
     from .devstack import ADMIN_TOKEN
 
     gw = httpx.Client(base_url=stack.url("gateway"), headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
-    order_api_keys = {"auto": "sk_supplier_" + secrets.token_hex(12), "uk": "sk_supplier_" + secrets.token_hex(12)}
+    order_api_keys = {who: "sk_supplier_" + secrets.token_hex(12) for who in ("auto", "uk", "pp")}
     password = "demo-" + secrets.token_urlsafe(9)
 
     retailer = _ok(gw.post("/admin/v1/retailers", json={"name": "Demo Retailer"}))
@@ -89,10 +96,15 @@ def load_demo_data(stack, *, auto_ship_after_seconds: float | None = 2.0,
         "website_url": "https://london-home-goods.example", "vat_rate": "0.20", "shipping_first_item": "3.95",
         "shipping_additional_item": "1.00", "handling_days": 3, "order_api_url": stack.url("supplier2"),
         "order_api_key": order_api_keys["uk"]}))
+    paypal_only = _ok(gw.post("/admin/v1/suppliers", json={
+        "name": "Lisbon Azulejos Lda (PayPal only)", "currency": "EUR", "auto_order": True,
+        "payment_methods": ["paypal"], "website_url": "https://lisbon-azulejos.example", "vat_rate": "0.23",
+        "shipping_first_item": "6.50", "shipping_additional_item": "2.00", "handling_days": 4,
+        "order_api_url": stack.url("supplier3"), "order_api_key": order_api_keys["pp"]}))
     manual = _ok(gw.post("/admin/v1/suppliers", json={
         "name": "Crafts Co (no auto-order)", "currency": "USD", "auto_order": False,
         "website_url": "https://crafts-co.example/search", "vat_rate": "0", "shipping_first_item": "5.00"}))
-    suppliers = {"auto": auto, "uk": uk, "manual": manual}
+    suppliers = {"auto": auto, "uk": uk, "pp": paypal_only, "manual": manual}
     for store in stores.values():  # every store sells the same products
         for sku, who, supplier_sku, cost in LISTINGS:
             _ok(gw.put(f"/admin/v1/retailers/{retailer['retailer_id']}/listings", json={
@@ -101,7 +113,8 @@ def load_demo_data(stack, *, auto_ship_after_seconds: float | None = 2.0,
 
     # Each supplier accepts orders with its key and reports tracking to Dropline's supplier API with the
     # key Dropline issued to it.
-    for who, standin, carrier in (("auto", "supplier", "UPS"), ("uk", "supplier2", "DHL Express")):
+    for who, standin, carrier in (("auto", "supplier", "UPS"), ("uk", "supplier2", "DHL Express"),
+                                  ("pp", "supplier3", "DHL Express")):
         _ok(httpx.post(f"{stack.url(standin)}/_control/configure", json={
             "api_key": order_api_keys[who], "catalog": [s for _, w, s, _ in LISTINGS if w == who],
             "dropline_tracking_url": stack.url("gateway") + "/supplier/v1/orders/{external_id}/tracking",
@@ -177,7 +190,8 @@ def print_banner(stack, demo: dict | None) -> None:
         f"  localstripe               {stack.url('localstripe')}    ECB rates stand-in {stack.url('ecb')}",
         f"  Store stand-ins           Shopify {stack.url('shopify')}  Ecwid {stack.url('ecwid')}  "
         f"BigCommerce {stack.url('bigcommerce')}  Wix {stack.url('wix')}",
-        f"  Supplier stand-ins        {stack.url('supplier')}, {stack.url('supplier2')}",
+        f"  Supplier stand-ins        {stack.url('supplier')}, {stack.url('supplier2')}, {stack.url('supplier3')}"
+        f"    PayPal stand-in {stack.url('paypal')}",
         f"  Logs and SQLite files     {stack.data_dir}",
     ]
     if demo:

@@ -35,9 +35,12 @@ SERVICES = {  # name: (python module, env prefix, default port)
 STORE_STANDINS = {"shopify": "shopify_standin", "ecwid": "ecwid_standin", "bigcommerce": "bigcommerce_standin",
                   "wix": "wix_standin"}  # one stand-in per store platform
 DEFAULT_PORTS = {"kafka": 9092, "localstripe": 8420, "shopify": 8101, "supplier": 8102, "supplier2": 8103,
-                 "ecwid": 8105, "bigcommerce": 8106, "wix": 8107, "ecb": 8108,
+                 "supplier3": 8104, "ecwid": 8105, "bigcommerce": 8106, "wix": 8107, "ecb": 8108, "paypal": 8109,
                  **{name: port for name, (_, _, port) in SERVICES.items()}}
+SUPPLIER_STANDINS = ("supplier", "supplier2", "supplier3")
 ADMIN_TOKEN = "dev-admin-token"
+# checkout's development default (adapters/stripe/settings.py), which only localstripe accepts.
+DEVELOPMENT_STRIPE_WEBHOOK_SECRET = "whsec_dropline_local"
 
 
 @dataclass
@@ -117,16 +120,23 @@ class Stack:
         self._spawn("localstripe", [py, "-m", "localstripe", "--port", str(self.ports["localstripe"]), "--from-scratch"])
         for platform, module in STORE_STANDINS.items():
             self._spawn(platform, [py, "-m", f"dropline_testsupport.{module}", "--port", str(self.ports[platform])])
-        for standin in ("supplier", "supplier2"):  # one stand-in per auto-order supplier of the demo
+        for standin in SUPPLIER_STANDINS:  # one stand-in per auto-order supplier of the demo
             self._spawn(standin, [py, "-m", "dropline_testsupport.supplier_standin", "--port", str(self.ports[standin])])
         self._spawn("ecb", [py, "-m", "dropline_testsupport.ecb_standin", "--port", str(self.ports["ecb"])])
+        # PayPal posts its webhooks to the gateway, which hands them to checkout.
+        self._spawn("paypal", [py, "-m", "dropline_testsupport.paypal_standin", "--port", str(self.ports["paypal"]),
+                               "--webhook-url", self.url("gateway") + "/webhooks/payments/paypal"])
         infra.wait_for_port("127.0.0.1", self.ports["ecb"], timeout=30)  # checkout fetches rates at start
         for name in SERVICES:
             if self.databases is not None:
                 self.db_urls[name] = self.databases.create(name)
             self.start_service(name)
-        for name in ("localstripe", *STORE_STANDINS, "supplier", "supplier2", "ecb"):
+        for name in ("localstripe", *STORE_STANDINS, *SUPPLIER_STANDINS, "ecb", "paypal"):
             infra.wait_for_port("127.0.0.1", self.ports[name], timeout=30)
+        # localstripe posts signed payment_intent.* webhooks, as Stripe does, to the gateway.
+        httpx.post(self.url("localstripe") + "/_config/webhooks/dropline", timeout=10, data={
+            "url": self.url("gateway") + "/webhooks/payments/stripe",
+            "secret": DEVELOPMENT_STRIPE_WEBHOOK_SECRET}).raise_for_status()
         for name in SERVICES:
             self.wait_ready(name)
 
@@ -168,6 +178,7 @@ class Stack:
             env["STRIPE_JS_URL"] = self.url("localstripe") + "/js.stripe.com/v3/"
         if name == "checkout":
             env["STRIPE_API_BASE"] = self.url("localstripe")
+            env["PAYPAL_API_BASE"] = self.url("paypal")
             env["ECB_RATES_URL"] = self.url("ecb") + "/stats/eurofxref/eurofxref-hist-90d.xml"
         env.update(self.service_env.get(name, {}))
         return {prefix + k: v for k, v in env.items()}
