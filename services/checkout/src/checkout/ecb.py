@@ -32,6 +32,9 @@ EUROFXREF_NS = "http://www.ecb.int/vocabulary/2002-08-01/eurofxref"
 ENVELOPE = f"{{{GESMES_NS}}}Envelope"
 CUBE = f"{{{EUROFXREF_NS}}}Cube"
 DAILY_URL = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
+# The last 90 publication days in the same format (about 40 KB): a checkout that was down for days
+# fills its gap on the next fetch, so the default.
+HIST_90D_URL = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist-90d.xml"
 MAX_DOCUMENT_BYTES = 2_000_000  # hist-90d is ~70 kB; anything far larger is not what we asked for
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

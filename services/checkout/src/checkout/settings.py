@@ -7,7 +7,7 @@ from dropline_infra.settings import ServiceSettings
 
 from .adapters.paypal import PayPalSettings
 from .adapters.stripe import StripeSettings
-from .ecb import DAILY_URL as ECB_DAILY_URL
+from .ecb import HIST_90D_URL as ECB_HIST_90D_URL
 
 
 class Settings(ServiceSettings, StripeSettings, PayPalSettings):
@@ -33,7 +33,7 @@ class Settings(ServiceSettings, StripeSettings, PayPalSettings):
                     "are paid if still unpaid, else the money is refunded).")
     max_orders_per_payment: int = Field(default=200, ge=1, description="Upper bound of a bulk payment.")
     ecb_rates_url: str = Field(
-        default=ECB_DAILY_URL,
+        default=ECB_HIST_90D_URL,
         description="Where the ECB euro reference rates are fetched (the ECB's eurofxref XML: daily or hist-90d).")
     ecb_rates_refresh_interval_seconds: float = Field(
         default=3600.0, gt=0, description="How often the reference rates are fetched (ECB publishes ~16:00 CET).")
