@@ -14,6 +14,7 @@ import { orderKeys } from "../orders/queries";
 import AmountsTable from "./AmountsTable";
 import { nextStep, phaseText, rememberPayPal, type Phase } from "./nextAction";
 import { paymentAction } from "./paymentActions";
+import PendingPayment from "./PendingPayment";
 import { authenticateCard, CardError, loadStripeJs, paymentMethodId, type CardElement, type StripeLike } from "./stripe";
 
 function newIdempotencyKey(): string {
@@ -234,7 +235,7 @@ export default function CheckoutPage() {
 
       {quote.isPending && <Stack direction="row" sx={{ gap: 1, alignItems: "center" }}><CircularProgress size={20} aria-label="Loading" /> Preparing the checkout…</Stack>}
       {quote.isError && (quote.error instanceof ApiError && quote.error.code === "not_payable"
-        ? <NotPayable error={quote.error} />
+        ? <><NotPayable error={quote.error} /><PendingPayment error={quote.error} onReleased={() => void quote.refetch()} /></>
         : <ErrorAlert error={quote.error} onRetry={() => void quote.refetch()} />)}
 
       {q && (

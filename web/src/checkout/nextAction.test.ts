@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Payment } from "../api/types";
 import {
-  checkoutPath, forgetPayPal, nextStep, PENDING_PAYPAL_KEY, paypalReturn, phaseText, recallPayPal, rememberPayPal,
+  checkoutPath, forgetPayPal, heldBy, nextStep, PENDING_PAYPAL_KEY, paypalReturn, phaseText, recallPayPal, rememberPayPal,
   safeRedirectUrl, type PendingPayPal,
 } from "./nextAction";
 
@@ -129,5 +129,23 @@ describe("the PayPal round trip", () => {
 
   it("'Try again' goes back to the checkout of the same orders", () => {
     expect(checkoutPath(["o-1", "o-2"])).toBe("/checkout?orders=o-1,o-2");
+  });
+});
+
+describe("heldBy", () => {
+  it("names the payments that hold orders a quote refused, once each", () => {
+    const details = { orders: [
+      { order_id: "o-1", status: "payment_pending", payment_id: "pay-1" },
+      { order_id: "o-2", status: "payment_pending", payment_id: "pay-1" },
+      { order_id: "o-3", status: "paid" },
+      { order_id: "o-4", status: "payment_pending", payment_id: "pay-2" },
+    ] };
+    expect(heldBy({ code: "not_payable", details })).toEqual(["pay-1", "pay-2"]);
+  });
+
+  it("nothing for other refusals or odd details", () => {
+    expect(heldBy({ code: "mixed_suppliers", details: { orders: [{ status: "payment_pending", payment_id: "p" }] } })).toEqual([]);
+    expect(heldBy({ code: "not_payable", details: {} })).toEqual([]);
+    expect(heldBy({ code: "not_payable", details: { orders: [null, 7, { status: "payment_pending" }] } })).toEqual([]);
   });
 });

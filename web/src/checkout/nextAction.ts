@@ -151,3 +151,14 @@ export function paypalReturn(outcome: string | undefined, search: URLSearchParam
 export function checkoutPath(orderIds: string[]): string {
   return `/checkout?orders=${orderIds.map(encodeURIComponent).join(",")}`;
 }
+
+/** The payments holding orders a quote refused (409 not_payable: orders in payment_pending carry the
+ * payment's id), each once, at most five. */
+export function heldBy(error: { code: string; details: Record<string, unknown> }): string[] {
+  if (error.code !== "not_payable" || !Array.isArray(error.details.orders)) return [];
+  const ids = (error.details.orders as unknown[])
+    .map((o) => (o && typeof o === "object" ? (o as { status?: unknown; payment_id?: unknown }) : {}))
+    .filter((o) => o.status === "payment_pending" && typeof o.payment_id === "string" && o.payment_id)
+    .map((o) => o.payment_id as string);
+  return [...new Set(ids)].slice(0, 5);
+}
