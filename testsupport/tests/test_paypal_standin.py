@@ -4,9 +4,11 @@ webhooks signed as PayPal signs (verified here with `cryptography` and the serve
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import re
+import time
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -661,6 +663,46 @@ async def test_forced_failures_before_and_after(env):
     assert limited.status_code == 429 and limited.json()["name"] == "RATE_LIMIT_REACHED"
     bad = await env.http.post("/_control/fail-next", json={"status": 404})
     assert bad.status_code == 422
+
+
+async def test_a_held_capture_takes_effect_and_its_webhook_goes_out_before_the_answer(env):
+    order = await env.create()
+    await env.approve(order["id"])
+    await env.deliveries()
+    r = await env.http.post("/_control/hold-next", json={"path": "/capture$", "seconds": 30})
+    assert r.status_code == 200 and r.json()["holds"] == [{"seconds": 30, "count": 1, "path": "/capture$",
+                                                           "method": None}]
+    capture = asyncio.create_task(env.capture(order["id"], request_id="cap-1"))
+    while env.standin.held_now != 1:
+        await asyncio.sleep(0.01)
+    assert not capture.done()
+    assert env.standin.counts["captures_made"] == 1 and env.standin.orders[order["id"]].status == "COMPLETED"
+    events = [json.loads(d.body)["event_type"] for d in await env.deliveries()]
+    assert events == ["CHECKOUT.ORDER.APPROVED", "PAYMENT.CAPTURE.COMPLETED"]  # the webhook comes first
+    state = (await env.http.get("/_control/state")).json()
+    assert state["held_now"] == 1 and state["holds"] == []
+    # Other calls are answered meanwhile; the replay of the held capture (same PayPal-Request-Id) too.
+    assert (await env.http.get(f"/v2/checkout/orders/{order['id']}", headers=env.auth)).json()["status"] == "COMPLETED"
+    assert (await env.capture(order["id"], request_id="cap-1")).status_code == 200
+    assert (await env.http.delete("/_control/hold-next")).status_code == 200  # lets the held answer go now
+    answer = await asyncio.wait_for(capture, 5)
+    assert answer.status_code == 201 and answer.json()["status"] == "COMPLETED"
+    assert env.standin.counts["captures_made"] == 1
+    held = [r for r in env.standin.requests if r["held_seconds"]]
+    assert [(r["path"].rsplit("/", 1)[-1], r["status_code"]) for r in held] == [("capture", 201)]
+
+
+async def test_holds_wait_their_seconds_match_method_and_count_and_are_refused_when_malformed(env):
+    await env.http.post("/_control/hold-next", json={"path": "^/v2/checkout/orders/[^/]+$", "method": "GET",
+                                                     "seconds": 0.3, "count": 2})
+    order = await env.create()  # a POST: not held
+    started = time.monotonic()
+    await asyncio.gather(*(env.http.get(f"/v2/checkout/orders/{order['id']}", headers=env.auth) for _ in range(2)))
+    assert time.monotonic() - started >= 0.3 and env.standin.holds == []
+    assert (await env.http.post("/_control/hold-next", json={"path": "(", "seconds": 1})).status_code == 422
+    assert (await env.http.post("/_control/hold-next", json={"seconds": 0})).status_code == 422
+    await env.http.post("/_control/hold-next", json={"seconds": 30})
+    assert (await env.http.post("/_control/reset")).json()["holds"] == []
 
 
 async def test_the_request_log_and_counts(env):

@@ -31,6 +31,9 @@ Control API (JSON; test and demo only):
     POST   /_control/captures/{id}/resolve             {status: COMPLETED|DECLINED} for a PENDING capture
     POST   /_control/fail-next                         {status: 503, count: 1, apply: before|after, path?, method?}
     DELETE /_control/fail-next
+    POST   /_control/hold-next                         {seconds, count: 1, path? (regex), method?}: the call takes
+                                                       effect, then its answer is held (state: holds, held_now)
+    DELETE /_control/hold-next                         pending holds dropped; held answers go back now
     GET    /_control/requests                          every /v1 and /v2 call (method, path, PayPal-Request-Id,
                                                        Prefer, body, status_code, forced_failure)
     POST   /_control/revoke-tokens                     every issued token stops working (401)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Literal
@@ -22,6 +23,7 @@ from .state import (
     DEFAULT_CLIENT_SECRET,
     DEFAULT_WEBHOOK_ID,
     ForcedFailure,
+    HeldAnswer,
     PayPalStandin,
 )
 from .validation import check_request_id, parse_prefer, validate_order
@@ -79,6 +81,26 @@ class FailNext(BaseModel):
     def _status(cls, value: int) -> int:
         if value != 429 and not 500 <= value <= 599:
             raise ValueError("status must be 429 or a 5xx")
+        return value
+
+
+class HoldNext(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    seconds: float = Field(gt=0, le=600, description="how long the answer is held after the call took effect")
+    count: int = Field(default=1, ge=1, le=1000)
+    path: str | None = Field(default=None, description="regular expression searched in the request path, e.g. "
+                                                      "'/capture$' (a plain substring works); default: any call")
+    method: str | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from exc
         return value
 
 
@@ -145,6 +167,7 @@ def create_app(*, client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAU
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        standin.release_held()
         await standin.webhooks.aclose()
 
     app = FastAPI(title="PayPal stand-in (Dropline test support)", lifespan=lifespan)
@@ -171,13 +194,18 @@ def create_app(*, client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAU
             if failure is not None:
                 # The call took effect; its answer is lost on the way back.
                 response = forced(failure.status).response()
+        hold = standin.take_hold(request.method, path)
+        if hold is not None:
+            # The call took effect (its webhooks are on their way); the caller waits for the answer.
+            await standin.hold_answer(hold.seconds)
         standin.requests.append({
             "at": standin.clock().isoformat(), "method": request.method, "path": path,
             "query": str(request.url.query), "status_code": response.status_code,
             "paypal_request_id": request.headers.get("paypal-request-id"), "prefer": request.headers.get("prefer"),
             "content_type": request.headers.get("content-type"),
             "authorization": (request.headers.get("authorization") or "").split(" ", 1)[0] or None,
-            "body": body.decode("utf-8", "replace")[:20000], "forced_failure": failure.as_json() if failure else None})
+            "body": body.decode("utf-8", "replace")[:20000], "forced_failure": failure.as_json() if failure else None,
+            "held_seconds": hold.seconds if hold else None})
         return response
 
     @app.get("/healthz")
@@ -400,6 +428,16 @@ def create_app(*, client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAU
     async def control_fail_clear() -> dict[str, Any]:
         standin.failures.clear()
         return {"failures": []}
+
+    @app.post("/_control/hold-next")
+    async def control_hold_next(body: HoldNext) -> dict[str, Any]:
+        standin.holds.append(HeldAnswer(seconds=body.seconds, count=body.count, path=body.path, method=body.method))
+        return {"holds": [h.as_json() for h in standin.holds], "held_now": standin.held_now}
+
+    @app.delete("/_control/hold-next")
+    async def control_hold_clear() -> dict[str, Any]:
+        standin.release_held()
+        return {"holds": [], "held_now": standin.held_now}
 
     @app.get("/_control/requests")
     async def control_requests() -> dict[str, Any]:

@@ -3,12 +3,15 @@ decline switch, forced failures, and the JSON PayPal answers with (Orders v2, Pa
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextlib
 import copy
 import datetime as dt
 import hashlib
 import hmac
+import re
 import secrets
 import string
 from collections.abc import Callable
@@ -143,6 +146,24 @@ class ForcedFailure:
                 "method": self.method}
 
 
+@dataclass
+class HeldAnswer:
+    """``/_control/hold-next``: the call takes effect, then its answer is held ``seconds`` (a client that dies
+    meanwhile never learns that it happened)."""
+
+    seconds: float
+    count: int = 1
+    path: str | None = None  # regular expression searched in the request path; None = every API call
+    method: str | None = None
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.count > 0 and (self.path is None or re.search(self.path, path) is not None)
+                and (self.method is None or self.method.upper() == method.upper()))
+
+    def as_json(self) -> dict[str, Any]:
+        return {"seconds": self.seconds, "count": self.count, "path": self.path, "method": self.method}
+
+
 class PayPalStandin:
     """Everything one stand-in process knows."""
 
@@ -173,11 +194,15 @@ class PayPalStandin:
                        "refunds_made": 0}
         self.decline_next: list[Funding] = []
         self.failures: list[ForcedFailure] = []
+        self.holds: list[HeldAnswer] = []
+        self.held_now = 0  # answers being held right now
+        self._release: asyncio.Event | None = None
         self.requests: list[dict[str, Any]] = []
 
     async def reset(self) -> None:
         """Orders, captures, refunds, keys, switches, failures, events gone; start-up webhook config back.
         Issued access tokens stay valid (a client keeps its cached token)."""
+        self.release_held()
         self._clear()
         await self.webhooks.reset()
         self.webhooks.config = copy.deepcopy(self._initial_webhook)
@@ -554,12 +579,43 @@ class PayPalStandin:
                 return failure
         return None
 
+    # -- held answers -------------------------------------------------------------------------------
+
+    def take_hold(self, method: str, path: str) -> HeldAnswer | None:
+        for hold in self.holds:
+            if hold.matches(method, path):
+                hold.count -= 1
+                if hold.count <= 0:
+                    self.holds.remove(hold)
+                return hold
+        return None
+
+    async def hold_answer(self, seconds: float) -> None:
+        """Wait ``seconds`` (or until :meth:`release_held`) before an answer goes back."""
+        if self._release is None:
+            self._release = asyncio.Event()
+        release = self._release
+        self.held_now += 1
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(release.wait(), timeout=seconds)
+        finally:
+            self.held_now -= 1
+
+    def release_held(self) -> None:
+        """Pending holds dropped; answers being held go back now."""
+        self.holds.clear()
+        if self._release is not None:
+            self._release.set()
+        self._release = None
+
     def counts_json(self) -> dict[str, int]:
         return {**self.counts, "tokens_issued": self.tokens_issued}
 
     def state_json(self) -> dict[str, Any]:
         return {"counts": self.counts_json(), "decline_next": list(self.decline_next),
-                "failures": [f.as_json() for f in self.failures], "webhooks": self.webhooks.config.as_json(),
+                "failures": [f.as_json() for f in self.failures], "holds": [h.as_json() for h in self.holds],
+                "held_now": self.held_now, "webhooks": self.webhooks.config.as_json(),
                 "cert_id": self.key.cert_id, "client_id": self.client_id, "public_url": self.public_url}
 
     def order_debug_json(self, order: Order, base: str) -> dict[str, Any]:
