@@ -287,7 +287,7 @@ def test_shared_env_vars_are_fields_of_service_settings_base(rendered, service):
     base_fields = set(ServiceSettings.model_fields) | set(SecretsKeyMixin.model_fields)
     specific = {
         "gateway": {"admin_token", "checkout_url", "checkout_internal_token", "web_dir", "stripe_js_url",
-                    "stripe_publishable_key"},
+                    "stripe_publishable_key", "public_url"},
         "checkout": {"stripe_api_key", "stripe_webhook_secret", "paypal_client_id", "paypal_client_secret",
                      "paypal_webhook_id", "paypal_environment", "internal_token"},
     }.get(service, set())
