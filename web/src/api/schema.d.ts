@@ -338,6 +338,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The retailer's settings (the max buy price) */
+        get: operations["get_settings_api_v1_settings_get"];
+        /** Change the retailer's settings: the maximum buy price per unit (USD) the price check uses */
+        put: operations["put_settings_api_v1_settings_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/stores": {
         parameters: {
             query?: never;
@@ -625,6 +643,57 @@ export interface components {
              */
             to_currency: "USD";
         };
+        /**
+         * GuardrailOut
+         * @description One order's price check (checkout's rules): what the customer paid for these lines vs what the
+         *     supplier is paid, in USD, and the retailer's maximum buy price per unit.
+         */
+        GuardrailOut: {
+            /**
+             * Cost Usd
+             * @description What the supplier is paid, USD (product cost + shipping + VAT).
+             */
+            cost_usd: string | null;
+            /**
+             * Flagged
+             * @description Paying this order needs confirm_flagged=true.
+             */
+            flagged: boolean;
+            /**
+             * Flags
+             * @description loss | over_max_buy_price | unconverted_currency; empty: fine.
+             */
+            flags: string[];
+            /**
+             * Margin Usd
+             * @description revenue_usd − cost_usd; null when either is unknown.
+             */
+            margin_usd: string | null;
+            /** Max Buy Price Usd */
+            max_buy_price_usd?: string | null;
+            /** Order Id */
+            order_id: string;
+            /** Order Number */
+            order_number: string;
+            /**
+             * Reasons
+             * @description One sentence per flag.
+             */
+            reasons: string[];
+            /**
+             * Revenue
+             * @description What the customer paid for these lines, store currency (no shipping, no included tax).
+             */
+            revenue: string;
+            revenue_fx?: components["schemas"]["FxOut"] | null;
+            /**
+             * Revenue Usd
+             * @description The same in USD; null when the store currency has no rate.
+             */
+            revenue_usd: string | null;
+            /** Store Currency */
+            store_currency: string;
+        };
         /** LineOut */
         LineOut: {
             /** Line Id */
@@ -907,6 +976,12 @@ export interface components {
         };
         /** PayIn */
         PayIn: {
+            /**
+             * Confirm Flagged
+             * @description The retailer saw the price check and pays orders it flags anyway (losing money, above the max buy price, margin unknown). Without it a payment with a flagged order answers 409 price_check_failed and charges nothing.
+             * @default false
+             */
+            confirm_flagged: boolean;
             /** @default card */
             method: components["schemas"]["PaymentMethod"];
             /** Order Ids */
@@ -1018,6 +1093,28 @@ export interface components {
          * @enum {string}
          */
         Platform: "shopify" | "ecwid" | "bigcommerce" | "wix";
+        /** PriceCheckOut */
+        PriceCheckOut: {
+            /**
+             * Basis
+             * @description What is compared, in words.
+             */
+            basis: string;
+            /** Flagged Order Ids */
+            flagged_order_ids: string[];
+            /**
+             * Max Buy Price Usd
+             * @description The retailer's maximum buy price per unit (Settings).
+             */
+            max_buy_price_usd: string | null;
+            /** Orders */
+            orders: components["schemas"]["GuardrailOut"][];
+            /**
+             * Requires Confirmation
+             * @description Some order is flagged: pay with confirm_flagged=true.
+             */
+            requires_confirmation: boolean;
+        };
         /** ProviderWebhookAck */
         ProviderWebhookAck: {
             /**
@@ -1044,6 +1141,8 @@ export interface components {
             orders: components["schemas"]["OrderQuote"][];
             /** Payment Methods */
             payment_methods: components["schemas"]["PaymentMethod"][];
+            /** @description Each order's price guardrail: orders that lose money or are above the max buy price are flagged. */
+            price_check: components["schemas"]["PriceCheckOut"];
             supplier: components["schemas"]["SupplierInfo"];
             total: components["schemas"]["Totals"];
         };
@@ -1126,6 +1225,14 @@ export interface components {
             /** Retailer Id */
             retailer_id: string;
         };
+        /** RetailerSettings */
+        RetailerSettings: {
+            /**
+             * Max Buy Price Usd
+             * @description The most one unit of a product may cost from the supplier, USD (converted, before shipping and VAT); orders with a product above it are flagged before paying. null: no maximum.
+             */
+            max_buy_price_usd: string | null;
+        };
         /** SearchHint */
         SearchHint: {
             /** Quantity */
@@ -1144,6 +1251,14 @@ export interface components {
             csrf_token: string;
             retailer: components["schemas"]["RetailerOut"];
             user: components["schemas"]["UserOut"];
+        };
+        /** SettingsIn */
+        SettingsIn: {
+            /**
+             * Max Buy Price Usd
+             * @description The most one unit of a product may cost from the supplier, USD; null removes the maximum.
+             */
+            max_buy_price_usd: number | string | null;
         };
         /** SignIn */
         SignIn: {
@@ -1399,6 +1514,8 @@ export interface components {
         };
         /** UnpaidOut */
         UnpaidOut: {
+            /** @description Each unpaid order's price guardrail, at today's rates (the Orders page flags these orders). */
+            price_check: components["schemas"]["PriceCheckOut"];
             /** Suppliers */
             suppliers: components["schemas"]["UnpaidSupplier"][];
         };
@@ -3517,6 +3634,204 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_settings_api_v1_settings_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Machine clients: Bearer <retailer API key> */
+                authorization?: string | null;
+                /** @description Browsers: the csrf_token of the session, on every state-changing request */
+                "X-CSRF-Token"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetailerSettings"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_settings_api_v1_settings_put: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Machine clients: Bearer <retailer API key> */
+                authorization?: string | null;
+                /** @description Browsers: the csrf_token of the session, on every state-changing request */
+                "X-CSRF-Token"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SettingsIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetailerSettings"];
+                };
             };
             /** @description Bad Request */
             400: {

@@ -19,6 +19,10 @@ class Retailer(SQLModel, table=True):
     retailer_id: str = Field(primary_key=True, max_length=64)
     name: str = Field(max_length=255)
     api_key_hash: str = Field(max_length=64, unique=True)
+    max_buy_price_usd: str | None = Field(
+        default=None, max_length=32,
+        description="Settings: the most one unit may cost from a supplier, USD decimal string (null: no maximum); "
+                    "checkout's price guardrail flags orders above it.")
     created_at: datetime = Field(sa_column=_ts())
 
 

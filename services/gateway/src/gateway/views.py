@@ -284,6 +284,33 @@ class Charge(_Out):
     amount_minor: int
 
 
+class GuardrailOut(_Out):
+    """One order's price check (checkout's rules): what the customer paid for these lines vs what the
+    supplier is paid, in USD, and the retailer's maximum buy price per unit."""
+
+    order_id: str
+    order_number: str
+    store_currency: str
+    revenue: Decimal = Field(description="What the customer paid for these lines, store currency (no shipping, "
+                                         "no included tax).")
+    revenue_usd: Decimal | None = Field(description="The same in USD; null when the store currency has no rate.")
+    cost_usd: Decimal | None = Field(description="What the supplier is paid, USD (product cost + shipping + VAT).")
+    margin_usd: Decimal | None = Field(description="revenue_usd − cost_usd; null when either is unknown.")
+    revenue_fx: FxOut | None = None
+    max_buy_price_usd: Decimal | None = None
+    flags: list[str] = Field(description="loss | over_max_buy_price | unconverted_currency; empty: fine.")
+    reasons: list[str] = Field(description="One sentence per flag.")
+    flagged: bool = Field(description="Paying this order needs confirm_flagged=true.")
+
+
+class PriceCheckOut(_Out):
+    max_buy_price_usd: Decimal | None = Field(description="The retailer's maximum buy price per unit (Settings).")
+    basis: str = Field(description="What is compared, in words.")
+    orders: list[GuardrailOut]
+    flagged_order_ids: list[str]
+    requires_confirmation: bool = Field(description="Some order is flagged: pay with confirm_flagged=true.")
+
+
 class QuoteOut(_Out):
     supplier: SupplierInfo
     payment_methods: list[PaymentMethod]
@@ -291,6 +318,8 @@ class QuoteOut(_Out):
     total: Totals
     charge: Charge
     fx: FxOut
+    price_check: PriceCheckOut = Field(description="Each order's price guardrail: orders that lose money or are "
+                                                   "above the max buy price are flagged.")
 
 
 class PaymentRefundOut(_Out):
@@ -359,6 +388,14 @@ class UnpaidSupplier(_Out):
 
 class UnpaidOut(_Out):
     suppliers: list[UnpaidSupplier]
+    price_check: PriceCheckOut = Field(description="Each unpaid order's price guardrail, at today's rates "
+                                                   "(the Orders page flags these orders).")
+
+
+class RetailerSettings(_Out):
+    max_buy_price_usd: Decimal | None = Field(
+        description="The most one unit of a product may cost from the supplier, USD (converted, before shipping "
+                    "and VAT); orders with a product above it are flagged before paying. null: no maximum.")
 
 
 class CheckoutConfig(_Out):

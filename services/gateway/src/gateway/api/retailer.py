@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
-from pydantic import BaseModel, Field, HttpUrl, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 from dropline_schemas.events import PaymentMethod
 
@@ -23,6 +24,7 @@ from ..views import (
     OrderPage,
     PaymentOut,
     QuoteOut,
+    RetailerSettings,
     StoreList,
     SupplierList,
     TrackingAccepted,
@@ -156,6 +158,10 @@ class PayIn(OrderIds):
     method: PaymentMethod = PaymentMethod.CARD
     payment_method: str | None = Field(default=None, max_length=255,
                                        description="From Stripe.js: a PaymentMethod id (pm_…) or card id (card_…)")
+    confirm_flagged: bool = Field(
+        default=False, description="The retailer saw the price check and pays orders it flags anyway (losing "
+                                   "money, above the max buy price, margin unknown). Without it a payment with "
+                                   "a flagged order answers 409 price_check_failed and charges nothing.")
 
 
 @router.get("/unpaid", response_model=UnpaidOut, summary="Unpaid orders grouped by supplier")
@@ -181,6 +187,7 @@ async def pay(request: Request, body: PayIn, who: Retailer,
               idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None):
     status, payment = await use_cases(request).payments.pay(who, body.order_ids, body.method.value,
                                                             body.payment_method, idempotency_key,
+                                                            confirm_flagged=body.confirm_flagged,
                                                             web_base_url=str(request.base_url))
     return JSONResponse(payment.model_dump(mode="json"), status_code=status,
                         headers={"Location": f"/api/v1/payments/{payment.payment_id}"})
@@ -206,3 +213,25 @@ async def complete_payment(request: Request, payment_id: Id, who: Retailer) -> P
                          "that has already succeeded stays paid and is answered as it is.")
 async def cancel_payment(request: Request, payment_id: Id, who: Retailer) -> PaymentOut:
     return await use_cases(request).payments.cancel_payment(who, payment_id)
+
+
+# --------------------------------------------------------------------------- settings
+
+
+class SettingsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_buy_price_usd: Decimal | None = Field(
+        gt=0, le=Decimal("999999.99"), decimal_places=2,
+        description="The most one unit of a product may cost from the supplier, USD; null removes the maximum.")
+
+
+@router.get("/settings", response_model=RetailerSettings, summary="The retailer's settings (the max buy price)")
+async def get_settings(request: Request, who: Retailer) -> RetailerSettings:
+    return await use_cases(request).payments.retailer_settings(who)
+
+
+@router.put("/settings", response_model=RetailerSettings,
+            summary="Change the retailer's settings: the maximum buy price per unit (USD) the price check uses")
+async def put_settings(request: Request, body: SettingsIn, who: Retailer) -> RetailerSettings:
+    return await use_cases(request).payments.update_retailer_settings(who, body.max_buy_price_usd)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -17,7 +18,7 @@ from ..adapters.checkout import CheckoutApi, path_segment
 from ..errors import GatewayError, not_found
 from ..repository import Repository
 from ..settings import Settings
-from ..views import CheckoutConfig, PaymentOut, QuoteOut, UnpaidOut
+from ..views import CheckoutConfig, PaymentOut, QuoteOut, RetailerSettings, UnpaidOut
 from .accounts import Principal
 
 # The web app's PayPal return page: …/approved (PayPal's return_url) and …/cancelled (its cancel_url).
@@ -46,28 +47,61 @@ class Payments:
         return CheckoutConfig(stripe_publishable_key=self.settings.stripe_publishable_key,
                               stripe_js_url=self.settings.stripe_js_url)
 
+    # ------------------------------------------------------------------ the price guardrail's setting
+
+    async def retailer_settings(self, who: Principal) -> RetailerSettings:
+        return RetailerSettings(max_buy_price_usd=await self._max_buy_price(who))
+
+    async def update_retailer_settings(self, who: Principal, max_buy_price_usd: Decimal | None) -> RetailerSettings:
+        if max_buy_price_usd is not None:
+            max_buy_price_usd = max_buy_price_usd.quantize(Decimal("0.01"))  # "40" is kept as 40.00
+        async with self.db.uow() as uow:
+            retailer = await Repository(uow.session).retailer(who.retailer_id)
+            if retailer is None:
+                raise not_found("retailer")
+            retailer.max_buy_price_usd = None if max_buy_price_usd is None else str(max_buy_price_usd)
+            uow.session.add(retailer)
+            await uow.commit()
+        return RetailerSettings(max_buy_price_usd=max_buy_price_usd)
+
+    async def _max_buy_price(self, who: Principal) -> Decimal | None:
+        """The retailer's maximum buy price per unit (USD): checkout's price guardrail checks it."""
+        async with self.db.uow() as uow:
+            retailer = await Repository(uow.session).retailer(who.retailer_id)
+        return Decimal(retailer.max_buy_price_usd) if retailer and retailer.max_buy_price_usd else None
+
+    async def _guardrail_terms(self, who: Principal) -> dict[str, str]:
+        limit = await self._max_buy_price(who)
+        return {"max_buy_price_usd": str(limit)} if limit is not None else {}
+
+    # ------------------------------------------------------------------ checkout
+
     async def unpaid(self, who: Principal) -> UnpaidOut:
-        _, body = await self.checkout.call("GET", "/internal/v1/unpaid", params={"retailer_id": who.retailer_id})
+        _, body = await self.checkout.call("GET", "/internal/v1/unpaid",
+                                           params={"retailer_id": who.retailer_id, **await self._guardrail_terms(who)})
         return UnpaidOut.model_validate(body)
 
     async def quote(self, who: Principal, order_ids: list[str]) -> QuoteOut:
         try:
             _, body = await self.checkout.call("POST", "/internal/v1/quotes",
-                                               json={"retailer_id": who.retailer_id, "order_ids": order_ids})
+                                               json={"retailer_id": who.retailer_id, "order_ids": order_ids,
+                                                     **await self._guardrail_terms(who)})
         except GatewayError as exc:
             raise await self._not_ready_yet(who, exc) from exc
         return QuoteOut.model_validate(body)
 
     async def pay(self, who: Principal, order_ids: list[str], method: str, payment_method: str | None,
-                  idempotency_key: str | None, *, web_base_url: str | None = None) -> tuple[int, PaymentOut]:
-        """(201 paid or processing | 402 declined, the payment)."""
+                  idempotency_key: str | None, *, confirm_flagged: bool = False,
+                  web_base_url: str | None = None) -> tuple[int, PaymentOut]:
+        """(201 paid or processing | 402 declined, the payment). Orders the price check flags are paid
+        only with `confirm_flagged` (checkout answers 409 price_check_failed otherwise)."""
         # Without a client key every request is a new attempt; the order-level claim still stops a double charge.
         request_id = idempotency_key or str(uuid.uuid4())
         try:
             status, body = await self.checkout.call("POST", "/internal/v1/payments", json={
                 "retailer_id": who.retailer_id, "order_ids": order_ids, "method": method,
-                "payment_method": payment_method, "request_id": request_id,
-                **self._return_urls(method, web_base_url)})
+                "payment_method": payment_method, "request_id": request_id, "confirm_flagged": confirm_flagged,
+                **self._return_urls(method, web_base_url), **await self._guardrail_terms(who)})
         except GatewayError as exc:
             raise await self._not_ready_yet(who, exc) from exc
         return status, PaymentOut.model_validate(body)
