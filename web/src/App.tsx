@@ -10,6 +10,7 @@ import CheckoutPage from "./checkout/CheckoutPage";
 import ReceiptPage from "./checkout/ReceiptPage";
 import PayPalReturnPage from "./checkout/PayPalReturnPage";
 import StoresPage from "./stores/StoresPage";
+import SettingsPage from "./settings/SettingsPage";
 import ErrorBoundary from "./components/ErrorBoundary";
 
 function RequireSession({ children }: { children: ReactNode }) {
@@ -50,6 +51,7 @@ export default function App() {
           <Route path="/checkout/paypal/:outcome" element={<PayPalReturnPage />} />
           <Route path="/payments/:paymentId" element={<ReceiptPage />} />
           <Route path="/stores" element={<StoresPage />} />
+          <Route path="/settings" element={<SettingsPage />} />
           <Route path="*" element={<NotFound />} />
         </Route>
       </Routes>

@@ -12,6 +12,8 @@ import { useTitle } from "../components/useTitle";
 import { methodLabel, money, rateLine } from "../format";
 import { orderKeys } from "../orders/queries";
 import AmountsTable from "./AmountsTable";
+import PriceCheck from "./PriceCheck";
+import { payBlocked } from "./priceCheck";
 import { nextStep, phaseText, rememberPayPal, type Phase } from "./nextAction";
 import { paymentAction } from "./paymentActions";
 import PendingPayment from "./PendingPayment";
@@ -105,6 +107,7 @@ export default function CheckoutPage() {
   const [paying, setPaying] = useState(false);
   const [declined, setDeclined] = useState<string | null>(null);
   const [payError, setPayError] = useState<string | null>(null);
+  const [confirmFlagged, setConfirmFlagged] = useState(false); // the price check's confirmation
   // One key per checkout attempt: a double click or a retry after a lost answer cannot pay twice.
   const attemptKey = useRef(newIdempotencyKey());
   // The card's payment method of this attempt: a retry of the same attempt sends the same one.
@@ -187,7 +190,8 @@ export default function CheckoutPage() {
       }
       const { data, error, response } = await client.POST("/api/v1/payments", {
         params: { header: { "Idempotency-Key": attemptKey.current } },
-        body: { order_ids: quote.data.orders.map((o) => o.order_id), method: method as "card" | "paypal", payment_method },
+        body: { order_ids: quote.data.orders.map((o) => o.order_id), method: method as "card" | "paypal", payment_method,
+          confirm_flagged: confirmFlagged },
       });
       void queryClient.invalidateQueries({ queryKey: orderKeys.lists });
       if (response.status === 201 && data) {
@@ -202,6 +206,7 @@ export default function CheckoutPage() {
         return;
       }
       const err = new ApiError(response.status, error);
+      if (err.code === "price_check_failed") void quote.refetch(); // show the flags the server found
       // A definite answer ends this attempt; after a lost or failed answer the same key retries safely.
       if (response.status >= 400 && response.status < 500) attemptKey.current = newIdempotencyKey();
       setPayError(err.message);
@@ -222,6 +227,7 @@ export default function CheckoutPage() {
   const q = quote.data;
   const cur = q?.supplier.currency ?? "";
   const charge = q ? money(q.charge.amount, "USD") : "";
+  const blocked = payBlocked(q?.price_check, confirmFlagged);
 
   return (
     <Stack spacing={2} sx={{ maxWidth: 960 }}>
@@ -242,6 +248,8 @@ export default function CheckoutPage() {
         <>
           <AmountsTable label="Orders to pay" orders={q.orders} total={q.total} currency={cur}
             totalLabel={`Total (${q.orders.length} order${q.orders.length === 1 ? "" : "s"})`} />
+
+          <PriceCheck check={q.price_check} confirmed={confirmFlagged} onConfirmedChange={setConfirmFlagged} disabled={paying} />
 
           <Paper variant="outlined" sx={{ p: 2 }}>
             <Typography sx={{ fontSize: 20, fontWeight: 600 }}>To be charged: {charge} USD</Typography>
@@ -269,12 +277,12 @@ export default function CheckoutPage() {
               <Box aria-live="polite" sx={{ minHeight: 0 }}>{paying ? phaseText(phase) : ""}</Box>
 
               {method === "card" && (
-                <Button variant="contained" size="large" sx={{ alignSelf: "flex-start" }} disabled={paying || !stripe} onClick={() => void pay()}>
+                <Button variant="contained" size="large" sx={{ alignSelf: "flex-start" }} disabled={paying || !stripe || blocked} onClick={() => void pay()}>
                   {paying ? "Paying…" : `Pay ${charge}`}
                 </Button>
               )}
               {method === "paypal" && (
-                <Button variant="contained" size="large" sx={{ alignSelf: "flex-start" }} disabled={paying} onClick={() => void pay()}>
+                <Button variant="contained" size="large" sx={{ alignSelf: "flex-start" }} disabled={paying || blocked} onClick={() => void pay()}>
                   {paying ? "Paying…" : `Pay ${charge} with PayPal`}
                 </Button>
               )}

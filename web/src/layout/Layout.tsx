@@ -25,6 +25,10 @@ export default function Layout() {
               sx={{ "&.active": { color: "primary.main", fontWeight: 700 } }}>
               Stores
             </Button>
+            <Button component={NavLink} to="/settings" color="inherit"
+              sx={{ "&.active": { color: "primary.main", fontWeight: 700 } }}>
+              Settings
+            </Button>
           </Box>
           <Box sx={{ flexGrow: 1 }} />
           {retailer && <Typography component="span" color="text.secondary" sx={{ fontSize: 14 }}>{retailer}</Typography>}

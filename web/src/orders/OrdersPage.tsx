@@ -18,6 +18,9 @@ import { canPayNow, describeSkipped, planPayment, remainingAfterPaying, type Sup
 import { selection, useSelection } from "./selectionStore";
 import StatusChip from "./StatusChip";
 import { visuallyHidden } from "../components/visuallyHidden";
+import { PriceFlags } from "../checkout/PriceCheck";
+import { figuresLine, type Guardrail } from "../checkout/priceCheck";
+import { usePriceChecks } from "./usePriceChecks";
 
 export function checkoutPath(group: SupplierGroup): string {
   return `/checkout?orders=${group.order_ids.map(encodeURIComponent).join(",")}`;
@@ -35,6 +38,7 @@ export default function OrdersPage() {
   const filters = useMemo(() => filtersFromParams(params), [params]);
   const navigate = useNavigate();
   const list = useOrderList(filters);
+  const priceChecks = usePriceChecks(list.dataUpdatedAt);
   const selected = useSelection();
   const [choosing, setChoosing] = useState(false);
   useTitle("Orders");
@@ -141,7 +145,8 @@ export default function OrdersPage() {
               </TableRow>
             </TableHead>
             <TableBody>
-              {rows.map((o) => <OrderRow key={o.order_id} order={o} checked={selected.has(o.order_id)} />)}
+              {rows.map((o) => <OrderRow key={o.order_id} order={o} checked={selected.has(o.order_id)}
+                guardrail={o.status === "unpaid" ? priceChecks?.get(o.order_id) : undefined} />)}
               {list.isSuccess && rows.length === 0 && (
                 <TableRow>
                   <TableCell colSpan={10} sx={{ py: 4, textAlign: "center" }}>
@@ -190,7 +195,7 @@ export default function OrdersPage() {
 }
 
 
-function OrderRow({ order: o, checked }: { order: OrderSummary; checked: boolean }) {
+function OrderRow({ order: o, checked, guardrail }: { order: OrderSummary; checked: boolean; guardrail?: Guardrail }) {
   const unmatched = unmatchedText(o);
   const nonAuto = o.status === "non_auto_order" || (o.supplier && !o.supplier.auto_order);
   return (
@@ -217,6 +222,12 @@ function OrderRow({ order: o, checked }: { order: OrderSummary; checked: boolean
           <Typography component="span" color="text.secondary" sx={{ fontSize: 12, display: "block" }}>
             {moneyWithCode(o.usd_total, "USD")}
           </Typography>
+        )}
+        {guardrail?.flagged && (
+          <Stack spacing={0.5} sx={{ alignItems: "flex-end", mt: 0.5 }}>
+            <PriceFlags guardrail={guardrail} />
+            <Typography component="span" color="text.secondary" sx={{ fontSize: 12 }}>{figuresLine(guardrail)}</Typography>
+          </Stack>
         )}
       </TableCell>
       <TableCell>
