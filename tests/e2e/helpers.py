@@ -42,10 +42,15 @@ def by_supplier(rows: list[dict], stack, who: str) -> dict:
     return next(r for r in rows if r["supplier"] and r["supplier"]["supplier_id"] == sid)
 
 
-def pay(api, order_ids: list[str], key: str | None = None, card: str = "pm_card_visa") -> httpx.Response:
+def pay(api, order_ids: list[str], key: str | None = None, card: str = "pm_card_visa",
+        confirm_flagged: bool = True) -> httpx.Response:
+    """Pay by card as the retailer does. Several tests sell a mug for 9.99 EUR that costs the supplier
+    13.45 EUR: the price check flags it, and the retailer confirms (confirm_flagged) as the checkout
+    page lets them; tests/browser/test_price_guardrail.py covers the refusal without it."""
     wait_payable(api, order_ids)
     return api.post("/api/v1/payments", headers={"Idempotency-Key": key or str(uuid.uuid4())},
-                    json={"order_ids": order_ids, "method": "card", "payment_method": card})
+                    json={"order_ids": order_ids, "method": "card", "payment_method": card,
+                          "confirm_flagged": confirm_flagged})
 
 
 def wait_payable(api, order_ids: list[str]) -> None:
