@@ -8,9 +8,18 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from . import infra
+from .devstack import FAST_GROUP_JOIN, SERVICES
+
+# Every service built in-process by a test joins its consumer groups fast (the bundled broker answers a
+# join after about half the session timeout; production keeps Kafka's defaults).
+for _module, _prefix, _port in SERVICES.values():
+    for _name, _value in FAST_GROUP_JOIN.items():
+        os.environ.setdefault(_prefix + _name, _value)
 
 
 @pytest.fixture(scope="module")

@@ -119,7 +119,9 @@ class Consumers:
         # One consumer group per (service, handler), named after the service: consumers of different
         # topics in one group would rebalance each other for nothing.
         self.broker.subscriber(*(t.name for t in topic_list), group_id=consumer, ack_policy=AckPolicy.NACK_ON_ERROR,
-                               auto_offset_reset="earliest", title=consumer)(_subscriber)
+                               auto_offset_reset="earliest", title=consumer,
+                               session_timeout_ms=self.settings.kafka_session_timeout_ms,
+                               heartbeat_interval_ms=self.settings.kafka_heartbeat_interval_ms)(_subscriber)
 
     async def process(self, consumer: str, topic: T.Topic, raw: bytes, handler: Handler,
                       event_type: type[EventEnvelope] | None, record: Any = None) -> str:

@@ -34,6 +34,12 @@ class ServiceSettings(BaseSettings):
         default=False, description="enable.idempotence; on for Apache Kafka, off for brokers without InitProducerId.")
     kafka_create_topics: bool = Field(default=True, description="Create missing topics at start (off when topics are managed, e.g. Strimzi KafkaTopic).")
     kafka_topic_replication_factor: int = 1
+    kafka_session_timeout_ms: int = Field(
+        default=10_000, ge=1_000, le=300_000,
+        description="Consumer group session timeout: a consumer silent this long is dropped from its group. The "
+                    "bundled broker answers a group join after about half of it, so tests and `make run` use less.")
+    kafka_heartbeat_interval_ms: int = Field(
+        default=3_000, ge=100, description="Consumer heartbeat interval (well under the session timeout).")
     http_host: str = "127.0.0.1"
     http_port: int = 0
     log_level: str = "INFO"
