@@ -17,6 +17,8 @@ import json
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import IntegrityError
+
 from dropline_infra.db import Database
 from dropline_infra.observability import bound
 
@@ -55,7 +57,10 @@ class ProviderWebhooks:
             added = await Repository(uow.session).add_provider_event(CheckoutProviderEvent(
                 provider=provider_name, event_id=event.event_id, type=event.type, kind=event.kind.value,
                 reference=event.reference, payload=json.dumps(event.payload, default=str), received_at=now))
-            await uow.commit()
+            try:
+                await uow.commit()
+            except IntegrityError:  # the same event delivered twice at the same moment: the other copy won
+                added = False
         if not added:
             log.info("payment webhook seen before; nothing to do", provider=provider_name, event_id=event.event_id)
             return False, "duplicate"

@@ -169,7 +169,16 @@ class Checkout:
             repo = Repository(uow.session)
             earlier = await repo.payment_for_request(retailer_id, req.request_id)
             if earlier is None:
-                quote, _ = await self._quote(repo, retailer_id, req.order_ids)
+                try:
+                    quote, _ = await self._quote(repo, retailer_id, req.order_ids)
+                except CheckoutError as exc:
+                    # The same request_id may have claimed these orders a moment ago (two identical
+                    # requests at once): then this one answers with that payment, not 409.
+                    if exc.code not in ("not_payable", "payment_in_progress", "already_paid"):
+                        raise
+                    earlier = await repo.payment_for_request(retailer_id, req.request_id)
+                    if earlier is None:
+                        raise
         if earlier is not None:
             return await self._view(self._replay(earlier, req)), True
         method = check_method(quote, req.method, req.payment_method)

@@ -45,7 +45,9 @@ class HttpCheckout:
                                            headers=self.headers, timeout=httpx.Timeout(60.0, connect=3.0))
         except httpx.HTTPError as exc:
             raise GatewayError(503, "checkout_unavailable", f"checkout did not answer ({type(exc).__name__}); "
-                               "nothing was charged by this request, try again", headers={"Retry-After": "2"}) from exc
+                               "if this was a payment it may or may not have gone through: repeat it with the same "
+                               "Idempotency-Key (it is never charged twice), or look at the orders before paying "
+                               "again", headers={"Retry-After": "2"}) from exc
         try:
             body = resp.json()
         except ValueError:
