@@ -202,6 +202,8 @@ class FakePayPal:
     refunds: dict[str, dict] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
     decline_capture: bool = False
+    network_drops_at_capture: bool = False  # the capture is made; its answer and the next look-up are lost
+    unreachable_look_ups: int = 0
     webhook_queue: list[ProviderEvent] = field(default_factory=list)
 
     def _view(self, o: dict) -> ProviderPayment:
@@ -238,9 +240,15 @@ class FakePayPal:
         if self.decline_capture:
             raise Declined("the buyer's funding source was declined (INSTRUMENT_DECLINED)", reference)
         o["status"], o["capture"] = "COMPLETED", f"CAP-{reference}"
+        if self.network_drops_at_capture:
+            self.network_drops_at_capture, self.unreachable_look_ups = False, 1
+            raise ProviderUnavailable("connection reset while reading the capture's answer")
         return self._view(o)
 
     async def look_up(self, reference) -> ProviderPayment:
+        if self.unreachable_look_ups:
+            self.unreachable_look_ups -= 1
+            raise ProviderUnavailable("PayPal could not be reached")
         return self._view(self.orders[reference])
 
     async def abandon(self, *, payment_id, reference) -> ProviderPayment:

@@ -204,6 +204,13 @@ class PaymentFlow:
         if depth >= 3:
             return await self.reload(p)
         if outcome is Outcome.READY and may_charge:
+            if p.status == REQUIRES_ACTION:
+                # The buyer has done their part: from here a crash is finished by the regular sweep
+                # (payment_recovery_after_seconds), not only after the abandonment time.
+                async with self.db.uow() as uow:
+                    await Repository(uow.session).resume_payment(p.payment_id, self.now())
+                    await uow.commit()
+                p = await self.reload(p)
             return await self._step(p, "charge", depth=depth)
         if outcome is Outcome.READY and give_up_ready:
             return await self._cancel(p, "the payment provider refused to take the payment; nothing was charged")

@@ -183,6 +183,14 @@ class Repository:
                 .execution_options(synchronize_session=False))
         return (await self.s.exec(stmt)).rowcount == 1
 
+    async def resume_payment(self, payment_id: str, now: datetime) -> bool:
+        """requires_action → processing (the buyer approved; the payment is being taken)."""
+        stmt = (update(CheckoutPayment)
+                .where(CheckoutPayment.payment_id == payment_id, CheckoutPayment.status == REQUIRES_ACTION)
+                .values(status=PROCESSING, action_json=None, updated_at=now)
+                .execution_options(synchronize_session=False))
+        return (await self.s.exec(stmt)).rowcount == 1
+
     async def reopen_payment(self, payment_id: str, now: datetime) -> bool:
         """failed → processing (a late approval whose orders were claimed again)."""
         stmt = (update(CheckoutPayment)

@@ -105,6 +105,18 @@ async def test_paypal_sends_the_buyer_to_approve_then_captures_once_on_return(bo
     assert len(await outbox(both, T.ORDER_PAID)) == 2
 
 
+async def test_a_capture_whose_answer_is_lost_is_finished_by_the_regular_sweep(both, make_order, make_terms):
+    ids = await seed(both, make_order(supplier=pp_terms(make_terms)))
+    p = (await both.http.post("/internal/v1/payments", json=paypal(ids))).json()
+    both.paypal.approve(p["provider_reference"])
+    both.paypal.network_drops_at_capture = True
+    r = await action(both, p["payment_id"], "complete")
+    assert r.json()["status"] == "processing"  # taken at PayPal, not known here yet: no longer waiting for the buyer
+    both.checkout.settings.payment_recovery_after_seconds = 0  # long before the abandonment time (1 h)
+    await both.checkout.recover_once()
+    assert await statuses(both, ids) == dict.fromkeys(ids, "paid") and both.paypal.count("capture") == 1
+
+
 async def test_paypal_cancelled_at_paypal_releases_the_orders_and_charges_nothing(both, make_order, make_terms):
     ids = await seed(both, make_order(supplier=pp_terms(make_terms)))
     p = (await both.http.post("/internal/v1/payments", json=paypal(ids))).json()
