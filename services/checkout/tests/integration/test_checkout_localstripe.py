@@ -111,8 +111,11 @@ class Flaky:
     async def verify_webhook(self, headers, body):
         return await self.inner.verify_webhook(headers, body)
 
+    closed = False
+
     async def aclose(self):
         await self.inner.aclose()
+        self.closed = True
 
 
 # --------------------------------------------------------------------------- happy path

@@ -214,6 +214,8 @@ async def test_a_refund_retried_after_a_crash_is_one_refund_at_stripe(
         assert len(await outbox(app.db, T.ORDER_REFUNDED)) == 1
         view = (await app.http.get(f"/internal/v1/payments/{p['payment_id']}", params={"retailer_id": "ret-1"})).json()
         assert view["refunds"][0]["provider_reference"] == refunds.data[0].id
+        assert not provider.closed
+    assert provider.closed  # the service's shutdown hooks closed the provider's HTTP client
 
 
 async def abandoning_a_3d_secure_checkout_cancels_the_intent(app, payment_intents, stripe_client, make_order):
