@@ -200,7 +200,9 @@ def print_banner(stack, demo: dict | None) -> None:
             f"  retailer API key   {demo['retailer']['api_key']}",
             "  Demo stores        " + ", ".join(f"{p} {d['store']['shop']}" for p, d in demo["stores"].items())
             + " (secrets generated at start, in demo.json)",
-            "  Test cards         4242 4242 4242 4242 pays; 4000 0000 0000 0341 is declined (any future date, any CVC)",
+            "  Test cards         4242 4242 4242 4242 pays; 4000 0000 0000 0341 is declined; 4000 0025 0000 3155 asks "
+            "for 3-D Secure (any future date, any CVC)",
+            "  PayPal             Lisbon Azulejos accepts PayPal only: Pay goes to the PayPal stand-in's approval page",
             "", "Send a signed demo order and follow it to 'synced':   make demo",
             f"List orders:   curl -H 'Authorization: Bearer {demo['retailer']['api_key']}' {stack.url('gateway')}/api/v1/orders",
         ]
