@@ -90,6 +90,10 @@ class SupplierTerms(Contract):
     shipping_first_item: Decimal = Field(default=Decimal("0"), ge=0)
     shipping_additional_item: Decimal = Field(default=Decimal("0"), ge=0)
     handling_days: int | None = None
+    paypal_email: str | None = Field(default=None, max_length=127, description=(
+        "The supplier's PayPal account (PayPal Orders v2 payee.email_address): PayPal payments go to it."))
+    paypal_merchant_id: str | None = Field(default=None, max_length=64, description=(
+        "The supplier's PayPal merchant id (payee.merchant_id; preferred over the email when both are set)."))
 
 
 class OrderLine(Contract):

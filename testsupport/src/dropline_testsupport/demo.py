@@ -88,6 +88,7 @@ def load_demo_data(stack, *, auto_ship_after_seconds: float | None = 2.0,
         store.connect(gw, retailer["retailer_id"])
     auto = _ok(gw.post("/admin/v1/suppliers", json={
         "name": "Berlin Gadgets GmbH", "currency": "EUR", "auto_order": True, "payment_methods": ["card", "paypal"],
+        "paypal_merchant_id": "BGGMBH7QX4KZ2",
         "website_url": "https://berlin-gadgets.example", "vat_rate": "0.19", "shipping_first_item": "4.90",
         "shipping_additional_item": "1.50", "handling_days": 2, "order_api_url": stack.url("supplier"),
         "order_api_key": order_api_keys["auto"]}))
@@ -100,7 +101,8 @@ def load_demo_data(stack, *, auto_ship_after_seconds: float | None = 2.0,
         "name": "Lisbon Azulejos Lda (PayPal only)", "currency": "EUR", "auto_order": True,
         "payment_methods": ["paypal"], "website_url": "https://lisbon-azulejos.example", "vat_rate": "0.23",
         "shipping_first_item": "6.50", "shipping_additional_item": "2.00", "handling_days": 4,
-        "order_api_url": stack.url("supplier3"), "order_api_key": order_api_keys["pp"]}))
+        "order_api_url": stack.url("supplier3"), "order_api_key": order_api_keys["pp"],
+        "paypal_email": "payments@lisbon-azulejos.example"}))
     manual = _ok(gw.post("/admin/v1/suppliers", json={
         "name": "Crafts Co (no auto-order)", "currency": "USD", "auto_order": False,
         "website_url": "https://crafts-co.example/search", "vat_rate": "0", "shipping_first_item": "5.00"}))

@@ -1391,6 +1391,16 @@ export interface components {
             /** Payment Methods */
             payment_methods?: components["schemas"]["PaymentMethod"][];
             /**
+             * Paypal Email
+             * @description The supplier's PayPal account: where PayPal payments go (payee).
+             */
+            paypal_email?: string | null;
+            /**
+             * Paypal Merchant Id
+             * @description PayPal merchant id (13 characters); preferred over the email.
+             */
+            paypal_merchant_id?: string | null;
+            /**
              * Shipping Additional Item
              * @default 0
              */

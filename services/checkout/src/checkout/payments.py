@@ -89,9 +89,14 @@ class PaymentFlow:
         provider = self.provider(p)
         quote = Quote.model_validate_json(p.quote_json)
         usd = quote.total.usd
+        async with self.db.uow() as uow:  # the supplier's terms as they travel with its orders
+            row = await Repository(uow.session).order(order_ids_of(p)[0])
+        terms = DroplineOrder.model_validate_json(row.order_json).supplier if row else None
         req = ChargeRequest(
             payment_id=p.payment_id, amount_minor=p.amount_cents,
-            payee=Payee(supplier_id=p.supplier_id, name=quote.supplier.name),
+            payee=Payee(supplier_id=p.supplier_id, name=quote.supplier.name,
+                        email=terms.paypal_email if terms else None,
+                        merchant_id=terms.paypal_merchant_id if terms else None),
             description=f"Dropline: {len(order_ids_of(p))} order(s) for {quote.supplier.name}"[:127],
             payment_method=p.payment_method, return_url=return_url, cancel_url=cancel_url,
             breakdown={"item_total": cents(usd.product_cost), "shipping": cents(usd.shipping),

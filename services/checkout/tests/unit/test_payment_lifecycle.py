@@ -77,7 +77,8 @@ async def action(h, payment_id, what, retailer_id=RET):
 
 
 def pp_terms(make_terms):
-    return make_terms("sup-pp", methods=("paypal",), name="PayPal Only Supplies")
+    return make_terms("sup-pp", methods=("paypal",), name="PayPal Only Supplies").model_copy(
+        update={"paypal_email": "pay@pp.example"})
 
 
 # --------------------------------------------------------------------------- PayPal
@@ -93,6 +94,7 @@ async def test_paypal_sends_the_buyer_to_approve_then_captures_once_on_return(bo
     assert await statuses(both, ids) == dict.fromkeys(ids, "payment_pending")  # visible while the checkout is open
     req = both.paypal.orders[p["provider_reference"]]["request"]
     assert req.amount_minor == p["charge"]["amount_minor"] and req.payee.supplier_id == "sup-pp"
+    assert req.payee.email == "pay@pp.example"  # the supplier is the payee
     assert sum(req.breakdown.values()) == req.amount_minor  # item_total + shipping + tax_total = the charge
 
     both.paypal.approve(p["provider_reference"])

@@ -98,6 +98,10 @@ class SupplierIn(BaseModel):
     handling_days: int | None = Field(default=None, ge=0, le=365)
     order_api_url: HttpUrl | None = None
     order_api_key: str | None = Field(default=None, min_length=8, max_length=500)
+    paypal_email: str | None = Field(default=None, max_length=127, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+                                     description="The supplier's PayPal account: where PayPal payments go (payee).")
+    paypal_merchant_id: str | None = Field(default=None, pattern=r"^[A-Z0-9]{13}$",
+                                           description="PayPal merchant id (13 characters); preferred over the email.")
 
 
 @router.post("/suppliers", status_code=201, response_model=SupplierCreated,
@@ -108,7 +112,8 @@ async def create_supplier(request: Request, body: SupplierIn) -> SupplierCreated
         website_url=str(body.website_url) if body.website_url else None, payment_methods=body.payment_methods,
         vat_rate=body.vat_rate, shipping_first_item=body.shipping_first_item,
         shipping_additional_item=body.shipping_additional_item, handling_days=body.handling_days,
-        order_api_url=str(body.order_api_url) if body.order_api_url else None, order_api_key=body.order_api_key)
+        order_api_url=str(body.order_api_url) if body.order_api_url else None, order_api_key=body.order_api_key,
+        paypal_email=str(body.paypal_email) if body.paypal_email else None, paypal_merchant_id=body.paypal_merchant_id)
 
 
 class ListingIn(BaseModel):

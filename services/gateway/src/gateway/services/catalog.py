@@ -93,7 +93,9 @@ class Catalog:
     async def create_supplier(self, *, name: str, currency: str, auto_order: bool, website_url: str | None,
                               payment_methods: list[PaymentMethod], vat_rate: Decimal, shipping_first_item: Decimal,
                               shipping_additional_item: Decimal, handling_days: int | None,
-                              order_api_url: str | None, order_api_key: str | None) -> SupplierCreated:
+                              order_api_url: str | None, order_api_key: str | None,
+                              paypal_email: str | None = None, paypal_merchant_id: str | None = None
+                              ) -> SupplierCreated:
         if auto_order and not (order_api_url and order_api_key and payment_methods):
             raise GatewayError(422, "incomplete_auto_order",
                                "an auto-order supplier needs order_api_url, order_api_key and payment_methods")
@@ -102,7 +104,8 @@ class Catalog:
         terms = SupplierTerms(supplier_id=supplier_id, name=name, currency=currency, auto_order=auto_order,
                               website_url=website_url, payment_methods=payment_methods, vat_rate=vat_rate,
                               shipping_first_item=shipping_first_item,
-                              shipping_additional_item=shipping_additional_item, handling_days=handling_days)
+                              shipping_additional_item=shipping_additional_item, handling_days=handling_days,
+                              paypal_email=paypal_email, paypal_merchant_id=paypal_merchant_id)
         order_api_url = order_api_url.rstrip("/") if order_api_url else None
         key_sealed = self.secret_box.seal(order_api_key) if order_api_key else None
         async with self.db.uow() as uow:
