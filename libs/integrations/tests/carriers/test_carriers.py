@@ -99,7 +99,7 @@ def test_s10_remainder_rules() -> None:
     by_remainder: dict[int, str] = {}
     for i in range(200):
         serial = f"{i:08d}"
-        by_remainder.setdefault(sum(int(d) * w for d, w in zip(serial, weights)) % 11, serial)
+        by_remainder.setdefault(sum(int(d) * w for d, w in zip(serial, weights, strict=True)) % 11, serial)
     assert s10_check_digit(by_remainder[1]) == 0
     assert s10_check_digit(by_remainder[0]) == 5
     assert s10_check_digit(by_remainder[2]) == 9

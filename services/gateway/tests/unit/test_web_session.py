@@ -152,3 +152,15 @@ async def test_timestamps_carry_their_utc_offset_even_on_sqlite(gw):
     page = (await gw.get("/api/v1/orders", headers={"Authorization": f"Bearer {gw.retailer['api_key']}"})).json()
     for stamp in (page["orders"][0]["created_at"], page["orders"][0]["updated_at"]):
         assert re.search(r"(Z|[+-]\d\d:\d\d)$", stamp), stamp
+
+
+async def test_carrier_detection_names_the_carrier_and_its_tracking_url(gw):
+    key = {"Authorization": f"Bearer {gw.retailer['api_key']}"}
+    for number, carrier, url in [
+        ("1Z999AA10123456784", "UPS", "https://www.ups.com/track?tracknum=1Z999AA10123456784"),
+        ("AA473124829GB", "Royal Mail", "https://www.royalmail.com/track-your-item#/tracking-results/AA473124829GB"),
+        ("YT2107421272062530", "YunExpress", "https://www.yuntrack.com/parcelTracking?id=YT2107421272062530"),
+        ("AA473124828GB", None, None),  # wrong S10 check digit
+    ]:
+        r = await gw.get("/api/v1/carriers/detect", params={"tracking_number": number}, headers=key)
+        assert r.status_code == 200 and r.json() == {"carrier": carrier, "tracking_url": url}, r.text

@@ -16,7 +16,6 @@ the same for orders/products when nothing matches) — read as "none".
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ import httpx
 from dropline_infra.jobs import Deferred, Permanent, Retryable
 from dropline_infra.observability import get_logger
 
+from ..carriers import bigcommerce_fields
 from ..limits import RatePolicy, StoreLimiter, header_int, json_body, store_call
 from ..port import (
     FulfilmentLine,
@@ -45,39 +45,9 @@ log = get_logger(__name__)
 TRACKING_NUMBER_MAX = 50  # orderShipment_Post.tracking_number maxLength
 TRACKING_LINK_MAX = 500  # orderShipment_Post.tracking_link maxLength
 
-# Carrier name → (shipping_provider, tracking_carrier). `shipping_provider` only takes BigCommerce's
-# own providers (auspost, canadapost, endicia, usps, fedex, royalmail, ups, upsready, shipperhq,
-# carrier_{id}, ""); `tracking_carrier` takes an AfterShip courier slug or "". One of the two is set so
-# that BigCommerce builds `generated_tracking_link`; unknown carriers get "" for both (a URL we were
-# given still goes to `tracking_link`).
-CARRIERS: dict[str, tuple[str, str]] = {
-    "ups": ("ups", ""),
-    "usps": ("usps", ""),
-    "fedex": ("fedex", ""),
-    "royalmail": ("royalmail", ""),
-    "auspost": ("auspost", ""),
-    "australiapost": ("auspost", ""),
-    "canadapost": ("canadapost", ""),
-    "dhl": ("", "dhl"),
-    "dhlexpress": ("", "dhl"),
-    "dhlecommerce": ("", "dhl-global-mail"),
-    "dhlparcel": ("", "dhl-parcel-nl"),
-    "postnl": ("", "postnl"),
-    "dpd": ("", "dpd"),
-    "gls": ("", "gls"),
-    "tnt": ("", "tnt"),
-    "yunexpress": ("", "yunexpress"),
-    "chinapost": ("", "china-post"),
-    "chinaems": ("", "china-ems"),
-    "4px": ("", "4px"),
-    "cainiao": ("", "cainiao"),
-}
-
-
 def carrier_fields(company: str | None) -> tuple[str, str]:
-    if not company:
-        return "", ""
-    return CARRIERS.get(re.sub(r"[^a-z0-9]", "", company.lower()), ("", ""))
+    """(shipping_provider, tracking_carrier) for a carrier name: see dropline_integrations.carriers."""
+    return bigcommerce_fields(company)
 
 
 def rate_headers(resp: httpx.Response) -> tuple[int, float | None] | None:

@@ -28,6 +28,8 @@ from dropline_infra.http import retry_after_seconds
 from dropline_infra.jobs import Permanent, Retryable
 from dropline_infra.observability import get_logger
 
+from ..carriers import shopify_company
+from ..carriers import tracking_url as carrier_tracking_url
 from ..port import (
     FulfilmentLine,
     FulfilmentRequest,
@@ -148,10 +150,12 @@ def plan_fulfilment(order: dict[str, Any], lines: Sequence[FulfilmentLine]) -> F
 def fulfillment_create_variables(line_items_by_fulfillment_order: list[dict[str, Any]], tracking: Tracking,
                                  notify_customer: bool = True) -> dict[str, Any]:
     tracking_info: dict[str, Any] = {"number": tracking.number}
-    if tracking.company:
-        tracking_info["company"] = tracking.company
-    if tracking.url:
-        tracking_info["url"] = tracking.url
+    company = shopify_company(tracking.company)
+    if company:
+        tracking_info["company"] = company
+    url = tracking.url or carrier_tracking_url(tracking.company, tracking.number)
+    if url:
+        tracking_info["url"] = url
     return {"fulfillment": {"lineItemsByFulfillmentOrder": line_items_by_fulfillment_order,
                             "notifyCustomer": notify_customer, "trackingInfo": tracking_info}}
 

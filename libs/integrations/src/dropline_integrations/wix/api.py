@@ -18,7 +18,6 @@ are retried with back-off.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -31,6 +30,8 @@ import httpx
 from dropline_infra.jobs import Permanent, Retryable
 from dropline_infra.observability import get_logger
 
+from ..carriers import display_name, wix_provider
+from ..carriers import tracking_url as carrier_tracking_url
 from ..limits import RatePolicy, StoreLimiter, json_body, store_call
 from ..parsing import timestamp
 from ..port import (
@@ -47,21 +48,9 @@ log = get_logger(__name__)
 
 TOKEN_PATH = "/oauth2/token"
 DEFAULT_TOKEN_SECONDS = 14400.0  # Wix: "Always 14400 (4 hours)"
-# Providers Wix knows (it fills trackingLink itself); keys are the carrier name reduced to [a-z0-9].
-CARRIERS = {
-    "fedex": "fedex", "federalexpress": "fedex",
-    "ups": "ups", "unitedparcelservice": "ups",
-    "usps": "usps", "unitedstatespostalservice": "usps",
-    "dhl": "dhl", "dhlexpress": "dhl", "dhlecommerce": "dhl",
-    "canadapost": "canadaPost", "postescanada": "canadaPost",
-}
-
-
 def shipping_provider(company: str | None) -> str | None:
     """Wix's predefined provider for a carrier name, or None when Wix has none for it."""
-    if not company:
-        return None
-    return CARRIERS.get(re.sub(r"[^a-z0-9]", "", company.lower()))
+    return wix_provider(company)
 
 
 def tracking_info(tracking: Tracking) -> dict[str, Any]:
@@ -73,9 +62,10 @@ def tracking_info(tracking: Tracking) -> dict[str, Any]:
         info["shippingProvider"] = provider
     else:
         if tracking.company:
-            info["shippingProvider"] = tracking.company
-        if tracking.url:
-            info["trackingLink"] = tracking.url
+            info["shippingProvider"] = display_name(tracking.company)
+        link = tracking.url or carrier_tracking_url(tracking.company, tracking.number)
+        if link:
+            info["trackingLink"] = link
     return info
 
 
