@@ -333,6 +333,40 @@ class OrderSyncFailedV1(EventEnvelope[OrderSyncFailedData]):
     event_type_name = "OrderSyncFailed"
 
 
+class AlertKind(StrEnum):
+    LATE = "late"  # paid (or forwarded) and no tracking after the supplier's handling days (business days)
+    NOT_SYNCED = "not_synced"  # a write-back to the store has been failing for longer than the threshold
+
+
+class AlertState(StrEnum):
+    RAISED = "raised"
+    CLEARED = "cleared"
+
+
+class OrderAlertData(Contract):
+    """tracking-sync's late-shipment alerts: an order is flagged `late` when it was paid (or forwarded)
+    and no tracking arrived within the supplier's handling days (business days: Saturdays and Sundays do
+    not count), and `not_synced` when writing its tracking back to the store has failed for longer than
+    a threshold. One event per change of one flag: raised, then cleared when the situation resolved
+    (tracking arrived, the write-back succeeded, the order was refunded). Keyed by order id."""
+
+    order_id: str
+    kind: AlertKind
+    state: AlertState
+    since: datetime = Field(description=(
+        "When the condition began: late — when the handling time ran out (due_at); not_synced — since when the "
+        "write-back has been waiting and failing."))
+    reason: str = Field(description="What the flag means for this order (raised) or what resolved it (cleared).")
+    due_at: datetime | None = Field(default=None, description="late: when tracking was due.")
+    handling_days: int | None = Field(default=None, description="late: the business days the rule used.")
+    tracking_id: str | None = Field(default=None, description="not_synced: a tracking record not in the store yet.")
+    at: datetime = Field(description="When tracking-sync decided it.")
+
+
+class OrderAlertV1(EventEnvelope[OrderAlertData]):
+    event_type_name = "OrderAlert"
+
+
 class StoreOrderChangedData(Contract):
     """A store order Dropline already ingested changed in the store (shipping address, customer
     contact, or cancelled), as last seen by order-ingest. One event per Dropline order of that store
@@ -472,7 +506,7 @@ ALL_EVENTS: tuple[type[EventEnvelope], ...] = (
     OrderForwardingFailedV1, TrackingAddedV1, OrderSyncedV1, OrderSyncFailedV1,
     StoreConnectedV1, SupplierRegisteredV1, ListingUpsertedV1, OrderPricedV1, OrderPaymentStartedV1,
     StoreReconciledV1, StoreIntakeFailedV1, StoreOrderChangedV1, OrderAmendedV1, FulfilmentRequestAcceptedV1,
-    OrderRefundedV1,
+    OrderRefundedV1, OrderAlertV1,
 )
 
 EVENTS_BY_TYPE: dict[str, type[EventEnvelope]] = {e.event_type_name: e for e in ALL_EVENTS}

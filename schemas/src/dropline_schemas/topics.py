@@ -26,6 +26,7 @@ ORDER_REFUNDED = Topic("dropline.order-refunded.v1", description="An order's sha
 TRACKING_ADDED = Topic("dropline.tracking-added.v1", description="A tracking number for an order (supplier or retailer).")
 ORDER_SYNCED = Topic("dropline.order-synced.v1", description="Fulfilment + tracking written back to the store.")
 ORDER_SYNC_FAILED = Topic("dropline.order-sync-failed.v1", description="Write-back failed for good; an operator must look.")
+ORDER_ALERT = Topic("dropline.order-alert.v1", description="Late-shipment alerts: an order flagged late (no tracking after the supplier's handling days) or not synced (write-back failing past a threshold), and cleared again (tracking-sync → gateway).")
 STORE_ORDER_CHANGED = Topic("dropline.store-order-changed.v1", description="A store order already ingested changed in the store (address, customer, cancelled): one per Dropline order (order-ingest → checkout).")
 ORDER_AMENDED = Topic("dropline.order-amended.v1", description="checkout applied a store order change to an order not yet claimed for payment, or kept the order frozen and says why.")
 FULFILMENT_REQUEST = Topic("dropline.fulfilment-request.v1", description="A store's fulfilment request (Shopify \"Request fulfillment\") accepted by Dropline, or why not: one per Dropline order (tracking-sync → gateway).")
@@ -36,5 +37,5 @@ DEAD_LETTER = Topic("dropline.dead-letter.v1", partitions=1, description="Messag
 ALL_TOPICS: tuple[Topic, ...] = (
     STORE_WEBHOOK_RECEIVED, ORDER_RECEIVED, ORDER_PRICED, ORDER_PAYMENT_STARTED, ORDER_PAID, ORDER_PAYMENT_FAILED,
     ORDER_FORWARDED, ORDER_FORWARDING_FAILED, TRACKING_ADDED, ORDER_SYNCED, ORDER_SYNC_FAILED, STORE_ORDER_CHANGED,
-    ORDER_AMENDED, FULFILMENT_REQUEST, ORDER_REFUNDED, STORE_HEALTH, CATALOG, DEAD_LETTER,
+    ORDER_AMENDED, FULFILMENT_REQUEST, ORDER_REFUNDED, ORDER_ALERT, STORE_HEALTH, CATALOG, DEAD_LETTER,
 )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -15,6 +16,7 @@ from dropline_schemas import topics as T
 from dropline_schemas.events import OrderReceivedV1, Platform, StoreWebhookReceivedV1, TrackingAddedV1
 
 from . import handlers
+from .alerts import ALERT_FACTS, ShipmentAlerts
 from .fulfilment_requests import accept_fulfilment_request_kind
 from .settings import Settings
 from .syncing import sync_tracking_kind
@@ -23,8 +25,9 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def build(settings: Settings | None = None, *, http: httpx.AsyncClient | None = None,
-          adapters: Mapping[Platform, StorePlatform] | None = None) -> Service:
-    """`http` / `adapters` replace the real outbound edge in tests."""
+          adapters: Mapping[Platform, StorePlatform] | None = None,
+          clock: Callable[[], datetime] | None = None) -> Service:
+    """`http` / `adapters` replace the real outbound edge in tests; `clock` the late-shipment alerts' now."""
     settings = settings or Settings()
     svc = Service(settings, migrations=MIGRATIONS, title="Dropline tracking-sync",
                   description="Writes fulfilments and tracking numbers back to the retailers' stores.",
@@ -39,6 +42,16 @@ def build(settings: Settings | None = None, *, http: httpx.AsyncClient | None = 
     adapters = adapters if adapters is not None else build_platforms(svc.http)
     svc.job_kinds.append(sync_tracking_kind(settings, svc.http, adapters))
     svc.job_kinds.append(accept_fulfilment_request_kind(settings, adapters))
+    # Late-shipment alerts: one consumer of the facts, one recurring scan.
+    alerts = ShipmentAlerts(svc.db, settings, clock) if clock else ShipmentAlerts(svc.db, settings)
+    svc.alerts = alerts  # type: ignore[attr-defined]
+    svc.consumers.subscribe(ALERT_FACTS, alerts.on_alerts, name="alerts")
+    svc.job_kinds.append(alerts.job_kind())
+
+    async def schedule_alert_scan() -> None:
+        await alerts.schedule()
+
+    svc.background.append(schedule_alert_scan)
     return svc
 
 

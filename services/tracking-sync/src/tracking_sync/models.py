@@ -5,6 +5,8 @@ from datetime import datetime
 from sqlalchemy import Column, DateTime, Index, Text
 from sqlmodel import Field, SQLModel
 
+from dropline_infra.db import UtcDateTime
+
 
 class SyncStore(SQLModel, table=True):
     """A connected store. Credentials stay encrypted here; they are decrypted only for a call."""
@@ -75,3 +77,24 @@ class SyncFulfilmentRequest(SQLModel, table=True):
     already_accepted: bool = False
     accepted_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class SyncOrderAlert(SQLModel, table=True):
+    """An order's shipment clock for the late-shipment alerts (one row per Dropline order): when its
+    handling time started (paid, or forwarded when that came first), the supplier's handling days, when
+    tracking arrived, when it was closed (refunded), and the alerts published so far (each the moment
+    its condition began; null = not raised). Filled from OrderReceived, OrderPaid, OrderForwarded,
+    TrackingAdded and OrderRefunded in whatever order they arrive."""
+
+    __tablename__ = "sync_order_alerts"
+    __table_args__ = (Index("ix_sync_order_alerts_open", "closed_at", "tracked_at", "started_at"),)
+    order_id: str = Field(primary_key=True, max_length=64)
+    retailer_id: str = Field(max_length=64)
+    correlation_id: str | None = Field(default=None, max_length=255)
+    started_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    handling_days: int | None = None
+    terms_known: bool = False
+    tracked_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    closed_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    late_since: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    not_synced_since: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))

@@ -4,10 +4,28 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlmodel import select
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import and_, or_
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from .models import SyncFulfillment, SyncFulfilmentRequest, SyncOrder, SyncOrderLine, SyncStore
+from dropline_infra.models import Job
+
+from .models import SyncFulfillment, SyncFulfilmentRequest, SyncOrder, SyncOrderAlert, SyncOrderLine, SyncStore
+
+
+@dataclass(frozen=True)
+class FailingWriteBack:
+    """A write-back (sync_tracking job) that has failed at least once and has not succeeded."""
+
+    order_id: str
+    tracking_id: str
+    since: datetime  # when it was queued (the tracking arrived): how long the store has been waiting
+    last_error: str | None
+    tenant_id: str
+    correlation_id: str | None
 
 
 def _aware(moment: datetime) -> datetime:
@@ -68,3 +86,34 @@ class Repository:
 
     def add(self, row) -> None:
         self.s.add(row)
+
+    # ------------------------------------------------------------------ late-shipment alerts
+
+    async def order_alert(self, order_id: str, *, for_update: bool = False) -> SyncOrderAlert | None:
+        stmt = select(SyncOrderAlert).where(SyncOrderAlert.order_id == order_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.s.exec(stmt)).first()
+
+    async def alert_candidates(self) -> list[SyncOrderAlert]:
+        """Orders whose alerts may change: one is raised, or the handling clock runs without tracking."""
+        stmt = select(SyncOrderAlert).where(or_(
+            col(SyncOrderAlert.late_since).is_not(None), col(SyncOrderAlert.not_synced_since).is_not(None),
+            and_(col(SyncOrderAlert.closed_at).is_(None), col(SyncOrderAlert.tracked_at).is_(None),
+                 col(SyncOrderAlert.started_at).is_not(None)))).order_by(col(SyncOrderAlert.order_id))
+        return list((await self.s.exec(stmt)).all())
+
+    async def failing_write_backs(self, job_kind: str) -> dict[str, FailingWriteBack]:
+        """Per order, its longest-waiting write-back job that failed at least once and is not done
+        (still retrying, or given up)."""
+        stmt = (select(Job).where(Job.kind == job_kind, col(Job.status).in_(["pending", "failed"]), Job.attempts >= 1)
+                .order_by(col(Job.created_at), col(Job.id)))
+        out: dict[str, FailingWriteBack] = {}
+        for job in (await self.s.exec(stmt)).all():
+            payload = json.loads(job.payload)
+            order_id = payload["order_id"]
+            if order_id not in out:
+                out[order_id] = FailingWriteBack(order_id=order_id, tracking_id=job.key, since=_aware(job.created_at),
+                                                 last_error=job.last_error, tenant_id=payload["tenant_id"],
+                                                 correlation_id=payload.get("correlation_id"))
+        return out

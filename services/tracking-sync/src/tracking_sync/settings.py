@@ -1,5 +1,7 @@
 from typing import ClassVar
 
+from pydantic import Field
+
 from pydantic_settings import SettingsConfigDict
 
 from dropline_infra.settings import JobSettingsMixin, SecretsKeyMixin, ServiceSettings
@@ -11,3 +13,10 @@ class Settings(ServiceSettings, SecretsKeyMixin, JobSettingsMixin):
     model_config = SettingsConfigDict(env_prefix="TRACKING_SYNC_", extra="ignore")
     service_name: ClassVar[str] = "tracking-sync"
     default_port: ClassVar[int] = 8004
+
+    # Late-shipment alerts (alerts.py): a paid order without tracking after the supplier's handling days
+    # (business days) is late; suppliers without handling days get the default. A write-back failing for
+    # longer than not_synced_after_seconds flags the order not synced. The scan runs every interval.
+    late_default_handling_days: int = Field(default=3, ge=0, le=60)
+    not_synced_after_seconds: float = Field(default=7200.0, gt=0)
+    alert_scan_interval_seconds: float = Field(default=60.0, gt=0)
