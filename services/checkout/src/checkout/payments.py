@@ -56,7 +56,6 @@ from .repository import (
     CREATED,
     FAILED,
     OPEN,
-    PROCESSING,
     REFUND_PENDING,
     REFUNDED,
     REQUIRES_ACTION,

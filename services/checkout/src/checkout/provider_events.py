@@ -27,7 +27,7 @@ from .domain import CheckoutError
 from .models import CheckoutProviderEvent
 from .observability import log
 from .payments import PaymentFlow
-from .repository import OPEN, FAILED, Repository
+from .repository import FAILED, OPEN, Repository
 from .settings import Settings
 
 

@@ -7,8 +7,8 @@ from collections.abc import Callable, Mapping
 
 from dropline_schemas.events import PaymentMethod
 
-from .port import PaymentProvider
 from .paypal import PayPalProvider
+from .port import PaymentProvider
 from .stripe import StripeProvider
 
 PROVIDERS: Mapping[PaymentMethod, Callable[..., PaymentProvider]] = {
