@@ -255,9 +255,12 @@ def test_export_csv_downloads_exactly_the_filtered_list(signed_in, stack, api):
 
     # Other tests' orders keep arriving on the shared stack: what existed before the download must be in
     # it, and nothing in it may be outside the filter (as listed after the download).
+    # The URL changes a moment before React renders the link with the new filter: wait for the link itself.
+    export = page.get_by_role("link", name="Export CSV")
+    expect(export).to_have_attribute("href", re.compile(f"supplier_id={supplier_id}"))
     before = listed()
     with page.expect_download() as dl:
-        page.get_by_role("link", name="Export CSV").click()
+        export.click()
     text = Path(dl.value.path()).read_text(encoding="utf-8-sig")
     after = listed()
     rows = list(csv.DictReader(io.StringIO(text)))
