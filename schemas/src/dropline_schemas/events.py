@@ -44,6 +44,7 @@ class OrderStatus(StrEnum):
     PAYMENT_PENDING = "payment_pending"
     PAID = "paid"
     FORWARDED = "forwarded"
+    PARTIALLY_SHIPPED = "partially_shipped"  # tracking for some lines; others not shipped yet
     SHIPPED = "shipped"
     SYNCED = "synced"
     NON_AUTO_ORDER = "non_auto_order"
@@ -295,7 +296,18 @@ class OrderRefundedV1(EventEnvelope[OrderRefundedData]):
     event_type_name = "OrderRefunded"
 
 
+class ShippedLine(Contract):
+    """How much of one Dropline order line a shipment (one tracking number) carries."""
+
+    line_id: str
+    quantity: int = Field(ge=1)
+
+
 class TrackingAddedData(Contract):
+    """One shipment: a tracking number for some lines and quantities of the order. An order may get
+    several (partial shipments); each is written to the store as its own fulfilment where the platform
+    allows it."""
+
     order_id: str
     tracking_id: str = Field(description="Id of this tracking record (an order may have several).")
     tracking_number: str
@@ -303,7 +315,11 @@ class TrackingAddedData(Contract):
     tracking_url: str | None = None
     source: Literal["supplier", "retailer"]
     supplier_order_id: str | None = None
-    line_ids: list[str] | None = Field(default=None, description="Lines shipped; null = all lines.")
+    line_ids: list[str] | None = Field(default=None, description="Lines shipped; null = all lines. Superseded "
+                                       "by `lines` (which carries quantities); kept for older consumers.")
+    lines: list[ShippedLine] | None = Field(
+        default=None, description="Lines and quantities this shipment carries; null = as line_ids says "
+        "(events before partial shipments).")
 
 
 class TrackingAddedV1(EventEnvelope[TrackingAddedData]):
@@ -317,6 +333,9 @@ class OrderSyncedData(Contract):
     platform_fulfillment_id: str
     tracking_number: str
     already_present: bool = Field(default=False, description="True when the store already had it (retry after a crash).")
+    kept_number: str | None = Field(
+        default=None, description="Set when the store keeps one tracking number per order (Ecwid) and it holds "
+        "this earlier number: this shipment's number was recorded by Dropline, not written to the store.")
 
 
 class OrderSyncedV1(EventEnvelope[OrderSyncedData]):

@@ -133,6 +133,9 @@ class FulfilmentRequest:
 class FulfilmentResult:
     platform_fulfillment_id: str
     already_present: bool = False  # the store had it already (a rerun after a crash past the write)
+    # The store keeps one tracking number per order (Ecwid) and holds this other, earlier number: the
+    # shipment's number was not written (writing it would replace the earlier one).
+    kept_number: str | None = None
 
 
 @dataclass(frozen=True)

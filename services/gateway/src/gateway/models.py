@@ -164,6 +164,10 @@ class OrderView(SQLModel, table=True):
     correlation_id: str | None = Field(default=None, max_length=255)
     refunds_json: str = Field(default="[]", sa_column=Column(Text, nullable=False, server_default="[]"),
                               description="checkout's refunds of this order (OrderRefunded), one per refund id.")
+    # tracking-sync's OrderAlert: since when the order is late (no tracking within the supplier's handling
+    # days) / not synced (write-back failing longer than the threshold); null = not flagged.
+    late_since: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    not_synced_since: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     created_at: datetime = Field(sa_column=_ts())
     updated_at: datetime = Field(sa_column=_ts())
 
@@ -193,6 +197,15 @@ class TrackingReport(SQLModel, table=True):
     tracking_url: str | None = Field(default=None, max_length=1000)
     source: str = Field(max_length=16)
     created_at: datetime = Field(sa_column=_ts())
+    lines_json: str | None = Field(default=None, sa_column=Column(Text),
+                                   description='JSON [{"line_id", "quantity"}] this shipment carries; null = all lines '
+                                   "(reports from before partial shipments).")
+    # A correction (wrong number) is an explicit action: the new report names the one it corrects, the
+    # old one is kept and marked superseded, with who changed it and why.
+    corrects_tracking_id: str | None = Field(default=None, max_length=64)
+    superseded_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    changed_by: str | None = Field(default=None, max_length=255)
+    change_reason: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class SupplierRejection(SQLModel, table=True):

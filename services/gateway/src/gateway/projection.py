@@ -43,7 +43,7 @@ from dropline_schemas.events import (
 )
 
 RANK = {"unmatched": 0, "unpaid": 0, "non_auto_order": 0, "payment_pending": 1, "paid": 2, "forwarded": 3,
-        "shipped": 4, "synced": 5, "failed": 6, "cancelled": 6, "refunded": 7}
+        "partially_shipped": 4, "shipped": 5, "synced": 6, "failed": 7, "cancelled": 7, "refunded": 8}
 
 
 def apply_order_snapshot(row, order: DroplineOrder) -> None:
