@@ -27,6 +27,7 @@ from dropline_schemas.events import (
     OrderReceivedV1,
     OrderStatus,
     Platform,
+    ShippedLine,
     StoreConnectedData,
     StoreConnectedV1,
     StoreTotals,
@@ -78,10 +79,13 @@ def order_received(order_id: str = "order-1", *, lines=OUR_LINES, platform: Plat
 
 def tracking_added(order_id: str = "order-1", tracking_id: str = "trk-1", *, number: str = UPS_NUMBER,
                    carrier: str | None = "UPS", url: str | None = UPS_URL,
-                   line_ids: list[str] | None = None) -> TrackingAddedV1:
+                   line_ids: list[str] | None = None,
+                   lines: dict[str, int] | None = None) -> TrackingAddedV1:
+    """`lines`: line id → quantity shipped (the event's `lines`); None leaves it out (older events)."""
+    shipped = None if lines is None else [ShippedLine(line_id=i, quantity=q) for i, q in lines.items()]
     return TrackingAddedV1.create(
         data=TrackingAddedData(order_id=order_id, tracking_id=tracking_id, tracking_number=number, carrier=carrier,
-                               tracking_url=url, source="supplier", line_ids=line_ids),
+                               tracking_url=url, source="supplier", line_ids=line_ids, lines=shipped),
         producer="gateway", tenant_id=TENANT, correlation_id=f"store-order-{PLATFORM_ORDER_ID}",
         causation_id="supplier-report-1")
 

@@ -3,27 +3,54 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from dropline_integrations.port import FulfilmentLine as LineToFulfil
 
 
 class UnknownLines(ValueError):
-    """A tracking record names lines that are not in its order."""
+    """A tracking record names lines that are not in its order, or more of a line than the order has."""
 
 
-def lines_to_fulfil(lines: Iterable[LineToFulfil], line_ids: list[str] | None) -> list[LineToFulfil]:
-    """The order's lines a tracking record covers: the named ones, or all of them when none are named."""
+@dataclass(frozen=True)
+class Shipped:
+    """How much of one line a shipment carries (the event's ShippedLine, without the schema)."""
+
+    line_id: str
+    quantity: int
+
+
+def lines_to_fulfil(lines: Iterable[LineToFulfil], line_ids: list[str] | None,
+                    shipped: Iterable[Shipped] | None = None) -> list[LineToFulfil]:
+    """The order's lines a tracking record covers, in the order's line order.
+
+    `shipped` (the event's `lines`) wins: each named line with the shipped quantity (1 of a quantity-3
+    line fulfils 1). Without it, `line_ids` names whole lines; with neither, every line in full. A line
+    not in the order, a quantity above the line's, or a line named twice with more in total than it has,
+    is UnknownLines (the job fails permanently with the reason)."""
     lines = list(lines)
+    by_id = {line.line_id: line for line in lines}
+    if shipped is not None:
+        wanted: dict[str, int] = {}
+        for item in shipped:
+            wanted[item.line_id] = wanted.get(item.line_id, 0) + item.quantity
+        unknown = [i for i in wanted if i not in by_id]
+        if unknown:
+            raise UnknownLines(f"tracking names lines not in the order: {', '.join(unknown)}")
+        over = [f"{i} ({q} shipped, the order has {by_id[i].quantity})" for i, q in wanted.items()
+                if q > by_id[i].quantity]
+        if over:
+            raise UnknownLines(f"tracking ships more than the order has: {', '.join(over)}")
+        return [replace(line, quantity=wanted[line.line_id]) for line in lines
+                if wanted.get(line.line_id, 0) > 0]
     if line_ids is None:
         return lines
-    by_id = {line.line_id: line for line in lines}
     unknown = [i for i in line_ids if i not in by_id]
     if unknown:
         raise UnknownLines(f"tracking names lines not in the order: {', '.join(unknown)}")
-    wanted = set(line_ids)
-    return [line for line in lines if line.line_id in wanted]
+    named = set(line_ids)
+    return [line for line in lines if line.line_id in named]
 
 
 # --------------------------------------------------------------------------- late-shipment alerts

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, or_
 from sqlmodel import col, select
@@ -13,7 +12,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dropline_infra.models import Job
 
-from .models import SyncFulfillment, SyncFulfilmentRequest, SyncOrder, SyncOrderAlert, SyncOrderLine, SyncStore
+from .models import (
+    SyncFulfillment,
+    SyncFulfilmentRequest,
+    SyncOrder,
+    SyncOrderAlert,
+    SyncOrderLine,
+    SyncStore,
+)
 
 
 @dataclass(frozen=True)

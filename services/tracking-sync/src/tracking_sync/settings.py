@@ -1,7 +1,6 @@
 from typing import ClassVar
 
 from pydantic import Field
-
 from pydantic_settings import SettingsConfigDict
 
 from dropline_infra.settings import JobSettingsMixin, SecretsKeyMixin, ServiceSettings

@@ -29,7 +29,7 @@ from dropline_schemas.events import (
     TrackingAddedV1,
 )
 
-from .domain import LineToFulfil, UnknownLines, lines_to_fulfil
+from .domain import LineToFulfil, Shipped, UnknownLines, lines_to_fulfil
 from .models import SyncFulfillment, SyncOrder, SyncOrderLine
 from .repository import Repository
 from .settings import Settings
@@ -53,6 +53,8 @@ def sync_payload(event: TrackingAddedV1, order: SyncOrder, lines: list[SyncOrder
         "carrier": d.carrier,
         "tracking_url": d.tracking_url,
         "line_ids": d.line_ids,
+        # Lines and quantities of this shipment; None for events before partial shipments (then line_ids).
+        "shipped": None if d.lines is None else [{"line_id": s.line_id, "quantity": s.quantity} for s in d.lines],
         "store_id": order.store_id,
         "platform": order.platform,
         "platform_order_id": order.platform_order_id,
@@ -85,7 +87,9 @@ class SyncTracking:
         if adapter is None:
             raise Permanent(f"writing fulfilments back to {platform.value} is not supported yet")
         try:
-            lines = lines_to_fulfil((LineToFulfil(**line) for line in payload["lines"]), payload["line_ids"])
+            shipped = payload.get("shipped")  # absent in jobs queued before partial shipments
+            lines = lines_to_fulfil((LineToFulfil(**line) for line in payload["lines"]), payload["line_ids"],
+                                    None if shipped is None else [Shipped(**s) for s in shipped])
         except UnknownLines as exc:
             raise Permanent(str(exc)) from exc
         if not lines:
@@ -108,11 +112,13 @@ class SyncTracking:
         event = OrderSyncedV1.create(
             data=OrderSyncedData(order_id=payload["order_id"], tracking_id=tracking_id, platform=platform,
                                  platform_fulfillment_id=result.platform_fulfillment_id,
-                                 tracking_number=payload["tracking_number"], already_present=result.already_present),
+                                 tracking_number=payload["tracking_number"], already_present=result.already_present,
+                                 kept_number=result.kept_number),
             producer=PRODUCER, **_event_context(payload))
         uow.publish(event, T.ORDER_SYNCED, key=payload["order_id"])
         log.info("tracking synced to the store", tracking_id=tracking_id, platform=platform.value,
-                 platform_fulfillment_id=result.platform_fulfillment_id, already_present=result.already_present)
+                 platform_fulfillment_id=result.platform_fulfillment_id, already_present=result.already_present,
+                 kept_number=result.kept_number)
 
     async def give_up(self, uow: UnitOfWork, payload: dict[str, Any], reason: str) -> None:
         event = OrderSyncFailedV1.create(

@@ -66,7 +66,7 @@ async def test_split_order_fulfils_only_this_orders_lines(harness, shopify):
     assert event["_key"] == "order-1"
     assert event["data"] == {"order_id": "order-1", "tracking_id": "trk-1", "platform": "shopify",
                              "platform_fulfillment_id": "gid://shopify/Fulfillment/5001",
-                             "tracking_number": UPS_NUMBER, "already_present": False}
+                             "tracking_number": UPS_NUMBER, "already_present": False, "kept_number": None}
     assert (event["tenant_id"], event["correlation_id"], event["causation_id"]) == (
         TENANT, added.correlation_id, str(added.event_id))
 
