@@ -194,28 +194,51 @@ async def test_fulfil_then_again_is_already_present_without_a_second_write(env, 
     assert len((await env.stored("XJ12H"))["writes"]) == 1  # looked, did not write
 
 
-async def test_a_split_order_is_processing_until_every_item_shipped(env, sample_order):
+async def test_a_second_number_is_kept_out_and_the_store_keeps_the_first(env, sample_order):
     order = order_json(sample_order, "SPLIT1", privateAdminNotes="Gift wrap, please")
+    order["items"].append({"id": 1000002, "sku": "MUG-1", "name": "Mug", "quantity": 1, "price": 9.0})
+    await env.seed(order)
+
+    first = await env.platform.fulfil(env.store, request("SPLIT1", "1ZFIRST", ("1000001", 2),
+                                                         url="https://ups/1ZFIRST"))
+    assert first.kept_number is None and first.already_present is False
+    stored = (await env.stored("SPLIT1"))["order"]
+    assert stored["fulfillmentStatus"] == "PROCESSING" and stored["trackingNumber"] == "1ZFIRST"
+
+    second = await env.platform.fulfil(env.store, request("SPLIT1", "LX2NDPARCEL", ("1000002", 1), company="DHL"))
+    assert (second.kept_number, second.already_present) == ("1ZFIRST", False)
+    assert second.platform_fulfillment_id == "SPLIT1/LX2NDPARCEL"
+    view = await env.stored("SPLIT1")
+    assert len(view["writes"]) == 1  # the second shipment wrote nothing
+    assert view["order"]["trackingNumber"] == "1ZFIRST" and view["order"]["trackingUrl"] == "https://ups/1ZFIRST"
+    notes = view["order"]["privateAdminNotes"].splitlines()
+    assert notes[0] == "Gift wrap, please" and "tracking 1ZFIRST; carrier UPS; items 1000001x2" in notes[1]
+    assert len(notes) == 2 and len(view["order"]["items"]) == 2
+
+    # The first parcel's number again: already present, nothing written.
+    again = await env.platform.fulfil(env.store, request("SPLIT1", "1ZFIRST", ("1000001", 2)))
+    assert (again.already_present, again.kept_number) == (True, None)
+    assert len((await env.stored("SPLIT1"))["writes"]) == 1
+
+
+async def test_a_split_order_shipped_in_one_parcel_is_shipped(env, sample_order):
+    order = order_json(sample_order, "SPLIT2")
     order["items"].append({"id": 1000002, "sku": "MUG-1", "name": "Mug", "quantity": 1, "price": 9.0})
     order["items"].append({"id": 1000003, "sku": "EBOOK", "name": "E-book", "quantity": 1, "price": 5.0,
                            "isShippingRequired": False})
     await env.seed(order)
+    await env.platform.fulfil(env.store, request("SPLIT2", "1ZALL", ("1000001", 2), ("1000002", 1)))
+    stored = (await env.stored("SPLIT2"))["order"]
+    assert stored["fulfillmentStatus"] == "SHIPPED"  # the e-book needs no shipping
+    assert stored["trackingNumber"] == "1ZALL"
 
-    await env.platform.fulfil(env.store, request("SPLIT1", "1ZFIRST", ("1000001", 2), url="https://ups/1ZFIRST"))
-    first = (await env.stored("SPLIT1"))["order"]
-    assert first["fulfillmentStatus"] == "PROCESSING" and first["trackingNumber"] == "1ZFIRST"
 
-    await env.platform.fulfil(env.store, request("SPLIT1", "LX2NDPARCEL", ("1000002", 1), company="DHL"))
-    second = (await env.stored("SPLIT1"))["order"]
-    assert second["fulfillmentStatus"] == "SHIPPED"  # the e-book needs no shipping
-    assert second["trackingNumber"] == "LX2NDPARCEL" and second["trackingUrl"] == ""
-    notes = second["privateAdminNotes"].splitlines()
-    assert notes[0] == "Gift wrap, please"  # the merchant's notes are kept
-    assert "tracking 1ZFIRST" in notes[1] and "tracking LX2NDPARCEL; carrier DHL; items 1000002x1" in notes[2]
-    assert len(second["items"]) == 3
-
-    # The first parcel's number is still known: a rerun of the first shipment writes nothing.
-    assert (await env.platform.fulfil(env.store, request("SPLIT1", "1ZFIRST", ("1000001", 2)))).already_present
+async def test_a_number_the_merchant_entered_is_kept(env, sample_order):
+    await env.seed(order_json(sample_order, "BYHAND", trackingNumber="RR123456785CH"))
+    result = await env.platform.fulfil(env.store, request("BYHAND", "1ZOURS", ("1000001", 2)))
+    assert result.kept_number == "RR123456785CH"
+    view = await env.stored("BYHAND")
+    assert view["writes"] == [] and view["order"]["trackingNumber"] == "RR123456785CH"
 
 
 async def test_a_status_the_merchant_set_is_not_changed(env, sample_order):

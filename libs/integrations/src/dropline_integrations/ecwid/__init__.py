@@ -15,21 +15,28 @@ Currency
     (`normalise.DROPLINE_KEY`); `normalise` refuses an order without it.
 
 Tracking: one number per Ecwid order, and a store order may be split over several Dropline orders
-(suppliers), each shipping separately. What the store shows after each shipment:
-    - ``trackingNumber`` / ``trackingUrl``: the newest shipment's (Ecwid has one slot; the shipped email
-      and the customer's order page show it);
-    - ``privateAdminNotes``: the merchant's own notes, untouched, plus one line per Dropline shipment —
-      ``[Dropline] shipment: tracking 1Z…; carrier UPS; items 1000001x2,1000002x1; url https://…`` — so
-      every earlier number stays visible to the merchant (and tells which items it carried);
+(suppliers), and a Dropline order over several parcels, each shipping separately. Ecwid keeps ONE
+tracking number per order (no shipment objects, platforms.md §3.3), so the first number stays:
+    - the order has no ``trackingNumber`` yet: the shipment's number (and ``trackingUrl``) is written,
+      with ``fulfillmentStatus`` and the ledger line below, as one PUT;
+    - the order already has a different, non-empty ``trackingNumber`` (an earlier shipment's, ours or the
+      merchant's): nothing is written — not the number, not the status, not the ledger — and `fulfil`
+      answers ``FulfilmentResult(kept_number=<the store's number>,
+      platform_fulfillment_id="{orderId}/{our number}")``; tracking-sync records the shipment and
+      publishes OrderSynced with ``kept_number`` so Dropline shows it (docs/architecture.md, ADR "Ecwid
+      keeps one tracking number per order");
+    - ``privateAdminNotes``: the merchant's own notes, untouched, plus one line for the shipment that
+      was written — ``[Dropline] shipment: tracking 1Z…; carrier UPS; items 1000001x2,1000002x1;
+      url https://…`` (it tells the merchant which items that number carried);
     - ``fulfillmentStatus``: ``PROCESSING`` while some item that needs shipping is not yet in any shipment,
-      ``SHIPPED`` once every such item is covered (so the customer gets Ecwid's "shipped" email once, when
-      the whole order is on its way). Dropline only moves the status forward from AWAITING_PROCESSING /
-      PROCESSING: a status the merchant set (SHIPPED, DELIVERED, WILL_NOT_DELIVER, RETURNED, custom…) is
-      left as it is.
-    Look before writing: a number already in ``trackingNumber`` or in a ledger line → ``already_present``,
-    nothing written. ``items`` is never sent (Ecwid drops every item a PUT leaves out). Ecwid decides by
-    the store's notification settings whether the customer is emailed; ``notify_customer`` cannot be
-    honoured per shipment (``disableAllCustomerNotifications`` would silence the order for good).
+      ``SHIPPED`` once every such item is covered. Dropline only moves the status forward from
+      AWAITING_PROCESSING / PROCESSING: a status the merchant set (SHIPPED, DELIVERED, WILL_NOT_DELIVER,
+      RETURNED, custom…) is left as it is.
+    Look before writing, by tracking number only: a number already in ``trackingNumber`` or in a ledger
+    line → ``already_present``, nothing written. ``items`` is never sent (Ecwid drops every item a PUT
+    leaves out). Ecwid decides by the store's notification settings whether the customer is emailed;
+    ``notify_customer`` cannot be honoured per shipment (``disableAllCustomerNotifications`` would
+    silence the order for good).
 """
 
 from __future__ import annotations

@@ -119,7 +119,8 @@ def order_items(order: Mapping[str, Any]) -> dict[str, tuple[int, bool]]:
 def plan_update(order: Mapping[str, Any], lines: Sequence[FulfilmentLine], tracking: Tracking) -> dict[str, Any]:
     """The PUT body for one shipment of some of the order's items (see the package docstring).
 
-    - ``trackingNumber`` (+ ``trackingUrl``): this shipment's, the newest one (Ecwid keeps one per order);
+    - ``trackingNumber`` (+ ``trackingUrl``): this shipment's (only ever written while the order has none:
+      Ecwid keeps one per order, and `EcwidOrders.fulfil` never replaces another shipment's number);
     - ``privateAdminNotes``: the merchant's notes with one ledger line appended, so every earlier number
       stays visible to the merchant and tells which items it carried;
     - ``fulfillmentStatus``: SHIPPED once the ledger covers every item that needs shipping, PROCESSING
@@ -314,7 +315,15 @@ class EcwidOrders:
         if tracking_present(order, number):
             log.info("tracking already in the Ecwid order; nothing written", platform_fulfillment_id=fulfilment_id)
             return FulfilmentResult(platform_fulfillment_id=fulfilment_id, already_present=True)
-        body = plan_update(order, request.lines, request.tracking)
+        body = plan_update(order, request.lines, request.tracking)  # checks the items first
+        kept = order.get("trackingNumber")
+        if isinstance(kept, str) and kept.strip():
+            # Ecwid keeps one tracking number per order and this one already holds another shipment's:
+            # writing ours would replace it (the customer's email and order page would lose the first
+            # parcel). Nothing is written; the caller records the number and reports kept_number.
+            log.info("the Ecwid order holds another tracking number; kept, nothing written",
+                     platform_fulfillment_id=fulfilment_id, kept_number=kept.strip())
+            return FulfilmentResult(platform_fulfillment_id=fulfilment_id, kept_number=kept.strip())
         resp = await self._call(store, "PUT", self._order_path(request.platform_order_id), "update order",
                                 json=body)
         if resp.status_code == 404:
