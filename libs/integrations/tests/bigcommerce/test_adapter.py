@@ -194,3 +194,19 @@ def test_signature_key_is_the_client_secret_bytes() -> None:
     # BigCommerce's sample passes base64(client_secret); the library decodes it back to the secret.
     wh = Webhook(base64.b64encode(CLIENT_SECRET.encode()).decode())
     assert wh._whsecret == CLIENT_SECRET.encode()
+
+
+async def test_two_parcels_of_one_line_are_two_shipments_and_a_rerun_touches_neither(env: Any) -> None:
+    await env.seed(*two_line_order(360))
+    first = await env.platform.fulfil(env.store, request(360, [(3601, 1)], number="PARCEL1"))
+    second = await env.platform.fulfil(env.store, request(360, [(3601, 1), (3602, 1)], number="PARCEL2"))
+    assert not first.already_present and not second.already_present
+    assert first.platform_fulfillment_id != second.platform_fulfillment_id
+    view = await env.view(360)
+    assert [(s["tracking_number"], [(i["order_product_id"], i["quantity"]) for i in s["items"]])
+            for s in view["shipments"]] == [("PARCEL1", [(3601, 1)]), ("PARCEL2", [(3601, 1), (3602, 1)])]
+    assert view["order"]["status_id"] == 2
+
+    again = await env.platform.fulfil(env.store, request(360, [(3601, 1)], number="parcel1"))
+    assert again.already_present and again.platform_fulfillment_id == first.platform_fulfillment_id
+    assert len((await env.view(360))["shipments"]) == 2

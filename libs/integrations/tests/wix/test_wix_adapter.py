@@ -227,3 +227,35 @@ async def test_standin_webhooks_verify_with_the_published_key() -> None:
         assert wix.normalise(d.order).state is OrderState.PAID
         first = wix.verify_delivery(created.body, created.headers, WebhookSecrets(signing_key=pem), datetime.now(UTC))
         assert first.delivery_id != d.delivery_id
+
+
+async def test_two_parcels_are_two_fulfillments_and_a_rerun_touches_neither(env: dict[str, Any]) -> None:
+    order = S.sample_order(id=S.ORDER_ID)
+    order["lineItems"].append({**order["lineItems"][0], "id": "line-2", "quantity": 1})
+    assert (await env["http"].post(f"/_control/sites/{INSTANCE}/orders", json=order)).status_code == 201
+    wix: WixPlatform = env["wix"]
+    first = await wix.fulfil(env["store"], request(S.ORDER_ID, (S.LINE_ID, 1), number="PARCEL1"))
+    view = (await env["http"].get(f"/_control/sites/{INSTANCE}/orders/{S.ORDER_ID}")).json()
+    assert view["order"]["fulfillmentStatus"] == "PARTIALLY_FULFILLED"
+    second = await wix.fulfil(env["store"], request(S.ORDER_ID, (S.LINE_ID, 1), ("line-2", 1), number="PARCEL2"))
+    assert not first.already_present and not second.already_present
+    assert first.platform_fulfillment_id != second.platform_fulfillment_id
+    again = await wix.fulfil(env["store"], request(S.ORDER_ID, (S.LINE_ID, 1), number="parcel 1"))
+    assert again.already_present and again.platform_fulfillment_id == first.platform_fulfillment_id
+
+    view = (await env["http"].get(f"/_control/sites/{INSTANCE}/orders/{S.ORDER_ID}")).json()
+    fulfillments = view["orderWithFulfillments"]["fulfillments"]
+    assert [(f["id"], f["trackingInfo"]["trackingNumber"], f["lineItems"]) for f in fulfillments] == [
+        (first.platform_fulfillment_id, "PARCEL1", [{"id": S.LINE_ID, "quantity": 1}]),
+        (second.platform_fulfillment_id, "PARCEL2", [{"id": S.LINE_ID, "quantity": 1}, {"id": "line-2", "quantity": 1}])]
+    assert view["order"]["fulfillmentStatus"] == "FULFILLED"
+
+
+async def test_more_than_is_left_to_fulfil_is_refused_by_wix(env: dict[str, Any]) -> None:
+    await seed(env["http"], id=S.ORDER_ID)
+    wix: WixPlatform = env["wix"]
+    await wix.fulfil(env["store"], request(S.ORDER_ID, (S.LINE_ID, 1), number="PARCEL1"))
+    with pytest.raises(Permanent, match="INSUFFICIENT_LINE_ITEM_QUANTITY|available 1"):
+        await wix.fulfil(env["store"], request(S.ORDER_ID, (S.LINE_ID, 2), number="PARCEL2"))
+    view = (await env["http"].get(f"/_control/sites/{INSTANCE}/orders/{S.ORDER_ID}")).json()
+    assert len(view["orderWithFulfillments"]["fulfillments"]) == 1
