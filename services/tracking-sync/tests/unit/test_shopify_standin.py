@@ -190,3 +190,28 @@ async def test_lines_fulfilled_by_the_retailer_meanwhile_are_reported(harness, c
     await harness.run_jobs()
     [failed] = await harness.outbox(T.ORDER_SYNC_FAILED)
     assert failed["data"]["reason"].startswith("nothing to fulfil")
+
+
+async def test_two_parcels_of_one_order_are_two_fulfillments_with_their_quantities(harness, control):
+    """One of two iPods with one number, the other iPod and the case with another: two fulfillments (planned
+    by remainingQuantity), the first untouched; the first number again fulfils nothing more."""
+    order = await prepare(harness, control)
+    await harness.deliver(tracking_added("order-a", "trk-1", number="1Z999AA10123456784", lines={"a-0": 1}))
+    await harness.run_jobs()
+    await harness.deliver(tracking_added("order-a", "trk-2", number="1Z999AA10123456795", url=None,
+                                         lines={"a-0": 1, "a-1": 1}))
+    await harness.deliver(tracking_added("order-a", "trk-3", number="1z999aa10123456784", lines={"a-0": 1}))
+    await harness.run_jobs()
+
+    view = await shop_view(control, order)
+    first, second = view["order"]["fulfillments"]
+    assert (first["tracking_number"], {li["sku"]: li["quantity"] for li in first["line_items"]}) == (
+        "1Z999AA10123456784", {"IPOD-GREEN": 1})
+    assert (second["tracking_number"], {li["sku"]: li["quantity"] for li in second["line_items"]}) == (
+        "1Z999AA10123456795", {"IPOD-GREEN": 1, "CASE": 1})
+    assert view["display_fulfillment_status"] == "PARTIALLY_FULFILLED"  # the charger is order B's
+    synced = {e["data"]["tracking_id"]: e["data"] for e in await harness.outbox(T.ORDER_SYNCED)}
+    assert synced["trk-1"]["platform_fulfillment_id"] == first["admin_graphql_api_id"]
+    assert synced["trk-2"]["platform_fulfillment_id"] == second["admin_graphql_api_id"]
+    assert synced["trk-3"]["already_present"] is True
+    assert synced["trk-3"]["platform_fulfillment_id"] == first["admin_graphql_api_id"]
