@@ -42,6 +42,8 @@ from dropline_schemas.events import (
     TrackingAddedV1,
 )
 
+from . import shipments
+
 RANK = {"unmatched": 0, "unpaid": 0, "non_auto_order": 0, "payment_pending": 1, "paid": 2, "forwarded": 3,
         "partially_shipped": 4, "shipped": 5, "synced": 6, "failed": 7, "cancelled": 7, "refunded": 8}
 
@@ -72,6 +74,12 @@ def advance(row, status: str) -> bool:
     return False
 
 
+def advance_shipments(row) -> None:
+    status = shipments.shipment_status(row)
+    if status:
+        advance(row, status)
+
+
 def _money(currency: str | None, amounts) -> str:
     return json.dumps({"currency": currency, **amounts.model_dump(mode="json")})
 
@@ -89,6 +97,7 @@ def apply(row, event) -> tuple[str | None, str]:
             o = o.model_copy(update={"shipping_address": known.shipping_address, "customer": known.customer})
         apply_order_snapshot(row, o)
         advance(row, o.status.value)
+        advance_shipments(row)  # tracking may have come first: now the lines are known
         unmatched_lines = [line for line in o.lines if not line.matched]
         unmatched = len(unmatched_lines)
         if unmatched:
@@ -102,6 +111,7 @@ def apply(row, event) -> tuple[str | None, str]:
         d = event.data
         if row.order_json is None:
             apply_order_snapshot(row, d.order)
+            advance_shipments(row)
         row.payment_json = json.dumps({
             "payment_id": d.payment_id, "method": d.method.value, "provider": d.provider,
             "provider_reference": d.provider_reference, "paid_at": d.paid_at.isoformat(),
@@ -150,26 +160,20 @@ def apply(row, event) -> tuple[str | None, str]:
         return forwarding_failed(row, event)
     if isinstance(event, OrderRefundedV1):
         return refunded(row, event)
-    if isinstance(event, TrackingAddedV1):
+    if isinstance(event, TrackingAddedV1):  # partial shipments: see shipments.py
         d = event.data
-        tracking = json.loads(row.tracking_json or "[]")
-        if not any(t["tracking_id"] == d.tracking_id for t in tracking):
-            tracking.append({"tracking_id": d.tracking_id, "tracking_number": d.tracking_number, "carrier": d.carrier,
-                             "tracking_url": d.tracking_url, "source": d.source, "synced": False})
-        row.tracking_json = json.dumps(tracking)
-        advance(row, "shipped")
-        return "shipped", f"Tracking {d.tracking_number} ({d.carrier or 'carrier unknown'}) from the {d.source}"
+        shipments.tracking_added(row, event)
+        status = shipments.shipment_status(row) or "shipped"
+        advance(row, status)
+        what = ", ".join(f"{x.quantity} × {x.line_id}" for x in d.lines) if d.lines else None
+        return status, (f"Tracking {d.tracking_number} ({d.carrier or 'carrier unknown'}) from the {d.source}"
+                        + (f" for {what}" if what else ""))
     if isinstance(event, OrderSyncedV1):
-        d = event.data
-        tracking = json.loads(row.tracking_json or "[]")
-        for t in tracking:
-            if t["tracking_id"] == d.tracking_id:
-                t["synced"] = True
-                t["platform_fulfillment_id"] = d.platform_fulfillment_id
-        row.tracking_json = json.dumps(tracking)
-        advance(row, "synced")
-        return "synced", f"Fulfilment with tracking {d.tracking_number} written to {d.platform.value}" + \
-            (" (it was already there)" if d.already_present else "")
+        words = shipments.order_synced(row, event)
+        status = shipments.shipment_status(row)
+        if status:
+            advance(row, status)
+        return status or "synced", words
     if isinstance(event, OrderSyncFailedV1):
         row.problem = f"store update failed: {event.data.reason}"
         return None, f"Could not update the store: {event.data.reason}"

@@ -236,5 +236,9 @@ class Repository:
                                             TrackingReport.tracking_number == tracking_number)
         return (await self.s.exec(stmt)).first()
 
+    async def tracking_reports(self, order_id: str) -> list[TrackingReport]:
+        stmt = select(TrackingReport).where(TrackingReport.order_id == order_id).order_by(TrackingReport.created_at)
+        return list((await self.s.exec(stmt)).all())
+
     async def supplier_rejection(self, order_id: str) -> SupplierRejection | None:
         return await self.s.get(SupplierRejection, order_id)

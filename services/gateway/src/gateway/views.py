@@ -49,13 +49,29 @@ class Money(_Out):
     total: Decimal
 
 
+class ShipmentLineOut(_Out):
+    line_id: str
+    sku: str | None = None
+    title: str | None = None
+    quantity: int | None = Field(default=None, description="Units of the line in this shipment.")
+
+
 class TrackingOut(_Out):
+    """One shipment (tracking number) of the order."""
+
     tracking_id: str
     tracking_number: str
     carrier: str | None = None
     tracking_url: str | None = None
     source: str
     synced: bool = False
+    lines: list[ShipmentLineOut] | None = Field(
+        default=None, description="Lines and quantities this shipment carries; null: every line (older reports).")
+    synced_at: datetime | None = Field(default=None, description="When it reached the store (OrderSynced).")
+    store_kept_number: str | None = Field(
+        default=None, description="The store keeps one tracking number per order (Ecwid) and shows this one; "
+        "this shipment's number is recorded in Dropline only.")
+    store_note: str | None = Field(default=None, description="What the retailer should know about the store's copy.")
 
 
 class OrderSummary(_Out):
@@ -200,11 +216,24 @@ class RejectionAccepted(_Out):
     reported_at: datetime
 
 
+class ShippedLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    line_id: str = Field(min_length=1, max_length=64, description="A Dropline line id of the order.")
+    quantity: int = Field(ge=1, le=100000, description="Units of that line in this shipment.")
+
+
+class ShippedLineOut(_Out):
+    line_id: str
+    quantity: int
+
+
 class TrackingAccepted(_Out):
     tracking_id: str
     status: Literal["accepted", "duplicate"]
     carrier: str | None = None
     tracking_url: str | None = None
+    lines: list[ShippedLineOut] | None = Field(default=None, description="What this shipment carries.")
 
 
 class CarrierGuess(_Out):

@@ -25,6 +25,7 @@ from ..views import (
     PaymentOut,
     QuoteOut,
     RetailerSettings,
+    ShippedLineIn,
     StoreList,
     SupplierList,
     TrackingAccepted,
@@ -94,6 +95,13 @@ class TrackingIn(BaseModel):
     carrier: str | None = Field(default=None, max_length=100)
     tracking_url: HttpUrl | None = None
     supplier_order_id: str | None = Field(default=None, max_length=255)
+    lines: list[ShippedLineIn] | None = Field(
+        default=None, min_length=1, description="Lines and quantities this shipment carries; omitted: every "
+        "quantity not shipped yet. 422 unknown_line / duplicate_line; 409 over_shipped (more than is left of a "
+        "line) or already_shipped (nothing is left).")
+
+    def lines_asked(self) -> list[dict] | None:
+        return [x.model_dump() for x in self.lines] if self.lines is not None else None
 
     @field_validator("tracking_number")
     @classmethod
@@ -115,7 +123,7 @@ class TrackingIn(BaseModel):
 async def add_tracking(request: Request, order_id: Id, body: TrackingIn, who: Retailer):
     out = await use_cases(request).orders.retailer_adds_tracking(
         who, order_id, body.tracking_number, body.carrier, str(body.tracking_url) if body.tracking_url else None,
-        body.supplier_order_id)
+        body.supplier_order_id, body.lines_asked())
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if out.status == "accepted" else 200)
 
 

@@ -34,7 +34,7 @@ async def supplier_add_tracking(request: Request, order_id: Id, body: TrackingIn
                                 supplier: Annotated[Supplier, Depends(current_supplier)]):
     out = await use_cases(request).orders.supplier_adds_tracking(
         supplier.supplier_id, order_id, body.tracking_number, body.carrier,
-        str(body.tracking_url) if body.tracking_url else None, body.supplier_order_id)
+        str(body.tracking_url) if body.tracking_url else None, body.supplier_order_id, body.lines_asked())
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if out.status == "accepted" else 200)
 
 

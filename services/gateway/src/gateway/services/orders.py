@@ -18,12 +18,14 @@ from sqlalchemy.exc import IntegrityError
 from dropline_infra.db import Database, utcnow
 from dropline_schemas import topics as T
 from dropline_schemas.events import (
+    DroplineOrder,
     OrderForwardingFailedData,
     OrderForwardingFailedV1,
     TrackingAddedData,
     TrackingAddedV1,
 )
 
+from .. import shipments
 from ..carriers import detect_carrier, tracking_url
 from ..errors import GatewayError, not_found
 from ..models import OrderView, Store, StoreHealth, SupplierRejection, TrackingReport
@@ -51,11 +53,11 @@ PRODUCER = "gateway"
 TRACKING_NS = uuid.UUID("0b7f0f0e-2f7d-4d61-9a3c-3a4f6f1de5a1")
 # The retailer may add tracking to an order placed on the supplier's website, or to a paid order
 # (e.g. the supplier e-mailed the number instead of calling the supplier API).
-RETAILER_TRACKABLE = {"non_auto_order", "paid", "forwarded", "shipped", "synced"}
+RETAILER_TRACKABLE = {"non_auto_order", "paid", "forwarded", "partially_shipped", "shipped", "synced"}
 # Not "paid or later": this read model may not have seen OrderPaid/OrderForwarded yet when a fast
 # supplier ships (seen in the benchmark), and only a supplier the order was forwarded to knows its id.
 SUPPLIER_NOT_TRACKABLE = {"unmatched", "non_auto_order", "cancelled", "refunded"}
-FROZEN = {"paid", "forwarded", "shipped", "synced", "refunded"}
+FROZEN = {"paid", "forwarded", "partially_shipped", "shipped", "synced", "refunded"}
 REJECTION_NS = uuid.UUID("5d8a4f3e-9c2b-4e1a-8f67-2b9d0c4e7a13")
 # A supplier may report that it cannot fulfil an order it was sent (paid: this read model may not have
 # seen OrderForwarded yet), until it shipped it; why not otherwise, in words a supplier's developer acts on.
@@ -63,7 +65,7 @@ SUPPLIER_REJECTABLE = {"paid", "forwarded"}
 NOT_REJECTABLE = {
     **dict.fromkeys(("unmatched", "unpaid", "payment_pending", "non_auto_order"),
                     ("not_forwarded", "it was not paid and forwarded to you, so there is nothing to reject")),
-    **dict.fromkeys(("shipped", "synced"),
+    **dict.fromkeys(("partially_shipped", "shipped", "synced"),
                     ("already_shipped", "tracking was reported for it already; contact Dropline about a shipped order")),
     **dict.fromkeys(("failed", "cancelled", "refunded"), ("already_closed", "it is closed already")),
 }
@@ -125,7 +127,7 @@ def summary(row: OrderView, stores: dict[str, Store]) -> OrderSummary:
                   "website_url": terms.get("website_url")} if row.supplier_id else None,
         customer_name=row.customer_name, item_count=row.item_count, unmatched_line_count=row.unmatched_line_count,
         cost=json.loads(row.cost_json) if row.cost_json else None, usd_total=row.usd_total, problem=row.problem,
-        supplier_order_id=row.supplier_order_id, tracking=json.loads(row.tracking_json or "[]"),
+        supplier_order_id=row.supplier_order_id, tracking=shipments.render(row.tracking_json, order),
         created_at=row.created_at, updated_at=row.updated_at)
 
 
@@ -239,7 +241,8 @@ class Orders:
         return CarrierGuess(carrier=carrier, tracking_url=tracking_url(carrier, number))
 
     async def retailer_adds_tracking(self, who: Principal, order_id: str, number: str, carrier: str | None,
-                                     url: str | None, supplier_order_id: str | None) -> TrackingAccepted:
+                                     url: str | None, supplier_order_id: str | None,
+                                     lines: list[dict] | None = None) -> TrackingAccepted:
         async with self.db.uow() as uow:
             row = await Repository(uow.session).order(order_id)
         if row is None or row.retailer_id != who.retailer_id:
@@ -247,10 +250,11 @@ class Orders:
         if row.status not in RETAILER_TRACKABLE:
             raise GatewayError(409, "not_trackable", f"an order that is {row.status} cannot get tracking yet",
                                order_status=row.status)
-        return await self._add_tracking(row, number, carrier, url, supplier_order_id, "retailer")
+        return await self._add_tracking(row, number, carrier, url, supplier_order_id, "retailer", lines)
 
     async def supplier_adds_tracking(self, supplier_id: str, order_id: str, number: str, carrier: str | None,
-                                     url: str | None, supplier_order_id: str | None) -> TrackingAccepted:
+                                     url: str | None, supplier_order_id: str | None,
+                                     lines: list[dict] | None = None) -> TrackingAccepted:
         async with self.db.uow() as uow:
             row = await Repository(uow.session).order(order_id)
         if row is None or row.supplier_id != supplier_id:
@@ -258,11 +262,20 @@ class Orders:
         if row.status in SUPPLIER_NOT_TRACKABLE:
             raise GatewayError(409, "not_trackable", f"order is {row.status}; it was not forwarded to a supplier",
                                order_status=row.status)
-        return await self._add_tracking(row, number, carrier, url, supplier_order_id, "supplier")
+        return await self._add_tracking(row, number, carrier, url, supplier_order_id, "supplier", lines)
 
     async def _add_tracking(self, order: OrderView, number: str, carrier: str | None, url: str | None,
-                            supplier_order_id: str | None, source: Literal["supplier", "retailer"]
-                            ) -> TrackingAccepted:
+                            supplier_order_id: str | None, source: Literal["supplier", "retailer"],
+                            lines: list[dict] | None = None) -> TrackingAccepted:
+        """One shipment: `lines` [{line_id, quantity}] it carries; omitted, every quantity not shipped yet
+        (see shipments.plan for the refusals). The same number for the same order again is the first
+        report ("duplicate"), whatever lines it names.
+
+        Two reports for the same remaining quantity at once: the order's row is locked (SELECT ... FOR
+        UPDATE) before the earlier reports are read, so on PostgreSQL the second waits for the first and
+        sees it; SQLite serialises writers, and the second's insert either waits or fails (busy) rather
+        than over-shipping silently. Supersession (corrections) is not written yet: superseded reports are
+        left out when they are."""
         carrier = carrier or detect_carrier(number)
         url = url or tracking_url(carrier, number)
         tracking_id = str(uuid.uuid5(TRACKING_NS, f"{order.order_id}|{number}"))
@@ -272,20 +285,30 @@ class Orders:
                 existing = await repo.tracking_report(order.order_id, number)
                 if existing:
                     return TrackingAccepted(tracking_id=existing.tracking_id, status="duplicate",
-                                            carrier=existing.carrier, tracking_url=existing.tracking_url)
+                                            carrier=existing.carrier, tracking_url=existing.tracking_url,
+                                            lines=json.loads(existing.lines_json) if existing.lines_json else None)
+                locked = await repo.order(order.order_id, for_update=True) or order
+                projected = DroplineOrder.model_validate_json(locked.order_json) if locked.order_json else None
+                earlier = [json.loads(r.lines_json) if r.lines_json else None
+                           for r in await repo.tracking_reports(order.order_id) if r.superseded_at is None]
+                shipped = shipments.plan(projected, earlier, lines)
                 repo.add(TrackingReport(tracking_id=tracking_id, order_id=order.order_id, tracking_number=number,
-                                        carrier=carrier, tracking_url=url, source=source, created_at=utcnow()))
+                                        carrier=carrier, tracking_url=url, source=source, created_at=utcnow(),
+                                        lines_json=json.dumps(shipped) if projected else None))
                 ev = TrackingAddedV1.create(
                     data=TrackingAddedData(order_id=order.order_id, tracking_id=tracking_id, tracking_number=number,
                                            carrier=carrier, tracking_url=url, source=source,
-                                           supplier_order_id=supplier_order_id),
+                                           supplier_order_id=supplier_order_id,
+                                           lines=shipped if projected else None,
+                                           line_ids=[x["line_id"] for x in shipped] if projected else None),
                     producer=PRODUCER, tenant_id=order.retailer_id,
                     correlation_id=order.correlation_id or f"order:{order.order_id}")
                 uow.publish(ev, T.TRACKING_ADDED, key=order.order_id)
                 await uow.commit()
         except IntegrityError:  # the same number for the same order, at the same moment: the other one won
             return TrackingAccepted(tracking_id=tracking_id, status="duplicate", carrier=carrier, tracking_url=url)
-        return TrackingAccepted(tracking_id=tracking_id, status="accepted", carrier=carrier, tracking_url=url)
+        return TrackingAccepted(tracking_id=tracking_id, status="accepted", carrier=carrier, tracking_url=url,
+                                lines=shipped if projected else None)
 
     # ------------------------------------------------------------------ a supplier's rejection
 
