@@ -245,6 +245,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The retailer's counts: orders flagged late, flagged not synced, unpaid */
+        get: operations["overview_api_v1_overview_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/payments": {
         parameters: {
             query?: never;
@@ -803,8 +820,18 @@ export interface components {
             frozen: boolean;
             /** Item Count */
             item_count: number;
+            /**
+             * Late Since
+             * @description Flagged late (no tracking within the supplier's handling days) since then; null: not late.
+             */
+            late_since?: string | null;
             /** Lines */
             lines: components["schemas"]["LineOut"][];
+            /**
+             * Not Synced Since
+             * @description Flagged not synced (writing tracking back to the store keeps failing) since then; null: not flagged.
+             */
+            not_synced_since?: string | null;
             /** Order Id */
             order_id: string;
             /** Order Number */
@@ -944,6 +971,16 @@ export interface components {
             customer_name: string | null;
             /** Item Count */
             item_count: number;
+            /**
+             * Late Since
+             * @description Flagged late (no tracking within the supplier's handling days) since then; null: not late.
+             */
+            late_since?: string | null;
+            /**
+             * Not Synced Since
+             * @description Flagged not synced (writing tracking back to the store keeps failing) since then; null: not flagged.
+             */
+            not_synced_since?: string | null;
             /** Order Id */
             order_id: string;
             /** Order Number */
@@ -973,6 +1010,27 @@ export interface components {
              * @description USD charged or being charged, once a checkout started.
              */
             usd_total: string | null;
+        };
+        /**
+         * Overview
+         * @description The signed-in retailer's counts for the top of the Orders page.
+         */
+        Overview: {
+            /**
+             * Late
+             * @description Orders flagged late.
+             */
+            late: number;
+            /**
+             * Not Synced
+             * @description Orders flagged not synced.
+             */
+            not_synced: number;
+            /**
+             * Unpaid
+             * @description Orders waiting for payment (status unpaid).
+             */
+            unpaid: number;
         };
         /** PayIn */
         PayIn: {
@@ -1260,6 +1318,40 @@ export interface components {
              */
             max_buy_price_usd: number | string | null;
         };
+        /** ShipmentLineOut */
+        ShipmentLineOut: {
+            /** Line Id */
+            line_id: string;
+            /**
+             * Quantity
+             * @description Units of the line in this shipment.
+             */
+            quantity?: number | null;
+            /** Sku */
+            sku?: string | null;
+            /** Title */
+            title?: string | null;
+        };
+        /** ShippedLineIn */
+        ShippedLineIn: {
+            /**
+             * Line Id
+             * @description A Dropline line id of the order.
+             */
+            line_id: string;
+            /**
+             * Quantity
+             * @description Units of that line in this shipment.
+             */
+            quantity: number;
+        };
+        /** ShippedLineOut */
+        ShippedLineOut: {
+            /** Line Id */
+            line_id: string;
+            /** Quantity */
+            quantity: number;
+        };
         /** SignIn */
         SignIn: {
             /** Email */
@@ -1484,6 +1576,11 @@ export interface components {
             /** Carrier */
             carrier?: string | null;
             /**
+             * Lines
+             * @description What this shipment carries.
+             */
+            lines?: components["schemas"]["ShippedLineOut"][] | null;
+            /**
              * Status
              * @enum {string}
              */
@@ -1497,6 +1594,11 @@ export interface components {
         TrackingIn: {
             /** Carrier */
             carrier?: string | null;
+            /**
+             * Lines
+             * @description Lines and quantities this shipment carries; omitted: every quantity not shipped yet. 422 unknown_line / duplicate_line; 409 over_shipped (more than is left of a line) or already_shipped (nothing is left).
+             */
+            lines?: components["schemas"]["ShippedLineIn"][] | null;
             /** Supplier Order Id */
             supplier_order_id?: string | null;
             /** Tracking Number */
@@ -1504,17 +1606,40 @@ export interface components {
             /** Tracking Url */
             tracking_url?: string | null;
         };
-        /** TrackingOut */
+        /**
+         * TrackingOut
+         * @description One shipment (tracking number) of the order.
+         */
         TrackingOut: {
             /** Carrier */
             carrier?: string | null;
+            /**
+             * Lines
+             * @description Lines and quantities this shipment carries; null: every line (older reports).
+             */
+            lines?: components["schemas"]["ShipmentLineOut"][] | null;
             /** Source */
             source: string;
+            /**
+             * Store Kept Number
+             * @description The store keeps one tracking number per order (Ecwid) and shows this one; this shipment's number is recorded in Dropline only.
+             */
+            store_kept_number?: string | null;
+            /**
+             * Store Note
+             * @description What the retailer should know about the store's copy.
+             */
+            store_note?: string | null;
             /**
              * Synced
              * @default false
              */
             synced: boolean;
+            /**
+             * Synced At
+             * @description When it reached the store (OrderSynced).
+             */
+            synced_at?: string | null;
             /** Tracking Id */
             tracking_id: string;
             /** Tracking Number */
@@ -2411,6 +2536,8 @@ export interface operations {
                 created_to?: string | null;
                 /** @description Order number, store order number, customer, SKU */
                 q?: string | null;
+                /** @description Only orders flagged late (no tracking in time) or not synced (write-back failing) */
+                flag?: ("late" | "not_synced") | null;
                 limit?: number;
                 offset?: number;
             };
@@ -2618,6 +2745,8 @@ export interface operations {
                 created_to?: string | null;
                 /** @description Order number, store order number, customer, SKU */
                 q?: string | null;
+                /** @description Only orders flagged late (no tracking in time) or not synced (write-back failing) */
+                flag?: ("late" | "not_synced") | null;
             };
             header?: {
                 /** @description Machine clients: Bearer <retailer API key> */
@@ -2947,6 +3076,103 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TrackingAccepted"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    overview_api_v1_overview_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Machine clients: Bearer <retailer API key> */
+                authorization?: string | null;
+                /** @description Browsers: the csrf_token of the session, on every state-changing request */
+                "X-CSRF-Token"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Overview"];
                 };
             };
             /** @description Bad Request */

@@ -16,6 +16,7 @@ import { canCancel } from "./cancel";
 import CancelOrderDialog from "./CancelOrderDialog";
 import { useOrder } from "./queries";
 import StatusChip from "./StatusChip";
+import AlertChips from "./AlertChips";
 import { visuallyHidden } from "../components/visuallyHidden";
 import { refundAmountLine, refundDestination } from "../checkout/refunds";
 
@@ -88,6 +89,7 @@ export default function OrderDetailPage() {
       <Stack direction="row" sx={{ alignItems: "center", gap: 2, flexWrap: "wrap" }}>
         <Typography variant="h1" sx={{ fontSize: 26, fontWeight: 600 }}>Order {o.order_number ?? o.order_id}</Typography>
         <StatusChip status={o.status} />
+        <AlertChips order={o} />
         {nonAuto && o.status !== "non_auto_order" && <Chip size="small" variant="outlined" label="Non auto-order" />}
         <Box sx={{ flexGrow: 1 }} />
         {canCancel(o.status) && (

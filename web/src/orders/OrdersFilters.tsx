@@ -1,6 +1,6 @@
 import { useEffect, useState } from "react";
 import { Autocomplete, Box, Button, FormControl, InputLabel, MenuItem, Select, TextField } from "@mui/material";
-import type { OrderFilters } from "./filters";
+import { FLAGS, type OrderFilters } from "./filters";
 import { STATUSES, statusLabel } from "./status";
 import { useStores, useSuppliers } from "./queries";
 import { platformLabel } from "../format";
@@ -26,7 +26,7 @@ export default function OrdersFilters({ filters, onChange }: Props) {
   const supplierOptions = suppliers.data ?? [];
   const selectedSupplier = supplierOptions.find((s) => s.supplier_id === filters.supplier_id) ?? null;
   const anyFilter = filters.supplier_id || filters.status || filters.store_id || filters.created_from ||
-    filters.created_to || filters.q;
+    filters.created_to || filters.q || filters.flag;
 
   return (
     <Box role="search" aria-label="Filter orders"
@@ -60,6 +60,14 @@ export default function OrdersFilters({ filters, onChange }: Props) {
           ))}
         </Select>
       </FormControl>
+      <FormControl size="small" sx={{ minWidth: 150 }}>
+        <InputLabel id="flag-filter-label">Alerts</InputLabel>
+        <Select labelId="flag-filter-label" label="Alerts" value={filters.flag}
+          onChange={(e) => onChange({ flag: e.target.value })}>
+          <MenuItem value="">All orders</MenuItem>
+          {FLAGS.map((f) => <MenuItem key={f.value} value={f.value}>{f.label}</MenuItem>)}
+        </Select>
+      </FormControl>
       <TextField size="small" type="date" label="Created from" value={filters.created_from}
         onChange={(e) => onChange({ created_from: e.target.value })}
         slotProps={{ inputLabel: { shrink: true }, htmlInput: { max: filters.created_to || undefined } }} />
@@ -70,7 +78,7 @@ export default function OrdersFilters({ filters, onChange }: Props) {
         placeholder="Order number, customer, SKU" onChange={(e) => setQ(e.target.value)}
         onKeyDown={(e) => { if (e.key === "Enter") onChange({ q }); }} />
       {anyFilter && (
-        <Button onClick={() => onChange({ supplier_id: "", status: "", store_id: "", created_from: "", created_to: "", q: "" })}>
+        <Button onClick={() => onChange({ supplier_id: "", status: "", store_id: "", created_from: "", created_to: "", q: "", flag: "" })}>
           Clear filters
         </Button>
       )}

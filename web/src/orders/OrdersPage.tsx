@@ -13,7 +13,9 @@ import { useTitle } from "../components/useTitle";
 import { localDateTime, moneyWithCode, platformLabel, shortDateTime } from "../format";
 import { exportCsvUrl, filtersFromParams, filtersToParams, PAGE_SIZES, type OrderFilters } from "./filters";
 import OrdersFilters from "./OrdersFilters";
-import { useOrderList } from "./queries";
+import { useOrderList, useOverview } from "./queries";
+import AlertChips from "./AlertChips";
+import { overviewLinks } from "./alerts";
 import { canPayNow, describeSkipped, planPayment, remainingAfterPaying, type SupplierGroup } from "./selection";
 import { selection, useSelection } from "./selectionStore";
 import StatusChip from "./StatusChip";
@@ -39,6 +41,7 @@ export default function OrdersPage() {
   const navigate = useNavigate();
   const list = useOrderList(filters);
   const priceChecks = usePriceChecks(list.dataUpdatedAt);
+  const alertCounts = overviewLinks(useOverview(list.dataUpdatedAt));
   const selected = useSelection();
   const [choosing, setChoosing] = useState(false);
   useTitle("Orders");
@@ -93,7 +96,20 @@ export default function OrdersPage() {
 
   return (
     <Stack spacing={2}>
-      <Typography variant="h1" sx={{ fontSize: 26, fontWeight: 600 }}>Orders</Typography>
+      <Stack direction="row" sx={{ alignItems: "center", gap: 1.5, flexWrap: "wrap" }}>
+        <Typography variant="h1" sx={{ fontSize: 26, fontWeight: 600 }}>Orders</Typography>
+        {alertCounts.length > 0 && (
+          <Box component="nav" aria-label="Alert counts" sx={{ display: "flex", gap: 1 }}>
+            {alertCounts.map((c) => (
+              <Button key={c.flag} size="small" variant={filters.flag === c.flag ? "contained" : "outlined"}
+                color={c.flag === "late" ? "warning" : "error"} aria-pressed={filters.flag === c.flag}
+                onClick={() => update({ flag: filters.flag === c.flag ? "" : c.flag })}>
+                {c.text}
+              </Button>
+            ))}
+          </Box>
+        )}
+      </Stack>
       <OrdersFilters filters={filters} onChange={update} />
 
       <Paper variant="outlined" sx={{ p: 1.5, display: "flex", flexWrap: "wrap", gap: 2, alignItems: "center" }}>
@@ -233,6 +249,7 @@ function OrderRow({ order: o, checked, guardrail }: { order: OrderSummary; check
       <TableCell>
         <Stack spacing={0.5} sx={{ alignItems: "flex-start" }}>
           <StatusChip status={o.status} />
+          <AlertChips order={o} />
           {nonAuto && o.status !== "non_auto_order" && <Chip size="small" variant="outlined" label="Non auto-order" />}
           {nonAuto && o.supplier?.website_url && (
             <Button size="small" variant="outlined" component="a" href={o.supplier.website_url} target="_blank"

@@ -21,6 +21,23 @@ describe("Orders filters in the URL", () => {
     expect(toApiQuery(f)).toEqual({ status: "unpaid", limit: 100, offset: 300 });
   });
 
+  it("the alert flag round-trips and goes to the list and the CSV export", () => {
+    const f = filtersFromParams(new URLSearchParams("flag=not_synced&page=1"));
+    expect(f.flag).toBe("not_synced");
+    expect(filtersToParams(f).toString()).toBe("flag=not_synced&page=1");
+    expect(toApiQuery(f)).toEqual({ flag: "not_synced", limit: 25, offset: 25 });
+    expect(exportCsvUrl(filtersFromParams(new URLSearchParams("status=shipped&flag=late"))))
+      .toBe("/api/v1/orders/export.csv?status=shipped&flag=late");
+  });
+
+  it("a flag the gateway does not know is dropped instead of answering 422", () => {
+    for (const bad of ["overdue", "LATE", ""]) {
+      const f = filtersFromParams(new URLSearchParams({ flag: bad }));
+      expect(f.flag).toBe("");
+      expect(toApiQuery(f)).toEqual({ limit: 25, offset: 0 });
+    }
+  });
+
   it("the CSV export carries exactly the filters, not the page", () => {
     const f = filtersFromParams(new URLSearchParams("supplier_id=sup_1&status=unpaid&q=%20mug%20&page=4"));
     expect(exportCsvUrl(f)).toBe("/api/v1/orders/export.csv?supplier_id=sup_1&status=unpaid&q=mug");

@@ -7,12 +7,24 @@ export interface OrderFilters {
   created_from: string;
   created_to: string;
   q: string;
+  /** An alert flag: "late", "not_synced", or "" for every order. */
+  flag: string;
   page: number;
   page_size: number;
 }
 
 export const PAGE_SIZES = [25, 50, 100];
-const FILTER_KEYS = ["supplier_id", "status", "store_id", "created_from", "created_to", "q"] as const;
+const FILTER_KEYS = ["supplier_id", "status", "store_id", "created_from", "created_to", "q", "flag"] as const;
+
+/** The alert flags the list can be filtered on (the gateway answers 422 to anything else). */
+export const FLAGS = [
+  { value: "late", label: "Late" },
+  { value: "not_synced", label: "Not synced" },
+] as const;
+
+function knownFlag(v: string | null): string {
+  return FLAGS.some((f) => f.value === v) ? (v as string) : "";
+}
 
 export function filtersFromParams(params: URLSearchParams): OrderFilters {
   const size = Number(params.get("page_size"));
@@ -24,6 +36,7 @@ export function filtersFromParams(params: URLSearchParams): OrderFilters {
     created_from: params.get("created_from") ?? "",
     created_to: params.get("created_to") ?? "",
     q: params.get("q") ?? "",
+    flag: knownFlag(params.get("flag")),
     page: Number.isInteger(page) && page > 0 ? page : 0,
     page_size: PAGE_SIZES.includes(size) ? size : PAGE_SIZES[0],
   };

@@ -1,5 +1,6 @@
 // Queries of the orders screens, with their cache keys in one place (live updates patch them).
-import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { useEffect } from "react";
+import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
 import { client, unwrap } from "../api/client";
 import type { OrderDetail, OrderPage } from "../api/types";
 import type { OrderFilters } from "./filters";
@@ -9,6 +10,7 @@ export const orderKeys = {
   lists: ["orders", "list"] as const,
   list: (f: OrderFilters) => ["orders", "list", f] as const,
   detail: (id: string) => ["orders", "detail", id] as const,
+  overview: ["overview"] as const,
 };
 
 export function useOrderList(filters: OrderFilters) {
@@ -42,4 +44,18 @@ export function useStores() {
     queryFn: ({ signal }) => unwrap(client.GET("/api/v1/stores", { signal })).then((r) => r.stores),
     staleTime: 5 * 60_000,
   });
+}
+
+/** The retailer's counts (late, not synced, unpaid); refetched whenever the orders list is. */
+export function useOverview(listUpdatedAt: number) {
+  const queryClient = useQueryClient();
+  const query = useQuery({
+    queryKey: orderKeys.overview,
+    queryFn: ({ signal }) => unwrap(client.GET("/api/v1/overview", { signal })),
+    staleTime: 5_000,
+  });
+  useEffect(() => {
+    if (listUpdatedAt) void queryClient.invalidateQueries({ queryKey: orderKeys.overview });
+  }, [listUpdatedAt, queryClient]);
+  return query.data;
 }

@@ -18,7 +18,10 @@ says why (the merchant waits for an answer in the store).
 A supplier's rejection (OrderForwardingFailed with rejected_by_supplier, from forwarder or from the
 supplier API) fails the order and says a refund follows; checkout's OrderRefunded then records the
 refund on the order (one per refund id) and moves it to refunded, the one status past failed: the
-order is done, nothing is left for the retailer to do."""
+order is done, nothing is left for the retailer to do.
+
+tracking-sync's OrderAlert sets and clears the order's flags late_since / not_synced_since (see
+`alerted`); a refunded or cancelled order carries neither."""
 
 from __future__ import annotations
 
@@ -26,8 +29,11 @@ import json
 from datetime import datetime
 
 from dropline_schemas.events import (
+    AlertKind,
+    AlertState,
     DroplineOrder,
     FulfilmentRequestAcceptedV1,
+    OrderAlertV1,
     OrderAmendedV1,
     OrderForwardedV1,
     OrderForwardingFailedV1,
@@ -181,6 +187,8 @@ def apply(row, event) -> tuple[str | None, str]:
         return amended(row, event)
     if isinstance(event, FulfilmentRequestAcceptedV1):
         return fulfilment_requested(row, event)
+    if isinstance(event, OrderAlertV1):
+        return alerted(row, event)
     raise ValueError(f"projection has no rule for {type(event).__name__}")
 
 
@@ -215,6 +223,7 @@ def refunded(row, event: OrderRefundedV1) -> tuple[str | None, str]:
     row.refunds_json = json.dumps(refunds)
     advance(row, "refunded")
     row.problem = None  # the rejection's problem is settled: the money is back
+    clear_flags(row)
     method = METHOD_NAMES.get(d.method.value, d.method.value)
     return "refunded", (f"Refunded {d.usd_amounts.total} USD ({d.supplier_currency_amounts.total} {currency}) "
                         f"by {method} ({d.provider} {d.provider_reference}): {d.reason}")
@@ -235,10 +244,55 @@ def amended(row, event: OrderAmendedV1) -> tuple[str | None, str]:
     if d.cancelled:
         advance(row, "cancelled")
         row.problem = None  # nothing is left to do for a cancelled order
+        clear_flags(row)
         return "cancelled", cancelled_by(d.notice)
     if before is not None and before.shipping_address == d.shipping_address:
         return None, "Customer contact updated from the store"
     return None, "Shipping address updated from the store"
+
+
+FLAG_COLUMNS = {AlertKind.LATE: "late_since", AlertKind.NOT_SYNCED: "not_synced_since"}
+CLOSED = {"refunded", "cancelled"}  # done: nothing is late or waiting for the store any more
+
+
+def clear_flags(row) -> None:
+    row.late_since = None
+    row.not_synced_since = None
+
+
+def _first_lower(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def alerted(row, event: OrderAlertV1) -> tuple[str | None, str]:
+    """tracking-sync flagged the order (raised: late_since / not_synced_since becomes the alert's `since`,
+    when the condition began) or took the flag back (cleared: the column becomes null). The timeline
+    always says what tracking-sync decided; the row follows two rules for events that arrive late:
+
+    * A cleared alert carries the `since` of the raise it clears. It removes the flag only when the flag
+      is not newer than that (flag <= since): the clear of an older episode, redelivered or arriving after
+      a newer raise, leaves the newer raise standing.
+    * A refunded or cancelled order is never flagged: a raise that arrives after the refund or the
+      cancellation (another topic) sets nothing; tracking-sync clears it on its side as well."""
+    d = event.data
+    column = FLAG_COLUMNS[d.kind]
+    current = getattr(row, column)
+    if d.state is AlertState.RAISED:
+        words = (f"Flagged late: {_first_lower(d.reason)}" if d.kind is AlertKind.LATE
+                 else f"Flagged not synced: {_first_lower(d.reason)}")
+        if row.status in CLOSED:
+            return None, f"{words} (the order is {row.status}, so it stays unflagged)"
+        setattr(row, column, d.since)
+        return None, words
+    if d.kind is AlertKind.LATE:
+        words = "No longer late" if d.reason.rstrip(".") == "No longer late" else \
+            f"No longer late: {_first_lower(d.reason)}"
+    else:
+        words = f"No longer flagged not synced: {_first_lower(d.reason)}"
+    if current is not None and current > d.since:
+        return None, f"{words} (an earlier flag; the one since {current:%Y-%m-%d %H:%M} UTC stands)"
+    setattr(row, column, None)
+    return None, words
 
 
 def cancelled_by(notice: str) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, or_, type_coerce
+from sqlalchemy import case, delete, or_, type_coerce
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -40,6 +40,10 @@ class OrderFilter:
     created_from: datetime | None = None  # inclusive
     created_before: datetime | None = None  # exclusive
     q: str | None = None
+    flag: str | None = None  # "late" | "not_synced": only orders with that alert flag
+
+
+FLAG_COLUMNS = {"late": OrderView.late_since, "not_synced": OrderView.not_synced_since}
 
 
 def _like_escape(text: str) -> str:
@@ -94,6 +98,8 @@ class Repository:
             cond.append(OrderView.status == f.status)
         if f.store_id:
             cond.append(OrderView.store_id == f.store_id)
+        if f.flag:
+            cond.append(col(FLAG_COLUMNS[f.flag]).is_not(None))
         if f.created_from:
             cond.append(col(OrderView.created_at) >= f.created_from)
         if f.created_before:
@@ -127,6 +133,17 @@ class Repository:
         stmt = (select(OrderView).where(*cond)
                 .order_by(col(OrderView.created_at).desc(), col(OrderView.order_id).desc()).limit(limit))
         return list((await self.s.exec(stmt)).all())
+
+    async def overview_counts(self, retailer_id: str) -> dict[str, int]:
+        """The retailer's orders flagged late, flagged not synced, and unpaid (one query)."""
+        def count_of(condition):
+            return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+        stmt = select(count_of(col(OrderView.late_since).is_not(None)),
+                      count_of(col(OrderView.not_synced_since).is_not(None)),
+                      count_of(col(OrderView.status) == "unpaid")).where(OrderView.retailer_id == retailer_id)
+        late, not_synced, unpaid = (await self.s.exec(stmt)).one()
+        return {"late": int(late), "not_synced": int(not_synced), "unpaid": int(unpaid)}
 
     async def orders_by_ids(self, retailer_id: str, order_ids: Sequence[str]) -> list[OrderView]:
         if not order_ids:

@@ -90,8 +90,22 @@ class OrderSummary(_Out):
     problem: str | None
     supplier_order_id: str | None
     tracking: list[TrackingOut]
+    late_since: datetime | None = Field(
+        default=None, description="Flagged late (no tracking within the supplier's handling days) since then; "
+                                  "null: not late.")
+    not_synced_since: datetime | None = Field(
+        default=None, description="Flagged not synced (writing tracking back to the store keeps failing) since "
+                                  "then; null: not flagged.")
     created_at: datetime
     updated_at: datetime
+
+
+class Overview(_Out):
+    """The signed-in retailer's counts for the top of the Orders page."""
+
+    late: int = Field(description="Orders flagged late.")
+    not_synced: int = Field(description="Orders flagged not synced.")
+    unpaid: int = Field(description="Orders waiting for payment (status unpaid).")
 
 
 class OrderPage(_Out):

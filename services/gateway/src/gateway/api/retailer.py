@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -22,6 +22,7 @@ from ..views import (
     CheckoutConfig,
     OrderDetail,
     OrderPage,
+    Overview,
     PaymentOut,
     QuoteOut,
     RetailerSettings,
@@ -37,23 +38,26 @@ router = APIRouter(prefix="/api/v1", tags=["retailer API"], responses=ERRORS)
 
 
 def _filters(supplier_id: str | None, status: str | None, store_id: str | None,
-             created_from: date | datetime | None, created_to: date | datetime | None, q: str | None):
+             created_from: date | datetime | None, created_to: date | datetime | None, q: str | None,
+             flag: str | None = None):
     return order_filter(supplier_id=supplier_id, status=status, store_id=store_id, created_from=created_from,
-                        created_to=created_to, q=q)
+                        created_to=created_to, q=q, flag=flag)
 
 
 FilterId = Annotated[str | None, Query(max_length=64)]
 Search = Annotated[str | None, Query(max_length=100, description="Order number, store order number, customer, SKU")]
 DateFrom = Annotated[date | datetime | None, Query(description="YYYY-MM-DD (UTC day, included) or ISO 8601 time")]
 DateTo = Annotated[date | datetime | None, Query(description="YYYY-MM-DD (UTC day, included) or ISO 8601 time")]
+Flag = Annotated[Literal["late", "not_synced"] | None,
+                 Query(description="Only orders flagged late (no tracking in time) or not synced (write-back failing)")]
 
 
 @router.get("/orders", response_model=OrderPage, summary="The retailer's Dropline orders, newest first")
 async def list_orders(request: Request, who: Retailer, supplier_id: FilterId = None, status: FilterId = None,
                       store_id: FilterId = None, created_from: DateFrom = None, created_to: DateTo = None,
-                      q: Search = None, limit: Annotated[int, Query(ge=1, le=200)] = 50,
+                      q: Search = None, flag: Flag = None, limit: Annotated[int, Query(ge=1, le=200)] = 50,
                       offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> OrderPage:
-    f = _filters(supplier_id, status, store_id, created_from, created_to, q)
+    f = _filters(supplier_id, status, store_id, created_from, created_to, q, flag)
     return await use_cases(request).orders.page(who, f, limit=limit, offset=offset)
 
 
@@ -61,8 +65,8 @@ async def list_orders(request: Request, who: Retailer, supplier_id: FilterId = N
             responses={200: {"content": {"text/csv": {}}, "description": "One row per order, all pages"}})
 async def export_orders(request: Request, who: Retailer, supplier_id: FilterId = None, status: FilterId = None,
                         store_id: FilterId = None, created_from: DateFrom = None, created_to: DateTo = None,
-                        q: Search = None) -> StreamingResponse:
-    f = _filters(supplier_id, status, store_id, created_from, created_to, q)
+                        q: Search = None, flag: Flag = None) -> StreamingResponse:
+    f = _filters(supplier_id, status, store_id, created_from, created_to, q, flag)
     name = f"dropline-orders-{date.today().isoformat()}.csv"
     return StreamingResponse(use_cases(request).orders.export_csv(who, f), media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": f'attachment; filename="{name}"',
@@ -82,6 +86,12 @@ async def order_events(request: Request, who: Retailer,
         else:
             seq, summary = item
             yield ServerSentEvent(event="order", id=str(seq), data=summary.model_dump(mode="json"), retry=2000)
+
+
+@router.get("/overview", response_model=Overview,
+            summary="The retailer's counts: orders flagged late, flagged not synced, unpaid")
+async def overview(request: Request, who: Retailer) -> Overview:
+    return await use_cases(request).orders.overview(who)
 
 
 @router.get("/orders/{order_id}", response_model=OrderDetail,

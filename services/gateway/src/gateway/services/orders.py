@@ -37,6 +37,7 @@ from ..views import (
     OrderDetail,
     OrderPage,
     OrderSummary,
+    Overview,
     Reconciliation,
     RejectionAccepted,
     StoreHealthOut,
@@ -74,13 +75,18 @@ CSV_COLUMNS = ["Dropline order", "Store order", "Store", "Platform", "Supplier",
                "Dropline status", "Cost currency", "Cost", "USD", "Tracking numbers", "Created (UTC)"]
 
 
+FLAGS = ("late", "not_synced")  # the alert flags an order list can be filtered on
+
+
 def order_filter(*, supplier_id: str | None, status: str | None, store_id: str | None,
                  created_from: date | datetime | None, created_to: date | datetime | None,
-                 q: str | None) -> OrderFilter:
+                 q: str | None, flag: str | None = None) -> OrderFilter:
     """created_from/created_to: dates are whole UTC days (both ends included); datetimes are exact."""
     if status and status not in RANK:
         raise GatewayError(422, "invalid_status", f"status must be one of {', '.join(sorted(RANK))}",
                            allowed=sorted(RANK))
+    if flag and flag not in FLAGS:
+        raise GatewayError(422, "invalid_flag", f"flag must be one of {', '.join(FLAGS)}", allowed=list(FLAGS))
 
     def start(d):
         if isinstance(d, datetime):
@@ -97,7 +103,7 @@ def order_filter(*, supplier_id: str | None, status: str | None, store_id: str |
     if lo and hi and lo >= hi:
         raise GatewayError(422, "invalid_date_range", "created_from must be before created_to")
     return OrderFilter(supplier_id=supplier_id or None, status=status or None, store_id=store_id or None,
-                       created_from=lo, created_before=hi, q=(q or "").strip() or None)
+                       created_from=lo, created_before=hi, q=(q or "").strip() or None, flag=flag or None)
 
 
 def store_health(row: StoreHealth | None, last_webhook_at, writes_waiting: int) -> StoreHealthOut:
@@ -128,6 +134,7 @@ def summary(row: OrderView, stores: dict[str, Store]) -> OrderSummary:
         customer_name=row.customer_name, item_count=row.item_count, unmatched_line_count=row.unmatched_line_count,
         cost=json.loads(row.cost_json) if row.cost_json else None, usd_total=row.usd_total, problem=row.problem,
         supplier_order_id=row.supplier_order_id, tracking=shipments.render(row.tracking_json, order),
+        late_since=row.late_since, not_synced_since=row.not_synced_since,
         created_at=row.created_at, updated_at=row.updated_at)
 
 
@@ -141,6 +148,10 @@ class Orders:
             rows, total = await repo.orders(who.retailer_id, f, limit=limit, offset=offset)
             stores = {s.store_id: s for s in await repo.stores_of(who.retailer_id)}
         return OrderPage(total=total, limit=limit, offset=offset, orders=[summary(r, stores) for r in rows])
+
+    async def overview(self, who: Principal) -> Overview:
+        async with self.db.uow() as uow:
+            return Overview(**await Repository(uow.session).overview_counts(who.retailer_id))
 
     async def summaries(self, retailer_id: str, order_ids: list[str]) -> list[OrderSummary]:
         async with self.db.uow() as uow:
