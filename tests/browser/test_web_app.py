@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
@@ -238,6 +239,51 @@ def test_a_non_auto_order_opens_the_suppliers_website_and_takes_a_tracking_numbe
     expect(page.get_by_role("link", name="1Z999AA10123456784")).to_be_visible()
     heading_status = page.locator("h1 + .MuiChip-root")
     expect(heading_status).to_have_text("Synced", timeout=60_000)
+
+
+def test_two_tracking_numbers_for_different_lines_of_a_non_auto_order_reach_the_store_as_two_fulfilments(
+        signed_in, stack, api):
+    page = signed_in
+    store_order = create_store_order(stack, [line(MANUAL_SKU, 1, "24.00", "Large basket"),
+                                             line("CANDLE-SOY", 2, "11.00", "Soy candle")], customer="Ola Parcels")
+    (order,) = dropline_orders(api, store_order["name"], 1)
+    page.goto(f"/orders/{order['order_id']}")
+    expect(page.get_by_role("heading", name=re.compile(order["order_number"]))).to_be_visible()
+    heading_status = page.locator("h1 + .MuiChip-root")
+
+    # First parcel: the basket only (the candles' quantity set to 0).
+    page.get_by_role("button", name="Add tracking number").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Tracking number").fill("1Z999AA10123456784")
+    expect(dialog.get_by_label("Quantity of Large basket in this parcel")).to_have_value("1")
+    expect(dialog.get_by_label("Quantity of Soy candle in this parcel")).to_have_value("2")
+    dialog.get_by_label("Quantity of Soy candle in this parcel").fill("0")
+    assert_accessible(page)
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_role("link", name="1Z999AA10123456784")).to_be_visible()
+    expect(heading_status).to_have_text("Partially shipped", timeout=30_000)
+
+    # Second parcel: what is left (the dialog offers only the candles now).
+    page.get_by_role("button", name="Add tracking number").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_label("Quantity of Large basket in this parcel")).to_have_count(0)
+    expect(dialog.get_by_label("Quantity of Soy candle in this parcel")).to_have_value("2")
+    dialog.get_by_label("Tracking number").fill("9400111899223197428490")
+    dialog.get_by_label("Carrier").fill("USPS")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_role("link", name="9400111899223197428490")).to_be_visible()
+    expect(heading_status).to_have_text("Synced", timeout=60_000)
+    expect(page.get_by_text("1 × Large basket")).to_be_visible()
+    expect(page.get_by_text("2 × Soy candle")).to_be_visible()
+
+    # The store holds two fulfilments, each with its own lines and number.
+    got = httpx.get(f"{stack.url('shopify')}/_control/shops/{stack.demo['shop']}/orders/{store_order['id']}",
+                    timeout=30).json()
+    shipped = {f["trackingInfo"][0]["number"]: {li["lineItem"]["sku"]: li["quantity"] for li in f["fulfillmentLineItems"]}
+               for f in got["fulfillments"]}
+    assert shipped == {"1Z999AA10123456784": {MANUAL_SKU: 1}, "9400111899223197428490": {"CANDLE-SOY": 2}}
 
 
 def test_export_csv_downloads_exactly_the_filtered_list(signed_in, stack, api):

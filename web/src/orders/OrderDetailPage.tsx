@@ -238,7 +238,13 @@ export default function OrderDetailPage() {
                       <Link href={t.tracking_url} target="_blank" rel="noopener noreferrer">{t.tracking_number}</Link>
                     ) : t.tracking_number}
                     {" · "}{t.carrier ?? "carrier unknown"}
-                    {" · "}{t.synced ? "in the store" : "not yet in the store"}
+                    {" · from the "}{t.source}
+                    {" · "}{t.store_kept_number ? "recorded in Dropline only" : t.synced
+                      ? `in the store${t.synced_at ? ` since ${localDateTime(t.synced_at)}` : ""}` : "not yet in the store"}
+                    <Typography sx={{ fontSize: 14 }} color="text.secondary">
+                      {t.lines ? t.lines.map((l) => `${l.quantity ?? ""} × ${l.title ?? l.sku ?? l.line_id}`).join(", ") : "Every line"}
+                    </Typography>
+                    {t.store_note && <Typography sx={{ fontSize: 14 }} color="warning.dark">{t.store_note}</Typography>}
                   </Box>
                 ))}
               </Stack>
@@ -262,7 +268,8 @@ export default function OrderDetailPage() {
       <CancelOrderDialog orderId={o.order_id} orderNumber={o.order_number ?? o.order_id} open={cancelling}
         onClose={() => setCancelling(false)}
         onCancelled={() => { setCancelling(false); setCopied("Order cancelled. It will not be paid."); }} />
-      <AddTrackingDialog orderId={o.order_id} orderNumber={o.order_number ?? o.order_id} open={tracking} onClose={() => setTracking(false)} />
+      <AddTrackingDialog orderId={o.order_id} orderNumber={o.order_number ?? o.order_id} lines={o.lines}
+        shipments={o.tracking} open={tracking} onClose={() => setTracking(false)} />
       <Snackbar open={!!copied} autoHideDuration={3000} onClose={() => setCopied(null)} message={copied ?? ""} />
     </Stack>
   );

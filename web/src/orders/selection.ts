@@ -24,7 +24,7 @@ export type NotPayableReason =
 
 export type Payability = { payable: true } | { payable: false; reason: NotPayableReason };
 
-const ALREADY_PAID = new Set(["paid", "forwarded", "shipped", "synced"]);
+const ALREADY_PAID = new Set(["paid", "forwarded", "partially_shipped", "shipped", "synced"]);
 
 export function payability(order: SelectableOrder): Payability {
   const s = order.status;

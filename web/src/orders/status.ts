@@ -5,6 +5,7 @@ export const STATUS_LABELS: Record<string, string> = {
   payment_pending: "Payment pending",
   paid: "Paid",
   forwarded: "Forwarded",
+  partially_shipped: "Partially shipped",
   shipped: "Shipped",
   synced: "Synced",
   non_auto_order: "Non auto-order",
@@ -26,7 +27,7 @@ export function statusColor(status: string): ChipColor {
   switch (status) {
     case "unpaid": return "warning";
     case "payment_pending": return "info";
-    case "paid": case "forwarded": return "primary";
+    case "paid": case "forwarded": case "partially_shipped": return "primary";
     case "shipped": case "synced": return "success";
     case "unmatched": case "failed": return "error";
     case "non_auto_order": return "secondary";
