@@ -10,7 +10,6 @@ from alembic import op
 
 import dropline_infra.types
 
-
 revision = '570082a9c868'
 down_revision = '165036b4d53d'
 branch_labels = None

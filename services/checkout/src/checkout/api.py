@@ -37,6 +37,8 @@ STATUS_BY_CODE = {
 }  # every other CheckoutError code is a 422
 
 RetailerId = Query(min_length=1, max_length=64, description="Set by the gateway from the retailer's session.")
+MaxBuyPrice = Query(default=None, gt=0, le=Decimal("999999.99"), decimal_places=2,
+                    description="The retailer's maximum buy price per unit, USD (from the gateway).")
 
 _errors = {401: {"model": ErrorView}, 404: {"model": ErrorView}, 409: {"model": ErrorView},
            422: {"model": ErrorView}}
@@ -86,10 +88,7 @@ def build_router(settings: Settings) -> APIRouter:
     @router.get("/unpaid", response_model=UnpaidView, responses=_errors,
                 summary="The retailer's unpaid orders, grouped by supplier")
     async def unpaid(request: Request, retailer_id: str = RetailerId,
-                     max_buy_price_usd: Decimal | None = Query(
-                         default=None, gt=0, le=Decimal("999999.99"), decimal_places=2,
-                         description="The retailer's maximum buy price per unit, USD (from the gateway).")
-                     ) -> UnpaidView:
+                     max_buy_price_usd: Decimal | None = MaxBuyPrice) -> UnpaidView:
         return await _checkout(request).unpaid(retailer_id, max_buy_price_usd)
 
     @router.post("/quotes", response_model=QuoteView, responses=_errors,

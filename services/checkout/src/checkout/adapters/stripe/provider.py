@@ -165,10 +165,7 @@ class StripeProvider:
             raise WebhookRejected(f"not a Stripe event: {exc}") from exc
         payload = event.to_dict()
         obj = payload.get("data", {}).get("object", {}) or {}
-        if event.type.startswith("payment_intent."):
-            reference = obj.get("id")
-        else:
-            reference = obj.get("payment_intent")
+        reference = obj.get("id") if event.type.startswith("payment_intent.") else obj.get("payment_intent")
         return ProviderEvent(event_id=event.id, type=event.type, kind=_EVENT_KINDS.get(event.type, EventKind.IGNORED),
                              reference=reference, payload=payload)
 
