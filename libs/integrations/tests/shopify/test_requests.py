@@ -5,6 +5,7 @@ stand-in in-process: read the request from the delivery as the stand-in sends it
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -155,7 +156,10 @@ async def test_throttled_is_retried_later(env: Env) -> None:
     await env.control.post(f"/_control/shops/{SHOP}/rate-limit", json={"currently_available": 0, "restore_rate": 5})
     with pytest.raises(Retryable) as raised:
         await env.platform.accept_fulfilment_request(STORE, request)
-    assert "throttled" in str(raised.value) and raised.value.retry_after and raised.value.retry_after > 0
+    # Either Shopify throttles the call, or (on a slow machine the bucket refills enough for the first query)
+    # our client-side budget sees the mutation cannot be paid for soon and stops before sending it.
+    assert re.search(r"throttled|rate-limit budget of .* is low", str(raised.value)), str(raised.value)
+    assert raised.value.retry_after and raised.value.retry_after > 0
     fo = await env.fulfillment_order(created["order"]["id"])
     assert fo["requestStatus"] == "SUBMITTED"  # nothing accepted
 
