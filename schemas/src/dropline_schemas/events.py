@@ -326,6 +326,30 @@ class TrackingAddedV1(EventEnvelope[TrackingAddedData]):
     event_type_name = "TrackingAdded"
 
 
+class TrackingCorrectedData(Contract):
+    """A wrong tracking number replaced by an explicit correction (the retailer in the web app or API, or
+    the supplier through the supplier API). The corrected shipment is kept, marked superseded; the new
+    record carries the same lines. tracking-sync changes the number on the store's existing fulfilment
+    (never a second fulfilment). Keyed by order id; published after the corrected TrackingAdded."""
+
+    order_id: str
+    tracking_id: str = Field(description="Id of the new tracking record (the correction).")
+    corrects_tracking_id: str = Field(description="The tracking record this one replaces (now superseded).")
+    previous_tracking_number: str
+    tracking_number: str
+    carrier: str | None = None
+    tracking_url: str | None = None
+    lines: list[ShippedLine] | None = Field(
+        default=None, description="The corrected shipment's lines and quantities (null = every line).")
+    source: Literal["supplier", "retailer"] = Field(description="Who corrected it: the retailer or the supplier.")
+    changed_by: str = Field(description="Who exactly: 'retailer:<user or API key>' or 'supplier:<supplier id>'.")
+    reason: str = Field(description="Why, in the words of whoever corrected it.")
+
+
+class TrackingCorrectedV1(EventEnvelope[TrackingCorrectedData]):
+    event_type_name = "TrackingCorrected"
+
+
 class OrderSyncedData(Contract):
     order_id: str
     tracking_id: str
@@ -522,7 +546,7 @@ class ListingUpsertedV1(EventEnvelope[ListingUpsertedData]):
 
 ALL_EVENTS: tuple[type[EventEnvelope], ...] = (
     StoreWebhookReceivedV1, OrderReceivedV1, OrderPaidV1, OrderPaymentFailedV1, OrderForwardedV1,
-    OrderForwardingFailedV1, TrackingAddedV1, OrderSyncedV1, OrderSyncFailedV1,
+    OrderForwardingFailedV1, TrackingAddedV1, TrackingCorrectedV1, OrderSyncedV1, OrderSyncFailedV1,
     StoreConnectedV1, SupplierRegisteredV1, ListingUpsertedV1, OrderPricedV1, OrderPaymentStartedV1,
     StoreReconciledV1, StoreIntakeFailedV1, StoreOrderChangedV1, OrderAmendedV1, FulfilmentRequestAcceptedV1,
     OrderRefundedV1, OrderAlertV1,

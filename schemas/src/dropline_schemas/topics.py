@@ -24,6 +24,7 @@ ORDER_FORWARDED = Topic("dropline.order-forwarded.v1", description="Order accept
 ORDER_FORWARDING_FAILED = Topic("dropline.order-forwarding-failed.v1", description="The order will not reach its supplier: the supplier rejected it (rejected_by_supplier; forwarder or gateway's supplier API) or Dropline could not forward it.")
 ORDER_REFUNDED = Topic("dropline.order-refunded.v1", description="An order's share of a payment refunded through its provider after the supplier rejected it (checkout → gateway).")
 TRACKING_ADDED = Topic("dropline.tracking-added.v1", description="A tracking number for an order (supplier or retailer).")
+TRACKING_CORRECTED = Topic("dropline.tracking-corrected.v1", description="A wrong tracking number replaced by an explicit correction, with who and why (gateway → tracking-sync, gateway's projection).")
 ORDER_SYNCED = Topic("dropline.order-synced.v1", description="Fulfilment + tracking written back to the store.")
 ORDER_SYNC_FAILED = Topic("dropline.order-sync-failed.v1", description="Write-back failed for good; an operator must look.")
 ORDER_ALERT = Topic("dropline.order-alert.v1", description="Late-shipment alerts: an order flagged late (no tracking after the supplier's handling days) or not synced (write-back failing past a threshold), and cleared again (tracking-sync → gateway).")
@@ -36,6 +37,6 @@ DEAD_LETTER = Topic("dropline.dead-letter.v1", partitions=1, description="Messag
 
 ALL_TOPICS: tuple[Topic, ...] = (
     STORE_WEBHOOK_RECEIVED, ORDER_RECEIVED, ORDER_PRICED, ORDER_PAYMENT_STARTED, ORDER_PAID, ORDER_PAYMENT_FAILED,
-    ORDER_FORWARDED, ORDER_FORWARDING_FAILED, TRACKING_ADDED, ORDER_SYNCED, ORDER_SYNC_FAILED, STORE_ORDER_CHANGED,
+    ORDER_FORWARDED, ORDER_FORWARDING_FAILED, TRACKING_ADDED, TRACKING_CORRECTED, ORDER_SYNCED, ORDER_SYNC_FAILED, STORE_ORDER_CHANGED,
     ORDER_AMENDED, FULFILMENT_REQUEST, ORDER_REFUNDED, ORDER_ALERT, STORE_HEALTH, CATALOG, DEAD_LETTER,
 )

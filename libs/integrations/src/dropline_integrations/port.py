@@ -139,6 +139,28 @@ class FulfilmentResult:
 
 
 @dataclass(frozen=True)
+class TrackingCorrection:
+    """Replace a wrong tracking number on a fulfilment Dropline wrote earlier (`fulfil` returned its id).
+    The fulfilment keeps its lines; only its tracking changes."""
+
+    platform_order_id: str
+    platform_fulfillment_id: str
+    previous: Tracking  # the number being corrected, as it was written
+    tracking: Tracking  # the right one
+    lines: tuple[FulfilmentLine, ...] = ()  # the shipment's lines (for platforms that need them)
+    notify_customer: bool = True
+
+
+@dataclass(frozen=True)
+class CorrectionResult:
+    platform_fulfillment_id: str
+    already_present: bool = False  # the store shows the new number already (a rerun after a crash)
+    # The store keeps one tracking number per order (Ecwid) and shows another number than the one
+    # corrected: nothing was written (writing would replace that other shipment's number).
+    kept_number: str | None = None
+
+
+@dataclass(frozen=True)
 class OrderListing:
     """One page of a reconciliation listing: full orders (as `fetch_order` returns them)."""
 
@@ -202,6 +224,12 @@ class StorePlatform(Protocol):
     async def fulfil(self, store: StoreAccess, request: FulfilmentRequest) -> FulfilmentResult:
         """Make the store show these lines fulfilled with this tracking. Looks at the store's current
         state first, so a retry after a lost answer never makes a second fulfilment."""
+        ...
+
+    async def correct_tracking(self, store: StoreAccess, correction: TrackingCorrection) -> CorrectionResult:
+        """Change the tracking of an existing fulfilment to the right number, never making a second
+        fulfilment. Looks first: a fulfilment that shows the new number already is `already_present`.
+        Permanent when the fulfilment is gone from the store."""
         ...
 
 
