@@ -1,8 +1,9 @@
-"""Logging and tracing, set up once per process.
+"""Logging, tracing and metrics, set up once per process.
 
 Logs are structured (JSON by default) and carry whatever is bound in the context
 (order_id, event_id, request id) plus the current trace and span ids, so a log line
-can be found from a trace and the other way round.
+can be found from a trace and the other way round. Metrics are OpenTelemetry instruments read
+by a Prometheus reader: every service serves them at `/metrics` (see runtime.Service).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import logging
 import sys
 
 import structlog
-from opentelemetry import trace
+from opentelemetry import metrics, trace
+from opentelemetry.exporter.prometheus import PrometheusMetricReader
+from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
@@ -76,3 +79,25 @@ def setup_tracing(service: str, exporter: str = "none") -> TracerProvider:
 
     HTTPXClientInstrumentor().instrument(tracer_provider=provider)
     return provider
+
+
+_meter_provider: MeterProvider | None = None
+
+
+def setup_metrics(service: str) -> MeterProvider:
+    """The process's MeterProvider, read by Prometheus (`prometheus_client`'s default registry, served at
+    /metrics). Once per process: a second Service in the same process (tests) shares the first one's, as
+    OpenTelemetry allows one global MeterProvider."""
+    global _meter_provider
+    if _meter_provider is None:
+        _meter_provider = MeterProvider(
+            resource=Resource.create({"service.name": service, "service.namespace": "dropline"}),
+            metric_readers=[PrometheusMetricReader()])
+        metrics.set_meter_provider(_meter_provider)
+    return _meter_provider
+
+
+def get_meter(name: str) -> metrics.Meter:
+    """A meter for a module's instruments. Instruments made before setup_metrics work once it runs
+    (the API's proxy meter); without it (unit tests of pure code) they record nothing."""
+    return metrics.get_meter(name)

@@ -12,13 +12,14 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI, Response
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from .db import Database
 from .http import make_http_client
 from .jobs import JobKind, JobWorker
 from .messaging import Consumers, ensure_topics, make_broker
 from .migrations import upgrade
-from .observability import get_logger, setup_logging, setup_tracing
+from .observability import get_logger, setup_logging, setup_metrics, setup_tracing
 from .outbox import OutboxRelay
 from .settings import ServiceSettings
 
@@ -32,6 +33,7 @@ class Service:
         self.migrations = migrations
         setup_logging(settings.service_name, settings.log_level, settings.log_format)
         self.tracer_provider = setup_tracing(settings.service_name, settings.otel_exporter)
+        setup_metrics(settings.service_name)
         self.db = Database(settings.database_url)
         self.broker = make_broker(settings, self.tracer_provider)
         self.consumers = Consumers(self.broker, self.db, settings)
@@ -51,7 +53,7 @@ class Service:
         self.app.state.service = self
         self._health_routes()
         FastAPIInstrumentor.instrument_app(self.app, tracer_provider=self.tracer_provider,
-                                           excluded_urls="healthz,readyz")
+                                           excluded_urls="healthz,readyz,metrics")
 
     def _health_routes(self) -> None:
         @self.app.get("/healthz", include_in_schema=False)
@@ -72,6 +74,11 @@ class Service:
             if problems:
                 response.status_code = 503
             return {"ready": not problems, "problems": problems}
+
+        @self.app.get("/metrics", include_in_schema=False)
+        async def prometheus_metrics() -> Response:
+            """The process's OpenTelemetry metrics in Prometheus' text format (for scraping)."""
+            return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
