@@ -14,11 +14,18 @@ from typing import Any
 import httpx
 from sqlmodel import select
 
-from dropline_infra.jobs import JobWorker
+from dropline_infra.jobs import JobWorker, Permanent, Retryable
 from dropline_infra.migrations import upgrade
 from dropline_infra.models import Job, OutboxMessage
 from dropline_infra.runtime import Service
 from dropline_infra.secrets import SecretBox
+from dropline_integrations.port import (
+    CorrectionResult,
+    FulfilmentRequest,
+    FulfilmentResult,
+    StoreAccess,
+    TrackingCorrection,
+)
 from dropline_schemas import topics as T
 from dropline_schemas.events import (
     DeliveryKind,
@@ -36,6 +43,8 @@ from dropline_schemas.events import (
     SupplierTerms,
     TrackingAddedData,
     TrackingAddedV1,
+    TrackingCorrectedData,
+    TrackingCorrectedV1,
 )
 from tracking_sync import handlers
 from tracking_sync.app import MIGRATIONS, build
@@ -53,6 +62,8 @@ OUR_LINES = [("l-1", "466157049", "IPOD-GREEN", 2), ("l-2", "466157050", "CASE",
 OTHER_LINE = ("x-1", "518995019", "CHARGER", 1)
 UPS_NUMBER = "1Z999AA10123456784"
 UPS_URL = f"https://www.ups.com/track?tracknum={UPS_NUMBER}"
+RIGHT_NUMBER = "1Z999AA10123456795"  # what a correction replaces UPS_NUMBER with
+RIGHT_URL = f"https://www.ups.com/track?tracknum={RIGHT_NUMBER}"
 
 
 def store_connected(secrets_key: str, *, store_id: str = "store-1", platform: Platform = Platform.SHOPIFY,
@@ -88,6 +99,73 @@ def tracking_added(order_id: str = "order-1", tracking_id: str = "trk-1", *, num
                                tracking_url=url, source="supplier", line_ids=line_ids, lines=shipped),
         producer="gateway", tenant_id=TENANT, correlation_id=f"store-order-{PLATFORM_ORDER_ID}",
         causation_id="supplier-report-1")
+
+
+def tracking_corrected(order_id: str = "order-1", tracking_id: str = "trk-2", corrects: str = "trk-1", *,
+                       previous: str = UPS_NUMBER, number: str = RIGHT_NUMBER, carrier: str | None = "UPS",
+                       url: str | None = RIGHT_URL, lines: dict[str, int] | None = None) -> TrackingCorrectedV1:
+    """What the gateway publishes for a correction (`lines`: line id → quantity; None = every line)."""
+    shipped = None if lines is None else [ShippedLine(line_id=i, quantity=q) for i, q in lines.items()]
+    return TrackingCorrectedV1.create(
+        data=TrackingCorrectedData(order_id=order_id, tracking_id=tracking_id, corrects_tracking_id=corrects,
+                                   previous_tracking_number=previous, tracking_number=number, carrier=carrier,
+                                   tracking_url=url, lines=shipped, source="retailer", changed_by="retailer:user-1",
+                                   reason="typo in the number"),
+        producer="gateway", tenant_id=TENANT, correlation_id=f"store-order-{PLATFORM_ORDER_ID}",
+        causation_id="correction-1")
+
+
+@dataclass
+class FakeStorePlatform:
+    """A store platform adapter in memory: fulfilments by id with their number; both calls look first
+    (a number already there is already_present). `fail_fulfil` / `fail_correct` make the next calls
+    Retryable; `gone` makes correct_tracking Permanent; `crash_after_write` raises once right after a
+    write (the worker dies before its commit)."""
+
+    fulfilments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+    writes: int = 0
+    fail_fulfil: int = 0
+    fail_correct: int = 0
+    gone: bool = False
+    crash_after_write: bool = False
+
+    def _crash(self) -> None:
+        if self.crash_after_write:
+            self.crash_after_write = False
+            raise RuntimeError("worker killed before commit")
+
+    async def fulfil(self, store: StoreAccess, request: FulfilmentRequest) -> FulfilmentResult:
+        self.calls.append(("fulfil", request))
+        if self.fail_fulfil:
+            self.fail_fulfil -= 1
+            raise Retryable("HTTP 503 from the store")
+        for fid, f in self.fulfilments.items():
+            if f["number"] == request.tracking.number:
+                return FulfilmentResult(platform_fulfillment_id=fid, already_present=True)
+        fid = f"F{len(self.fulfilments) + 1}"
+        self.fulfilments[fid] = {"number": request.tracking.number, "lines": request.lines}
+        self.writes += 1
+        self._crash()
+        return FulfilmentResult(platform_fulfillment_id=fid)
+
+    async def correct_tracking(self, store: StoreAccess, correction: TrackingCorrection) -> CorrectionResult:
+        self.calls.append(("correct", correction))
+        if self.fail_correct:
+            self.fail_correct -= 1
+            raise Retryable("HTTP 503 from the store")
+        fulfilment = self.fulfilments.get(correction.platform_fulfillment_id)
+        if self.gone or fulfilment is None:
+            raise Permanent(f"fulfilment {correction.platform_fulfillment_id} is gone from the store")
+        if fulfilment["number"] == correction.tracking.number:
+            return CorrectionResult(platform_fulfillment_id=correction.platform_fulfillment_id, already_present=True)
+        fulfilment["number"] = correction.tracking.number
+        self.writes += 1
+        self._crash()
+        return CorrectionResult(platform_fulfillment_id=correction.platform_fulfillment_id)
+
+    def of(self, kind: str) -> list[Any]:
+        return [c for k, c in self.calls if k == kind]
 
 
 def store_webhook(body: dict[str, Any], *, delivery_id: str = "dlv-1", store_id: str = "store-1",
@@ -214,6 +292,8 @@ class Harness:
             handler, topic, event_type = handlers.on_order_received, T.ORDER_RECEIVED, OrderReceivedV1
         elif isinstance(event, TrackingAddedV1):
             handler, topic, event_type = handlers.on_tracking_added, T.TRACKING_ADDED, TrackingAddedV1
+        elif isinstance(event, TrackingCorrectedV1):
+            handler, topic, event_type = handlers.on_tracking_corrected, T.TRACKING_CORRECTED, TrackingCorrectedV1
         elif isinstance(event, StoreWebhookReceivedV1):
             handler, topic, event_type = handlers.on_store_webhook, T.STORE_WEBHOOK_RECEIVED, StoreWebhookReceivedV1
         else:

@@ -9,6 +9,10 @@ not synced (its write-back to the store has been failing for longer than a thres
 - A recurring durable job (`watch_shipments`, `Again(interval)`) applies the rule to the open orders and
   to the write-back jobs that failed at least once: that is how a flag is raised as time passes, and how
   not_synced clears when the write-back finally succeeds.
+- Tracking corrections (TrackingCorrected, correct_tracking jobs) are write-backs too: a failing one counts
+  for not_synced like a failing sync_tracking; one that reached the store stands for the record it
+  corrected (a corrected number that never got there no longer keeps the order not synced). They are no
+  fact of the late rule: the order had its tracking already, a correction never makes it late again.
 - The rule itself is pure (`domain.desired_flags`); the clock is injected (tests move it forward).
 """
 
@@ -38,11 +42,11 @@ from dropline_schemas.events import (
     TrackingAddedV1,
 )
 
+from .corrections import CORRECT_TRACKING, WRITE_BACK_KINDS
 from .domain import desired_flags
 from .models import SyncOrderAlert
 from .repository import FailingWriteBack, Repository
 from .settings import Settings
-from .syncing import SYNC_TRACKING
 
 log = get_logger(__name__)
 PRODUCER = "tracking-sync"
@@ -128,9 +132,10 @@ class ShipmentAlerts:
                 assert isinstance(failing, FailingWriteBack)
                 waited = _hours(now - flags.not_synced)
                 why = f": {failing.last_error}" if failing.last_error else ""
+                what = "the corrected tracking" if failing.correction else "the tracking"
                 self._publish(uow, row, now, AlertKind.NOT_SYNCED, AlertState.RAISED, since=flags.not_synced,
                               tracking_id=failing.tracking_id,
-                              reason=f"The store has not taken the tracking for {waited}; writing it back fails{why}"[:1000])
+                              reason=f"The store has not taken {what} for {waited}; writing it back fails{why}"[:1000])
             else:
                 reason = "The order was refunded" if row.closed_at else "The tracking reached the store"
                 self._publish(uow, row, now, AlertKind.NOT_SYNCED, AlertState.CLEARED, since=row.not_synced_since,
@@ -162,7 +167,7 @@ class ShipmentAlerts:
     async def scan(self, uow: UnitOfWork, _payload: dict[str, Any]) -> Again:
         now = self.clock()
         repo = Repository(uow.session)
-        failing = await repo.failing_write_backs(SYNC_TRACKING)
+        failing = await repo.failing_write_backs(WRITE_BACK_KINDS, correction_kind=CORRECT_TRACKING)
         rows = {r.order_id: r for r in await repo.alert_candidates()}
         for order_id, f in failing.items():
             if order_id not in rows:

@@ -13,8 +13,10 @@ from dropline_schemas.events import (
     StoreConnectedV1,
     StoreWebhookReceivedV1,
     TrackingAddedV1,
+    TrackingCorrectedV1,
 )
 
+from .corrections import CORRECT_TRACKING, correction_payload
 from .fulfilment_requests import ACCEPT_FULFILMENT_REQUEST, request_payload
 from .models import SyncOrder, SyncOrderLine, SyncStore
 from .repository import Repository
@@ -56,6 +58,22 @@ async def on_tracking_added(uow: UnitOfWork, event: TrackingAddedV1) -> None:
     payload = sync_payload(event, order, await repo.order_lines(d.order_id))
     added = await enqueue(uow, SYNC_TRACKING, key=d.tracking_id, payload=payload)
     log.info("tracking sync queued" if added else "tracking sync already queued", tracking_id=d.tracking_id)
+
+
+async def on_tracking_corrected(uow: UnitOfWork, event: TrackingCorrectedV1) -> None:
+    """A wrong number replaced: one correct_tracking job per new record (the job waits for the corrected
+    record's own write-back when that is not finished)."""
+    d = event.data
+    repo = Repository(uow.session)
+    order = await repo.order(d.order_id)
+    if order is None:
+        raise RetryLater(f"order {d.order_id} not known yet")
+    if await repo.store(order.store_id) is None:
+        raise RetryLater(f"store {order.store_id} not known yet")
+    payload = correction_payload(event, order, await repo.order_lines(d.order_id))
+    added = await enqueue(uow, CORRECT_TRACKING, key=d.tracking_id, payload=payload)
+    log.info("tracking correction queued" if added else "tracking correction already queued",
+             tracking_id=d.tracking_id, corrects_tracking_id=d.corrects_tracking_id, source=d.source)
 
 
 async def on_store_webhook(uow: UnitOfWork, event: StoreWebhookReceivedV1) -> None:

@@ -24,7 +24,7 @@ from .models import (
 
 @dataclass(frozen=True)
 class FailingWriteBack:
-    """A write-back (sync_tracking job) that has failed at least once and has not succeeded."""
+    """A write-back (sync_tracking or correct_tracking job) that has failed at least once and has not succeeded."""
 
     order_id: str
     tracking_id: str
@@ -32,6 +32,7 @@ class FailingWriteBack:
     last_error: str | None
     tenant_id: str
     correlation_id: str | None
+    correction: bool = False  # a correct_tracking job (the new number of a corrected tracking)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -109,17 +110,49 @@ class Repository:
                  col(SyncOrderAlert.started_at).is_not(None)))).order_by(col(SyncOrderAlert.order_id))
         return list((await self.s.exec(stmt)).all())
 
-    async def failing_write_backs(self, job_kind: str) -> dict[str, FailingWriteBack]:
-        """Per order, its longest-waiting write-back job that failed at least once and is not done
-        (still retrying, or given up)."""
-        stmt = (select(Job).where(Job.kind == job_kind, col(Job.status).in_(["pending", "failed"]), Job.attempts >= 1)
+    async def write_back_job(self, tracking_id: str, kinds: tuple[str, ...]) -> Job | None:
+        """The job that writes one tracking record to the store (sync_tracking, or correct_tracking for
+        a correction), whatever its status."""
+        stmt = select(Job).where(col(Job.kind).in_(kinds), Job.key == tracking_id).order_by(col(Job.id))
+        return (await self.s.exec(stmt)).first()
+
+    async def failing_write_backs(self, kinds: tuple[str, ...],
+                                  correction_kind: str | None = None) -> dict[str, FailingWriteBack]:
+        """Per order, its longest-waiting write-back job (of `kinds`) that failed at least once and is not
+        done (still retrying, or given up), leaving out the records a correction (`correction_kind`) that
+        reached the store replaced: the store has the right number then."""
+        stmt = (select(Job).where(col(Job.kind).in_(kinds), col(Job.status).in_(["pending", "failed"]),
+                                  Job.attempts >= 1)
                 .order_by(col(Job.created_at), col(Job.id)))
+        jobs = list((await self.s.exec(stmt)).all())
+        replaced = await self._replaced(jobs, correction_kind) if jobs and correction_kind else set()
         out: dict[str, FailingWriteBack] = {}
-        for job in (await self.s.exec(stmt)).all():
+        for job in jobs:
+            if job.key in replaced:
+                continue
             payload = json.loads(job.payload)
             order_id = payload["order_id"]
             if order_id not in out:
                 out[order_id] = FailingWriteBack(order_id=order_id, tracking_id=job.key, since=_aware(job.created_at),
                                                  last_error=job.last_error, tenant_id=payload["tenant_id"],
-                                                 correlation_id=payload.get("correlation_id"))
+                                                 correlation_id=payload.get("correlation_id"),
+                                                 correction=job.kind == correction_kind)
         return out
+
+    async def _replaced(self, failing: list[Job], correction_kind: str) -> set[str]:
+        """Of the orders of `failing`, the tracking records that a synced correction replaced, directly or
+        through corrections that failed in between (bounded by the few failing jobs' orders)."""
+        order_ids = {json.loads(job.payload)["order_id"] for job in failing}
+        synced = set((await self.s.exec(select(SyncFulfillment.tracking_id)
+                                        .where(col(SyncFulfillment.order_id).in_(order_ids)))).all())
+        keys = synced | {job.key for job in failing}
+        corrections = (await self.s.exec(select(Job).where(Job.kind == correction_kind,
+                                                           col(Job.key).in_(keys)))).all()
+        corrects = {job.key: json.loads(job.payload)["corrects_tracking_id"] for job in corrections}
+        replaced: set[str] = set()
+        for tracking_id in synced:
+            earlier = corrects.get(tracking_id)
+            while earlier is not None and earlier not in replaced:
+                replaced.add(earlier)
+                earlier = corrects.get(earlier)
+        return replaced

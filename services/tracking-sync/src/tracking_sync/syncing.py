@@ -8,6 +8,7 @@ run once more; the adapter looks before writing and reports the fulfilment it fi
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -68,6 +69,76 @@ def _event_context(payload: dict[str, Any]) -> dict[str, str]:
             "causation_id": payload["causation_id"]}
 
 
+@dataclass(frozen=True)
+class StoreCall:
+    """What a job needs to call one store: its platform's adapter and the decrypted access."""
+
+    platform: Platform
+    adapter: StorePlatform
+    access: StoreAccess
+
+
+async def open_store(repo: Repository, adapters: Mapping[Platform, StorePlatform], secrets: SecretBox,
+                     store_id: str) -> StoreCall:
+    """The store, its adapter and its credentials (decrypted now; a reconnected store's new token is used).
+    Permanent when the store is unknown, the platform has no adapter or the credentials cannot be read."""
+    store = await repo.store(store_id)
+    if store is None:
+        raise Permanent(f"store {store_id} is not known")
+    platform = Platform(store.platform)
+    adapter = adapters.get(platform)
+    if adapter is None:
+        raise Permanent(f"writing fulfilments back to {platform.value} is not supported yet")
+    try:
+        credentials = secrets.open_json(store.credentials_encrypted)
+    except ValueError as exc:  # wrong secrets_key or not JSON; never echo the token
+        raise Permanent(f"store {store.store_id}: credentials could not be read: {exc}") from None
+    return StoreCall(platform=platform, adapter=adapter,
+                     access=StoreAccess(store_id=store.store_id, shop=store.shop, api_base_url=store.api_base_url,
+                                        credentials=credentials))
+
+
+def shipment_lines(payload: dict[str, Any]) -> list[LineToFulfil]:
+    """The order's lines (and quantities) the job's tracking record covers; Permanent when it names lines
+    outside the order or covers none."""
+    try:
+        shipped = payload.get("shipped")  # absent in jobs queued before partial shipments
+        lines = lines_to_fulfil((LineToFulfil(**line) for line in payload["lines"]), payload.get("line_ids"),
+                                None if shipped is None else [Shipped(**s) for s in shipped])
+    except UnknownLines as exc:
+        raise Permanent(str(exc)) from exc
+    if not lines:
+        raise Permanent("nothing to fulfil: the tracking covers no lines")
+    return lines
+
+
+def record_synced(uow: UnitOfWork, repo: Repository, payload: dict[str, Any], platform: Platform,
+                  platform_fulfillment_id: str, *, already_present: bool, kept_number: str | None) -> None:
+    """The store has the job's tracking record: its SyncFulfillment row and OrderSynced, in the job's
+    unit of work (a rerun finds the row and does nothing)."""
+    tracking_id = payload["tracking_id"]
+    repo.add_fulfillment(SyncFulfillment(tracking_id=tracking_id, order_id=payload["order_id"],
+                                         platform_fulfillment_id=platform_fulfillment_id,
+                                         synced_at=utcnow(), already_present=already_present))
+    event = OrderSyncedV1.create(
+        data=OrderSyncedData(order_id=payload["order_id"], tracking_id=tracking_id, platform=platform,
+                             platform_fulfillment_id=platform_fulfillment_id,
+                             tracking_number=payload["tracking_number"], already_present=already_present,
+                             kept_number=kept_number),
+        producer=PRODUCER, **_event_context(payload))
+    uow.publish(event, T.ORDER_SYNCED, key=payload["order_id"])
+    log.info("tracking synced to the store", tracking_id=tracking_id, platform=platform.value,
+             platform_fulfillment_id=platform_fulfillment_id, already_present=already_present,
+             kept_number=kept_number)
+
+
+def publish_sync_failed(uow: UnitOfWork, payload: dict[str, Any], reason: str) -> None:
+    event = OrderSyncFailedV1.create(
+        data=OrderSyncFailedData(order_id=payload["order_id"], tracking_id=payload["tracking_id"], reason=reason),
+        producer=PRODUCER, **_event_context(payload))
+    uow.publish(event, T.ORDER_SYNC_FAILED, key=payload["order_id"])
+
+
 class SyncTracking:
     def __init__(self, adapters: Mapping[Platform, StorePlatform], secrets: SecretBox):
         self.adapters = adapters
@@ -79,53 +150,18 @@ class SyncTracking:
         if await repo.fulfillment(tracking_id):
             log.info("tracking already synced; nothing to do", tracking_id=tracking_id)
             return
-        store = await repo.store(payload["store_id"])
-        if store is None:
-            raise Permanent(f"store {payload['store_id']} is not known")
-        platform = Platform(store.platform)
-        adapter = self.adapters.get(platform)
-        if adapter is None:
-            raise Permanent(f"writing fulfilments back to {platform.value} is not supported yet")
-        try:
-            shipped = payload.get("shipped")  # absent in jobs queued before partial shipments
-            lines = lines_to_fulfil((LineToFulfil(**line) for line in payload["lines"]), payload["line_ids"],
-                                    None if shipped is None else [Shipped(**s) for s in shipped])
-        except UnknownLines as exc:
-            raise Permanent(str(exc)) from exc
-        if not lines:
-            raise Permanent("nothing to fulfil: the tracking covers no lines")
-        try:
-            credentials = self.secrets.open_json(store.credentials_encrypted)
-        except ValueError as exc:  # wrong secrets_key or not JSON; never echo the token
-            raise Permanent(f"store {store.store_id}: credentials could not be read: {exc}") from None
-
-        result = await adapter.fulfil(
-            StoreAccess(store_id=store.store_id, shop=store.shop, api_base_url=store.api_base_url,
-                        credentials=credentials),
+        call = await open_store(repo, self.adapters, self.secrets, payload["store_id"])
+        lines = shipment_lines(payload)
+        result = await call.adapter.fulfil(
+            call.access,
             FulfilmentRequest(platform_order_id=payload["platform_order_id"], lines=tuple(lines),
                               tracking=Tracking(number=payload["tracking_number"], company=payload["carrier"],
                                                 url=payload["tracking_url"])))
-
-        repo.add_fulfillment(SyncFulfillment(tracking_id=tracking_id, order_id=payload["order_id"],
-                                             platform_fulfillment_id=result.platform_fulfillment_id,
-                                             synced_at=utcnow(), already_present=result.already_present))
-        event = OrderSyncedV1.create(
-            data=OrderSyncedData(order_id=payload["order_id"], tracking_id=tracking_id, platform=platform,
-                                 platform_fulfillment_id=result.platform_fulfillment_id,
-                                 tracking_number=payload["tracking_number"], already_present=result.already_present,
-                                 kept_number=result.kept_number),
-            producer=PRODUCER, **_event_context(payload))
-        uow.publish(event, T.ORDER_SYNCED, key=payload["order_id"])
-        log.info("tracking synced to the store", tracking_id=tracking_id, platform=platform.value,
-                 platform_fulfillment_id=result.platform_fulfillment_id, already_present=result.already_present,
-                 kept_number=result.kept_number)
+        record_synced(uow, repo, payload, call.platform, result.platform_fulfillment_id,
+                      already_present=result.already_present, kept_number=result.kept_number)
 
     async def give_up(self, uow: UnitOfWork, payload: dict[str, Any], reason: str) -> None:
-        event = OrderSyncFailedV1.create(
-            data=OrderSyncFailedData(order_id=payload["order_id"], tracking_id=payload["tracking_id"], reason=reason),
-            producer=PRODUCER, **_event_context(payload))
-        uow.publish(event, T.ORDER_SYNC_FAILED, key=payload["order_id"])
-
+        publish_sync_failed(uow, payload, reason)
 
 def sync_tracking_kind(settings: Settings, http: httpx.AsyncClient,
                        adapters: Mapping[Platform, StorePlatform] | None = None,

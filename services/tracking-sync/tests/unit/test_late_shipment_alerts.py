@@ -9,7 +9,16 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from tracking_sync_testkit import TENANT, FakeShopify, Harness, fast_settings, order_received, tracking_added
+from tracking_sync_testkit import (
+    TENANT,
+    FakeShopify,
+    FakeStorePlatform,
+    Harness,
+    fast_settings,
+    order_received,
+    tracking_added,
+    tracking_corrected,
+)
 
 from dropline_infra.db import utcnow
 from dropline_infra.models import Job
@@ -25,8 +34,10 @@ from dropline_schemas.events import (
     OrderRefundedData,
     OrderRefundedV1,
     PaymentMethod,
+    Platform,
 )
-from tracking_sync.alerts import WATCH_SHIPMENTS
+from tracking_sync.alerts import ALERT_FACTS, WATCH_SHIPMENTS
+from tracking_sync.corrections import CORRECT_TRACKING
 from tracking_sync.models import SyncOrderAlert
 
 WED = datetime(2030, 1, 2, 10, 0, tzinfo=UTC)  # a Wednesday
@@ -251,3 +262,79 @@ async def test_the_scan_is_a_recurring_job(h, clock):
     assert (job.kind, job.status, job.attempts) == (WATCH_SHIPMENTS, "pending", 0)
     assert job.next_attempt_at > utcnow() + timedelta(seconds=h.settings.alert_scan_interval_seconds - 5)
     assert await h.kinds() == [("late", "raised")]
+
+
+# --------------------------------------------------------------------------- tracking corrections
+
+
+@pytest.fixture
+def store() -> FakeStorePlatform:
+    return FakeStorePlatform()
+
+
+@pytest.fixture
+async def hc(tmp_path, store, clock):
+    """The alert harness with the store behind an in-memory adapter (it corrects tracking)."""
+    settings = fast_settings(f"sqlite+aiosqlite:///{tmp_path}/tracking_sync.db", job_max_attempts=5,
+                             not_synced_after_seconds=7200, late_default_handling_days=3)
+    harness = await AlertHarness(settings, FakeShopify(), clock=clock, adapters={Platform.SHOPIFY: store}).start()
+    try:
+        await harness.connect_store()
+        await harness.deliver(order_received())
+        yield harness
+    finally:
+        await harness.close()
+
+
+async def test_a_failing_correction_is_not_synced_until_it_reaches_the_store(hc, store, clock):
+    await hc.deliver(tracking_added())
+    await hc.run_jobs()
+    store.fail_correct = 1
+    await hc.deliver(tracking_corrected())
+    assert await hc.worker.run_one()
+    [job] = [j for j in await hc.jobs(status="pending") if j.kind == CORRECT_TRACKING]
+    assert job.attempts == 1
+    clock.now = job.created_at + timedelta(hours=2, minutes=1)
+    await hc.scan()
+    [raised] = await hc.outbox(T.ORDER_ALERT)
+    d = raised["data"]
+    assert (d["kind"], d["state"], d["tracking_id"]) == ("not_synced", "raised", "trk-2")
+    assert d["reason"].startswith("The store has not taken the corrected tracking for 2 h; writing it back fails: ")
+
+    await hc.run_jobs()
+    await hc.scan()
+    assert await hc.kinds() == [("not_synced", "raised"), ("not_synced", "cleared")]
+
+
+async def test_a_given_up_write_back_clears_when_its_correction_reaches_the_store(hc, store, clock):
+    store.fail_fulfil = 10
+    await hc.deliver(tracking_added())
+    await hc.run_jobs()
+    assert len(await hc.outbox(T.ORDER_SYNC_FAILED)) == 1
+    clock.now = utcnow() + timedelta(hours=3)
+    await hc.scan()
+    assert await hc.kinds() == [("not_synced", "raised")]
+
+    store.fail_fulfil = 0
+    await hc.deliver(tracking_corrected())        # the right number, as a fresh fulfilment
+    await hc.run_jobs()
+    await hc.scan()
+    assert await hc.kinds() == [("not_synced", "raised"), ("not_synced", "cleared")]
+    assert (await hc.outbox(T.ORDER_ALERT))[-1]["data"]["reason"] == "The tracking reached the store"
+    await hc.scan()
+    assert len(await hc.kinds()) == 2
+
+
+async def test_a_correction_never_makes_an_order_late_again(hc, store, clock):
+    assert T.TRACKING_CORRECTED not in ALERT_FACTS
+    await hc.fact(received(2))
+    await hc.fact(paid(WED))
+    await hc.fact(tracking_added())
+    await hc.deliver(tracking_added())
+    await hc.run_jobs()
+    await hc.deliver(tracking_corrected())
+    await hc.run_jobs()
+    clock.now = WED + timedelta(days=30)
+    await hc.scan()
+    assert await hc.kinds() == []
+    assert (await hc.get(SyncOrderAlert, "order-1")).late_since is None
