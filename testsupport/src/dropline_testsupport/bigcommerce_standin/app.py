@@ -45,6 +45,10 @@ MAX_LIMIT = 250
 SORT_FIELDS = ("id", "customer_id", "date_created", "date_modified", "status_id", "channel_id", "external_id")
 SHIPMENT_FIELDS = frozenset({"order_address_id", "tracking_number", "tracking_link", "merchant_shipping_cost",
                              "shipping_method", "shipping_provider", "tracking_carrier", "comments", "items"})
+# orderShipment_Put: the same, without items (a shipment's items cannot be changed).
+SHIPMENT_PUT_FIELDS = SHIPMENT_FIELDS - {"items"}
+SHIPMENT_STRING_LIMITS = (("tracking_number", 50), ("tracking_link", 500), ("comments", 65535),
+                          ("shipping_method", 250), ("tracking_carrier", 100), ("merchant_shipping_cost", 50))
 MAX_HOOKS_PER_SCOPE = 10  # overview.mdx "Platform limits"
 STORE_HASH = r"^[a-z0-9]{4,20}$"
 
@@ -382,8 +386,7 @@ class BigCommerceStandin:
         invalid = lambda name: ApiError(422, v2_error(422, f"The field '{name}' is invalid."))  # noqa: E731
         if not _is_int(body["order_address_id"]):
             raise invalid("order_address_id")
-        for name, limit in (("tracking_number", 50), ("tracking_link", 500), ("comments", 65535),
-                            ("shipping_method", 250), ("tracking_carrier", 100), ("merchant_shipping_cost", 50)):
+        for name, limit in SHIPMENT_STRING_LIMITS:
             value = body.get(name)
             if value is not None and (not isinstance(value, str) or len(value) > limit):
                 raise invalid(name)
@@ -432,8 +435,7 @@ class BigCommerceStandin:
             "items": [{"order_product_id": pid, "product_id": by_id[pid].get("product_id", 0), "quantity": q}
                       for pid, q in wanted.items()],
             "shipping_provider_display_name": provider.upper() if provider else "",
-            "generated_tracking_link": (f"https://track.aftership.com/{carrier or provider}/{number}"
-                                        if number and (provider or carrier) else ""),
+            "generated_tracking_link": generated_link(provider, carrier, number),
         }
         store.next_shipment_id += 1
         record.shipments.append(shipment)
@@ -441,9 +443,50 @@ class BigCommerceStandin:
         record.order["date_modified"] = rfc2822(now)
         return shipment
 
+    def update_shipment(self, record: OrderRecord, shipment: dict[str, Any], body: Any) -> dict[str, Any]:
+        """PUT /v2/orders/{id}/shipments/{shipment_id}, validated as orderShipment_Put: omitted fields stay;
+        ``items`` cannot be written (400, like any field outside the schema); 422 for a wrong type or length,
+        a ``shipping_provider`` outside BigCommerce's list, an unknown ``order_address_id``."""
+        if not isinstance(body, dict):
+            raise ApiError(400, v2_error(400, "The request body must be a JSON object."))
+        for name in body:
+            if name not in SHIPMENT_PUT_FIELDS:
+                raise ApiError(400, v2_error(400, f"The field '{name}' cannot be written to. Please remove it "
+                                                  "from your request before trying again."))
+        invalid = lambda name: ApiError(422, v2_error(422, f"The field '{name}' is invalid."))  # noqa: E731
+        for name, limit in SHIPMENT_STRING_LIMITS:
+            value = body.get(name)
+            if name in body and (not isinstance(value, str) or len(value) > limit):
+                raise invalid(name)
+        if "shipping_provider" in body and (not isinstance(body["shipping_provider"], str)
+                                            or not is_shipping_provider(body["shipping_provider"])):
+            raise invalid("shipping_provider")
+        if "order_address_id" in body:
+            if not _is_int(body["order_address_id"]):
+                raise invalid("order_address_id")
+            if not any(a["id"] == body["order_address_id"] for a in record.shipping_addresses):
+                raise ApiError(422, v2_error(422, f"The order address {body['order_address_id']} does not exist "
+                                                  f"on order {record.id}."))
+        previous = shipment.get("tracking_number", "")
+        shipment.update(body)
+        provider, carrier = shipment.get("shipping_provider", ""), shipment.get("tracking_carrier", "")
+        shipment["shipping_provider_display_name"] = provider.upper() if provider else ""
+        shipment["generated_tracking_link"] = generated_link(provider, carrier, shipment.get("tracking_number", ""))
+        now = self.clock()
+        if any(k in body for k in ("tracking_number", "shipping_provider", "tracking_carrier", "tracking_link")):
+            record.tracking_changes.append({
+                "at": rfc2822(now), "shipment_id": shipment["id"], "previous": previous,
+                **{k: shipment.get(k, "") for k in ("tracking_number", "shipping_provider", "tracking_carrier",
+                                                    "tracking_link")}})
+        record.order["date_modified"] = rfc2822(now)
+        return shipment
+
     def view(self, record: OrderRecord) -> dict[str, Any]:
         return {"order": record.order, "products": record.products,
-                "shipping_addresses": record.shipping_addresses, "shipments": record.shipments}
+                "shipping_addresses": record.shipping_addresses, "shipments": record.shipments,
+                # shipment id -> its current tracking number; every tracking change made by a PUT
+                "tracking_numbers": {str(s["id"]): s.get("tracking_number", "") for s in record.shipments},
+                "tracking_changes": record.tracking_changes}
 
     # -- the store API gate ----------------------------------------------------------------------------
 
@@ -486,6 +529,12 @@ class BigCommerceStandin:
         if not any(t in accept for t in ("application/json", "*/*", "application/*")):
             raise ApiError(406, v2_error(406, "Only application/json responses are supported."), headers)
         return store, headers
+
+
+def generated_link(provider: str, carrier: str, number: str) -> str:
+    """``generated_tracking_link``: BigCommerce builds it from the provider/carrier and the number (the
+    stand-in's URL is its own)."""
+    return f"https://track.aftership.com/{carrier or provider}/{number}" if number and (provider or carrier) else ""
 
 
 def _order_id(raw: str) -> int:
@@ -631,6 +680,31 @@ def create_app(*, webhook_transport: httpx.AsyncBaseTransport | None = None, web
         if shipment is None:
             raise ApiError(404, v2_error(404, "The requested resource was not found."), headers)
         return ok(shipment, headers)
+
+    @app.put("/stores/{store_hash}/v2/orders/{order_id}/shipments/{shipment_id}")
+    async def update_shipment(store_hash: str, order_id: str, shipment_id: str, request: Request) -> Response:
+        store, headers = standin.gate(request, store_hash, v3=False)
+        record = store.orders.get(_order_id(order_id))
+        shipment = next((s for s in (record.shipments if record else []) if str(s["id"]) == shipment_id), None)
+        if record is None or shipment is None:
+            raise ApiError(404, v2_error(404, "The requested resource was not found."), headers)
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            raise ApiError(415, v2_error(415, "The Content-Type must be application/json."), headers)
+        try:
+            body = json.loads(await request.body() or b"null")
+        except ValueError:
+            raise ApiError(400, v2_error(400, "The request body is not valid JSON."), headers) from None
+        try:
+            updated = standin.update_shipment(record, shipment, body)
+        except ApiError as exc:
+            exc.headers = {**headers, **exc.headers}
+            raise
+        # events/index.mdx: store/shipment/updated fires when a shipment's tracking number changes.
+        await standin.emit(store, "store/shipment/updated",
+                           {"type": "shipment", "id": updated["id"], "orderId": record.id}, record.id,
+                           background=True)
+        return ok(updated, headers)
 
     # -- v3 hooks ------------------------------------------------------------------------------------
 

@@ -94,6 +94,9 @@ class OrderRecord:
     products: list[dict[str, Any]]
     shipping_addresses: list[dict[str, Any]]
     shipments: list[dict[str, Any]] = field(default_factory=list)
+    # Every tracking change a PUT of a shipment made: {"at", "shipment_id", "previous", "tracking_number",
+    # "shipping_provider", "tracking_carrier", "tracking_link"} (control API only).
+    tracking_changes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def id(self) -> int:

@@ -17,7 +17,10 @@ Control API (JSON; test and demo only):
                                                    → 201 {"order": stored, "webhook": sent | null}
                                                    (sends order.created)
     GET    /_control/stores/{id}/orders            {"orders": [...]}
-    GET    /_control/stores/{id}/orders/{orderId}  {"order": as stored, "writes": [{"at", "body"}]} (API PUTs)
+    GET    /_control/stores/{id}/orders/{orderId}  {"order": as stored, "writes": [{"at", "body"}]} (API PUTs),
+                                                   "tracking_number" (now), "tracking_history": [{"at",
+                                                   "previous", "trackingNumber", "trackingUrl"}] (every
+                                                   change of the number)
     POST   /_control/stores/{id}/orders/{orderId}/status  {paymentStatus?, fulfillmentStatus?}
                                                    → {"order", "webhook"} (sends order.updated)
     DELETE /_control/stores/{id}/orders/{orderId}  → {"deleted", "webhook"} (sends order.deleted)

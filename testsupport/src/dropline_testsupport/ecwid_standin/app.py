@@ -144,6 +144,8 @@ class Store:
     config: StoreConfig
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)  # order id -> Ecwid order JSON
     writes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # order id -> PUT bodies received
+    # order id -> every change of trackingNumber a PUT made: {"at", "previous", "trackingNumber", "trackingUrl"}
+    tracking_history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     webhook_ids: list[str] = field(default_factory=list)
     failure: ForcedFailure | None = None
     next_number: int = 1
@@ -372,12 +374,17 @@ class EcwidStandin:
         if "items" in body and not isinstance(body["items"], list):
             return error(400, "Wrong value of the field 'items': expected a list")
         old_payment, old_fulfilment = order.get("paymentStatus"), order.get("fulfillmentStatus")
+        old_tracking = order.get("trackingNumber")
         for key in ("id", "internalId", "orderNumber", "createDate", "createTimestamp", "updateDate",
                     "updateTimestamp"):
             body.pop(key, None)  # not writable
         order.update(body)  # omitted fields are kept; items, when sent, replace the list (omitted ones go)
         self.touch(order)
         store.writes.setdefault(order["id"], []).append({"at": ecwid_date(self.clock()), "body": body})
+        if "trackingNumber" in body and body["trackingNumber"] != old_tracking:
+            store.tracking_history.setdefault(order["id"], []).append({
+                "at": ecwid_date(self.clock()), "previous": old_tracking,
+                "trackingNumber": order.get("trackingNumber"), "trackingUrl": order.get("trackingUrl")})
         # Every change made through the API is an order.updated too (platforms.md §3.1 "Loops").
         await self.send(store, "order.updated", order, {
             "oldPaymentStatus": old_payment, "newPaymentStatus": order.get("paymentStatus"),
@@ -512,7 +519,9 @@ def create_app(*, webhook_transport: httpx.AsyncBaseTransport | None = None,
         order = control_order(store, order_id)
         if isinstance(order, JSONResponse):
             return order
-        return {"order": order, "writes": store.writes.get(order_id, [])}
+        return {"order": order, "writes": store.writes.get(order_id, []),
+                "tracking_number": order.get("trackingNumber"),
+                "tracking_history": store.tracking_history.get(order_id, [])}
 
     @app.post("/_control/stores/{store_id}/orders/{order_id}/status")
     async def change_status(store_id: str, order_id: str, change: StatusChange) -> Any:

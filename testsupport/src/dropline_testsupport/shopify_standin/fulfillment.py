@@ -216,8 +216,10 @@ def update_tracking(
     tracking_input: Mapping[str, Any],
     *,
     now: datetime,
+    notify_customer: bool | None = None,
 ) -> tuple[Fulfillment | None, list[UserError]]:
-    """``fulfillmentTrackingInfoUpdate``: replace the fulfillment's tracking info."""
+    """``fulfillmentTrackingInfoUpdate``: replace the fulfillment's tracking info (recorded in its
+    ``tracking_history``). ``notifyCustomer`` true: the customer is notified of this and later updates."""
     numeric = parse_gid(fulfillment_id, "Fulfillment")
     found = shop.fulfillment(numeric) if numeric is not None else None
     if found is None:
@@ -226,7 +228,13 @@ def update_tracking(
     if errors:
         return None, errors
     order, fulfillment = found
+    previous = [t.as_json() for t in fulfillment.tracking]
     fulfillment.tracking = build_tracking(tracking_input)
+    if notify_customer:
+        fulfillment.notify_customer = True
+    fulfillment.tracking_history.append({"at": now.isoformat(), "previous": previous,
+                                         "tracking": [t.as_json() for t in fulfillment.tracking],
+                                         "notifyCustomer": bool(notify_customer)})
     fulfillment.updated_at = now
     order.touch(now)
     return fulfillment, []
@@ -306,6 +314,9 @@ def fulfillment_json(order: Order, fulfillment: Fulfillment) -> dict[str, Any]:
         "status": fulfillment.status,
         "createdAt": fulfillment.created_at.isoformat(),
         "trackingInfo": [t.as_json() for t in fulfillment.tracking],
+        # The fulfillment's current (first) tracking number, and every tracking update applied to it.
+        "trackingNumber": next((t.number for t in fulfillment.tracking if t.number), None),
+        "trackingHistory": [dict(h) for h in fulfillment.tracking_history],
         "notifyCustomer": fulfillment.notify_customer,
         "message": fulfillment.message,
         "originAddress": fulfillment.origin_address,

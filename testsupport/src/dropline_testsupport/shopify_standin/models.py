@@ -142,6 +142,9 @@ class Fulfillment:
     message: str | None
     origin_address: dict[str, Any] | None
     status: str = "SUCCESS"
+    # Every fulfillmentTrackingInfoUpdate applied: {"at", "previous": [tracking], "tracking": [tracking],
+    # "notifyCustomer"} (control API only; Shopify keeps no such list you could read).
+    tracking_history: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def total_quantity(self) -> int:

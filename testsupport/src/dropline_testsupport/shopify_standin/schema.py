@@ -861,7 +861,8 @@ def resolve_tracking_update(
 ) -> dict[str, Any]:
     ctx = _ctx(info)
     ctx.mutated.add("fulfillmentTrackingInfoUpdate")
-    updated, errors = update_tracking(ctx.shop, fulfillmentId, trackingInfoInput, now=ctx.now())
+    updated, errors = update_tracking(ctx.shop, fulfillmentId, trackingInfoInput, now=ctx.now(),
+                                      notify_customer=notifyCustomer)
     return {"fulfillment": updated, "userErrors": _user_errors(errors)}
 
 

@@ -7,6 +7,7 @@ Wix REST (base URL ``http://HOST:PORT``; against real Wix ``https://www.wixapis.
   POST /ecom/v1/orders/search                               → {"orders": [...], "metadata": {...}}
   GET  /ecom/v1/fulfillments/orders/{orderId}               → {"orderWithFulfillments": {...}}
   POST /ecom/v1/fulfillments/orders/{orderId}/create-fulfillment
+  PATCH /ecom/v1/fulfillments/{fulfillmentId}/orders/{orderId}   Update Fulfillment → {"orderWithFulfillments"}
 Auth: ``Authorization: <access token>`` (an app instance), or ``Authorization: <API key>`` +
 ``wix-site-id: <site id>``. 200 requests per minute per instance, then 429.
 Control: /_control/... (tests and demos only; README.md lists every endpoint).
@@ -40,6 +41,8 @@ from .orders import (
     create_fulfillment,
     iso_ms,
     read_fulfillment,
+    read_fulfillment_update,
+    update_fulfillment,
 )
 from .signing import WEBHOOK_TTL_SECONDS, AppKeys, webhook_claims
 
@@ -341,6 +344,9 @@ class WixStandin:
 
     def order_view(self, site: Site, stored: StoredOrder) -> dict[str, Any]:
         return {"order": stored.order, "orderWithFulfillments": stored.with_fulfillments(),
+                # fulfillment id -> its tracking number now; every tracking change an update made
+                "trackingNumbers": {f.id: (f.tracking_info or {}).get("trackingNumber") for f in stored.fulfillments},
+                "trackingHistory": {f.id: list(f.tracking_history) for f in stored.fulfillments},
                 "webhooks": [self.webhook_json(site, w) for w in site.outbox.sent
                              if site.webhook_meta.get(w.id, {}).get("entity_id") == stored.id]}
 
@@ -439,6 +445,25 @@ def create_app(*, webhook_transport: httpx.AsyncBaseTransport | None = None,
                  standin.order_event(site, "updated", stored)]
         tasks.add_task(standin.send_all, site, hooks)  # Wix sends webhooks asynchronously
         return JSONResponse({"orderWithFulfillments": stored.with_fulfillments(), "fulfillmentId": created.id})
+
+    @app.patch("/ecom/v1/fulfillments/{fulfillment_id}/orders/{order_id}")
+    async def update_fulfillment_route(fulfillment_id: str, order_id: str, request: Request,
+                                       tasks: BackgroundTasks) -> JSONResponse:
+        site = await api(request)
+        if isinstance(site, JSONResponse):
+            return site
+        fulfillment_in, paths = read_fulfillment_update(await json_body(request))
+        stored = site.orders.get(order_id)
+        if stored is None:
+            return _error(404, f"Order with id {order_id} not found", "NOT_FOUND")
+        updated = update_fulfillment(stored, fulfillment_id, fulfillment_in, paths, now=standin.clock())
+        if updated is None:  # error code UNCONFIRMED on Wix: the stand-in answers like an unknown order
+            return _error(404, f"Fulfillment with id {fulfillment_id} not found in order {order_id}", "NOT_FOUND")
+        hooks = [standin.event(site, FULFILLMENTS_FQDN, "updated", stored.id,
+                               {"updatedEvent": {"currentEntity": stored.with_fulfillments()}}),
+                 standin.order_event(site, "updated", stored)]
+        tasks.add_task(standin.send_all, site, hooks)
+        return JSONResponse({"orderWithFulfillments": stored.with_fulfillments()})
 
     # -- control API -------------------------------------------------------------------------------
 

@@ -65,6 +65,8 @@ class Fulfillment:
     custom_info: dict[str, Any] | None = None
     status: str | None = None
     completed: bool | None = None
+    # Every Update Fulfillment that changed trackingInfo: {"at", "previous", "trackingInfo"} (control API only).
+    tracking_history: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "createdDate": self.created,
@@ -217,3 +219,92 @@ def create_fulfillment(stored: StoredOrder, f: dict[str, Any], *, now: datetime)
     stored.derive_fulfillment_status()
     stored.order["updatedDate"] = iso_ms(now)
     return fulfillment
+
+
+TRACKING_KEYS = ("trackingNumber", "shippingProvider", "trackingLink")
+UPDATABLE = ("trackingInfo", "customInfo", "status", "completed")
+
+
+def read_fulfillment_update(body: Any) -> tuple[dict[str, Any], list[str]]:
+    """Validate an Update Fulfillment body ``{"fulfillment": {...}, "fieldMask"?: {"paths": [...]}}``; the
+    fulfillment and the paths that apply (the mask's, else every field sent). WixError(400) otherwise."""
+    if not isinstance(body, dict):
+        raise WixError(400, "request body must be an object", field="body")
+    f = body.get("fulfillment") if body.get("fulfillment") is not None else {}
+    if not isinstance(f, dict):
+        raise WixError(400, "fulfillment must be an object", field="fulfillment")
+    mask = body.get("fieldMask")
+    if mask is not None:
+        paths = mask.get("paths") if isinstance(mask, dict) else None
+        if not isinstance(paths, list) or not all(isinstance(p, str) and p for p in paths):
+            raise WixError(400, "fieldMask.paths must be a list of field paths", field="fieldMask.paths")
+    else:
+        paths = list(f)
+    roots = {p.split(".", 1)[0] for p in paths}
+    if roots & {"lineItems"}:
+        raise WixError(400, "Updating line item IDs or fulfilled quantities is not allowed; delete the "
+                            "fulfillment and create it again", field="fulfillment.lineItems")
+    for root in roots:
+        if root not in (*UPDATABLE, "id", "createdDate"):
+            raise WixError(400, f"unknown field {root}", field=f"fulfillment.{root}")
+    if "trackingInfo" in roots and "customInfo" in roots and f.get("trackingInfo") is not None \
+            and f.get("customInfo") is not None:
+        raise WixError(400, "trackingInfo and customInfo are mutually exclusive (one of)",
+                       field="fulfillment.trackingInfo")
+    tracking = f.get("trackingInfo")
+    if tracking is not None:
+        if not isinstance(tracking, dict):
+            raise WixError(400, "trackingInfo must be an object", field="fulfillment.trackingInfo")
+        for key, value in tracking.items():
+            if key not in TRACKING_KEYS:
+                raise WixError(400, f"unknown field trackingInfo.{key}", field=f"fulfillment.trackingInfo.{key}")
+            if value is not None and not isinstance(value, str):
+                raise WixError(400, f"{key} must be a string", field=f"fulfillment.trackingInfo.{key}")
+    return f, [p for p in paths if p.split(".", 1)[0] in UPDATABLE]
+
+
+def update_fulfillment(stored: StoredOrder, fulfillment_id: str, f: dict[str, Any], paths: list[str], *,
+                       now: datetime) -> Fulfillment | None:
+    """Apply Update Fulfillment: a value replaces, null removes; trackingInfo merges field by field (Wix's
+    example sends trackingNumber + trackingLink and the answer keeps shippingProvider). A predefined provider
+    gets its link rebuilt when the update does not send trackingLink (UNCONFIRMED on Wix). None when the
+    order has no such fulfillment."""
+    target = next((x for x in stored.fulfillments if x.id == fulfillment_id), None)
+    if target is None:
+        return None
+    previous = dict(target.tracking_info) if target.tracking_info is not None else None
+    tracking_paths = [p for p in paths if p.split(".", 1)[0] == "trackingInfo"]
+    if tracking_paths:
+        given = f.get("trackingInfo")
+        if "trackingInfo" in tracking_paths and given is None:
+            target.tracking_info = None
+        else:
+            if "trackingInfo" in tracking_paths:  # the whole object: the fields sent
+                keys = set(given or {})
+            else:  # trackingInfo.<field> paths: those fields, absent = cleared
+                keys = {p.split(".", 1)[1] for p in tracking_paths if "." in p}
+            merged = dict(target.tracking_info or {})
+            for key in sorted(keys):
+                value = (given or {}).get(key)
+                if value is None:
+                    merged.pop(key, None)
+                else:
+                    merged[key] = value
+            template = TRACKING_LINKS.get(merged.get("shippingProvider") or "")
+            if template and merged.get("trackingNumber") and "trackingLink" not in (given or {}):
+                merged["trackingLink"] = template.format(n=merged["trackingNumber"])
+            target.tracking_info = merged
+            target.custom_info = None  # one of
+    if "customInfo" in paths:
+        target.custom_info = f.get("customInfo")
+        if target.custom_info is not None:
+            target.tracking_info = None
+    if "status" in paths:
+        target.status = f.get("status") if isinstance(f.get("status"), str) else None
+    if "completed" in paths:
+        target.completed = f.get("completed") if isinstance(f.get("completed"), bool) else None
+    if target.tracking_info != previous:
+        target.tracking_history.append({"at": iso_ms(now), "previous": previous,
+                                        "trackingInfo": dict(target.tracking_info) if target.tracking_info else None})
+    stored.order["updatedDate"] = iso_ms(now)
+    return target

@@ -29,6 +29,7 @@ from dropline_infra.observability import get_logger
 from ..carriers import bigcommerce_fields
 from ..limits import RatePolicy, StoreLimiter, header_int, json_body, store_call
 from ..port import (
+    CorrectionResult,
     FulfilmentLine,
     FulfilmentRequest,
     FulfilmentResult,
@@ -36,6 +37,7 @@ from ..port import (
     OrderListing,
     StoreAccess,
     Tracking,
+    TrackingCorrection,
     same_tracking_number,
 )
 from .normalise import bc_date
@@ -44,6 +46,7 @@ log = get_logger(__name__)
 
 TRACKING_NUMBER_MAX = 50  # orderShipment_Post.tracking_number maxLength
 TRACKING_LINK_MAX = 500  # orderShipment_Post.tracking_link maxLength
+
 
 def carrier_fields(company: str | None) -> tuple[str, str]:
     """(shipping_provider, tracking_carrier) for a carrier name: see dropline_integrations.carriers."""
@@ -262,3 +265,68 @@ class BigCommerceApi:
             created.append(str(shipment["id"]))
         log.info("shipments created", platform_fulfillment_ids=created)
         return FulfilmentResult(platform_fulfillment_id=",".join(created))
+
+    # -- tracking corrections ------------------------------------------------------------------------
+
+    async def correct_tracking(self, store: StoreAccess, correction: TrackingCorrection) -> CorrectionResult:
+        """Give the shipment(s) `fulfil` created the right number (orderShipment_Put), never a new shipment.
+
+        ``GET /v2/orders/{order_id}/shipments/{shipment_id}`` first: 404 → the shipment (or order) is gone,
+        Permanent; a shipment that shows the new number already → nothing written. Otherwise ``PUT`` the same
+        path with ``tracking_number`` and the carrier fields fulfil sends (``shipping_provider`` /
+        ``tracking_carrier`` from dropline_integrations.carriers, ``shipping_method``, ``tracking_link`` —
+        emptied when there is no link for the new number, so the old parcel's custom link does not stay).
+        The shipment's items and address are not sent (a PUT leaves omitted fields as they are).
+        Throttling and outages as in every call (`store_call`): 429 → Deferred, 5xx/timeouts → Retryable.
+        UNCONFIRMED: whether a PUT that changes only the number sends the customer another shipment email
+        (BigCommerce documents ``store/shipment/updated`` for tracking-number changes, not the email).
+        """
+        order_id = self._order_id(correction.platform_order_id)
+        number = correction.tracking.number.strip()
+        if not number:
+            raise Permanent("a tracking correction needs the new number")
+        if len(number) > TRACKING_NUMBER_MAX:
+            raise Permanent(f"tracking number longer than BigCommerce's {TRACKING_NUMBER_MAX} characters: {number!r}")
+        if correction.tracking.url and len(correction.tracking.url) > TRACKING_LINK_MAX:
+            raise Permanent(f"tracking link longer than BigCommerce's {TRACKING_LINK_MAX} characters")
+        shipment_ids = [part.strip() for part in correction.platform_fulfillment_id.split(",") if part.strip()]
+        if not shipment_ids or not all(part.isdigit() for part in shipment_ids):
+            raise Permanent(f"BigCommerce shipment ids must be numeric, got {correction.platform_fulfillment_id!r}")
+        provider, carrier = carrier_fields(correction.tracking.company)
+        body: dict[str, Any] = {"tracking_number": number, "shipping_provider": provider, "tracking_carrier": carrier,
+                                "tracking_link": correction.tracking.url or ""}
+        if correction.tracking.company:
+            body["shipping_method"] = correction.tracking.company[:100]
+
+        written: list[str] = []
+        for shipment_id in shipment_ids:
+            path = f"v2/orders/{order_id}/shipments/{shipment_id}"
+            resp = await self._call(store, "GET", path, "get shipment")
+            if resp.status_code == 404:
+                raise Permanent(f"BigCommerce shipment {shipment_id} of order {order_id} is gone from store "
+                                f"{store.shop} (HTTP 404): its tracking cannot be corrected")
+            shipment = json_body(resp, "BigCommerce get shipment")
+            if not isinstance(shipment, dict):
+                raise Retryable("BigCommerce get shipment: answer is not a shipment object")
+            if same_tracking_number(shipment.get("tracking_number"), number):
+                continue
+            try:
+                resp = await self._call(store, "PUT", path, "update shipment", json=body)
+            except Permanent as exc:
+                done = f" (already corrected: {', '.join(written)})" if written else ""
+                raise Permanent(f"{exc}{done}") from None
+            if resp.status_code == 404:
+                raise Permanent(f"BigCommerce update shipment: HTTP 404 (shipment {shipment_id} of order "
+                                f"{order_id} is gone from {store.shop})")
+            updated = json_body(resp, "BigCommerce update shipment")
+            if not isinstance(updated, dict) or not same_tracking_number(updated.get("tracking_number"), number):
+                raise Retryable(f"BigCommerce update shipment: the answer does not show {number}")
+            written.append(shipment_id)
+        if written:
+            log.info("shipment tracking corrected", platform_fulfillment_ids=written,
+                     previous=correction.previous.number, number=number)
+        else:
+            log.info("corrected tracking already in the store; nothing written",
+                     platform_fulfillment_id=correction.platform_fulfillment_id)
+        return CorrectionResult(platform_fulfillment_id=correction.platform_fulfillment_id,
+                                already_present=not written)

@@ -52,12 +52,14 @@ from dropline_schemas.events import Platform
 from ..limits import RatePolicy, StoreLimiter
 from ..port import (
     ConnectionSpec,
+    CorrectionResult,
     Delivery,
     FulfilmentRequest,
     FulfilmentResult,
     OrderListing,
     StoreAccess,
     StoreOrder,
+    TrackingCorrection,
     WebhookSecrets,
 )
 from . import webhooks
@@ -109,6 +111,9 @@ class EcwidPlatform:
 
     async def fulfil(self, store: StoreAccess, request: FulfilmentRequest) -> FulfilmentResult:
         return await self.orders.fulfil(store, request)
+
+    async def correct_tracking(self, store: StoreAccess, correction: TrackingCorrection) -> CorrectionResult:
+        return await self.orders.correct_tracking(store, correction)
 
 
 def create(http: httpx.AsyncClient, limiter: StoreLimiter) -> EcwidPlatform:

@@ -23,6 +23,7 @@ from dropline_infra.observability import get_logger
 
 from ..limits import RatePolicy, StoreLimiter, json_body, store_call
 from ..port import (
+    CorrectionResult,
     FulfilmentLine,
     FulfilmentRequest,
     FulfilmentResult,
@@ -30,6 +31,7 @@ from ..port import (
     OrderListing,
     StoreAccess,
     Tracking,
+    TrackingCorrection,
     same_tracking_number,
 )
 from .normalise import DROPLINE_KEY, ecwid_time
@@ -157,6 +159,29 @@ def plan_update(order: Mapping[str, Any], lines: Sequence[FulfilmentLine], track
         if wanted != current:
             body["fulfillmentStatus"] = wanted
     return body
+
+
+def rewrite_ledger(notes: Any, previous: str, tracking: Tracking) -> str | None:
+    """The private notes with Dropline's ledger line(s) for `previous` now naming the corrected number (the
+    items it carried stay; the carrier is the new one if given; the old parcel's link goes). None when no
+    ledger line holds `previous`. Every other line — the merchant's — is left exactly as it was."""
+    if not isinstance(notes, str):
+        return None
+    changed = False
+    out = []
+    for raw in notes.split("\n"):
+        entries = parse_ledger(raw) if raw.strip().startswith(LEDGER_PREFIX) else []
+        if entries and same_tracking_number(entries[0].number, previous):
+            old = entries[0]
+            raw = LedgerEntry(number=_one_line(tracking.number) or tracking.number.strip(), items=old.items,
+                              carrier=_one_line(tracking.company) or old.carrier, url=_one_line(tracking.url)).line()
+            changed = True
+        out.append(raw)
+    return "\n".join(out) if changed else None
+
+
+def ledger_has(notes: Any, number: str) -> bool:
+    return any(same_tracking_number(e.number, number) for e in parse_ledger(notes))
 
 
 # --------------------------------------------------------------------------- the adapter
@@ -341,3 +366,77 @@ class EcwidOrders:
         log.info("tracking written to the Ecwid order", platform_fulfillment_id=fulfilment_id,
                  fulfillment_status=body.get("fulfillmentStatus"))
         return FulfilmentResult(platform_fulfillment_id=fulfilment_id)
+
+    async def correct_tracking(self, store: StoreAccess, correction: TrackingCorrection) -> CorrectionResult:
+        """Replace a wrong number Dropline wrote, keeping ADR 24 (one tracking number per Ecwid order).
+
+        GET the order (404 → Permanent: the order is gone), then by the order's ``trackingNumber``:
+        - the new number → ``already_present``, nothing written (a rerun after the write);
+        - the previous number (or none at all: nobody else's number is replaced) → one PUT of
+          ``trackingNumber`` / ``trackingUrl`` (emptied when the correction has no link: the old one points
+          at the wrong parcel) and, when Dropline's ledger line for the previous number is in
+          ``privateAdminNotes``, that line rewritten to the new number. ``fulfillmentStatus`` is not sent
+          (the status stays as it is), ``items`` never;
+        - some other number (another shipment's, or the merchant's): that number stays. If the previous
+          number is in one of Dropline's ledger lines, only that line is rewritten (a PUT of
+          ``privateAdminNotes``); either way the answer is ``kept_number=<the store's number>``. A ledger
+          line that names the new number already → ``already_present`` with ``kept_number``.
+        The PUT is read back, as in `fulfil` (a concurrent update of the notes may have dropped ours → Retryable).
+        ``platform_fulfillment_id`` is ``{orderId}/{new number}``, what `fulfil` returns for that number.
+        """
+        number = correction.tracking.number.strip()
+        previous = correction.previous.number.strip()
+        if not number:
+            raise Permanent("Ecwid tracking correction: empty tracking number")
+        order_id = correction.platform_order_id
+        fulfilment_id = f"{order_id}/{number}"
+        order = await self._order(store, order_id)
+        current = order.get("trackingNumber") if isinstance(order.get("trackingNumber"), str) else None
+        current = current.strip() if current and current.strip() else None
+        notes = order.get("privateAdminNotes")
+
+        if same_tracking_number(current, number):
+            log.info("corrected tracking already in the Ecwid order; nothing written",
+                     platform_fulfillment_id=fulfilment_id)
+            return CorrectionResult(platform_fulfillment_id=fulfilment_id, already_present=True)
+
+        if current is None or same_tracking_number(current, previous):
+            body: dict[str, Any] = {"trackingNumber": _one_line(number) or number,
+                                    "trackingUrl": correction.tracking.url or ""}
+            rewritten = rewrite_ledger(notes, previous, correction.tracking)
+            if rewritten is not None:
+                body["privateAdminNotes"] = rewritten
+            await self._put(store, order_id, body)
+            written = await self._order(store, order_id)
+            if not same_tracking_number(written.get("trackingNumber") if isinstance(written.get("trackingNumber"),
+                                                                                    str) else None, number):
+                raise Retryable(f"Ecwid order {order_id}: tracking {number} not found after the correction (a "
+                                "concurrent update replaced it); writing again")
+            log.info("tracking corrected in the Ecwid order", platform_fulfillment_id=fulfilment_id,
+                     previous=previous, ledger=rewritten is not None)
+            return CorrectionResult(platform_fulfillment_id=fulfilment_id)
+
+        # The order holds another shipment's (or the merchant's) number: it stays (ADR 24).
+        if ledger_has(notes, number):
+            return CorrectionResult(platform_fulfillment_id=fulfilment_id, already_present=True, kept_number=current)
+        rewritten = rewrite_ledger(notes, previous, correction.tracking)
+        if rewritten is None:
+            log.info("the Ecwid order holds another tracking number and no ledger line of the previous one; "
+                     "nothing written", platform_fulfillment_id=fulfilment_id, kept_number=current)
+            return CorrectionResult(platform_fulfillment_id=fulfilment_id, kept_number=current)
+        await self._put(store, order_id, {"privateAdminNotes": rewritten})
+        written = await self._order(store, order_id)
+        if not ledger_has(written.get("privateAdminNotes"), number):
+            raise Retryable(f"Ecwid order {order_id}: the corrected ledger line is not in the notes after the "
+                            "update (a concurrent update replaced them); writing again")
+        log.info("ledger line corrected; the Ecwid order keeps its tracking number",
+                 platform_fulfillment_id=fulfilment_id, kept_number=current)
+        return CorrectionResult(platform_fulfillment_id=fulfilment_id, kept_number=current)
+
+    async def _put(self, store: StoreAccess, order_id: str, body: dict[str, Any]) -> None:
+        resp = await self._call(store, "PUT", self._order_path(order_id), "update order", json=body)
+        if resp.status_code == 404:
+            raise Permanent(f"Ecwid update order: HTTP 404 (no order {order_id} in {store.shop})")
+        answer = json_body(resp, "Ecwid update order")
+        if not isinstance(answer, dict) or answer.get("updateCount") != 1:
+            raise Retryable(f"Ecwid update order: unexpected answer {str(answer)[:200]}")

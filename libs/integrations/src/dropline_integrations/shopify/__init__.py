@@ -16,6 +16,7 @@ from ..limits import RatePolicy, StoreLimiter
 from ..port import (
     AcceptedRequest,
     ConnectionSpec,
+    CorrectionResult,
     Delivery,
     FulfilmentRequest,
     FulfilmentRequestRef,
@@ -24,9 +25,11 @@ from ..port import (
     OrderListing,
     StoreAccess,
     StoreOrder,
+    TrackingCorrection,
     WebhookSecrets,
 )
 from . import webhooks
+from .corrections import ShopifyTrackingCorrections
 from .fulfil import ShopifyFulfilments
 from .normalise import normalise
 from .orders import ShopifyOrders
@@ -55,6 +58,7 @@ class ShopifyPlatform:
                                               max_wait_seconds=s.max_wait_seconds)
         # Same GraphQL edge (and per-shop cost budget) as the fulfilment write-back.
         self.requests = ShopifyFulfilmentRequests(self.fulfilments._graphql)
+        self.corrections = ShopifyTrackingCorrections(self.fulfilments._graphql)
 
     def webhook_store_key(self, raw: bytes, headers: Mapping[str, str]) -> str:
         return webhooks.store_key(headers)
@@ -74,6 +78,9 @@ class ShopifyPlatform:
 
     async def fulfil(self, store: StoreAccess, request: FulfilmentRequest) -> FulfilmentResult:
         return await self.fulfilments.fulfil(store, request)
+
+    async def correct_tracking(self, store: StoreAccess, correction: TrackingCorrection) -> CorrectionResult:
+        return await self.corrections.correct(store, correction)
 
     # AcceptsFulfilmentRequests ------------------------------------------------------------------
 

@@ -15,12 +15,14 @@ from dropline_schemas.events import Platform
 from ..limits import RatePolicy, StoreLimiter
 from ..port import (
     ConnectionSpec,
+    CorrectionResult,
     Delivery,
     FulfilmentRequest,
     FulfilmentResult,
     OrderListing,
     StoreAccess,
     StoreOrder,
+    TrackingCorrection,
     WebhookSecrets,
 )
 from . import webhooks
@@ -64,6 +66,9 @@ class WixPlatform:
 
     async def fulfil(self, store: StoreAccess, request: FulfilmentRequest) -> FulfilmentResult:
         return await self.api.fulfil(store, request)
+
+    async def correct_tracking(self, store: StoreAccess, correction: TrackingCorrection) -> CorrectionResult:
+        return await self.api.correct_tracking(store, correction)
 
 
 def create(http: httpx.AsyncClient, limiter: StoreLimiter) -> WixPlatform:

@@ -35,12 +35,14 @@ from ..carriers import tracking_url as carrier_tracking_url
 from ..limits import RatePolicy, StoreLimiter, json_body, store_call
 from ..parsing import timestamp
 from ..port import (
+    CorrectionResult,
     FulfilmentRequest,
     FulfilmentResult,
     InvalidStoreOrder,
     OrderListing,
     StoreAccess,
     Tracking,
+    TrackingCorrection,
     same_tracking_number,
 )
 
@@ -86,6 +88,17 @@ def existing_fulfillment(fulfillments: Any, tracking_number: str) -> str | None:
         if isinstance(info, Mapping) and same_tracking_number(info.get("trackingNumber"), tracking_number):
             return str(f.get("id")) if f.get("id") else None
     return None
+
+
+def corrected_tracking_info(tracking: Tracking) -> dict[str, Any]:
+    """``fulfillment.trackingInfo`` for Update Fulfillment: all three fields, always. Update merges into the
+    stored trackingInfo (Wix's example sends trackingNumber + trackingLink and the answer still shows the
+    old shippingProvider), so a field left out would keep the wrong parcel's value: ``trackingLink`` is our
+    link for the new number, or null ("To remove a field's value, pass null") when we have none.
+    UNCONFIRMED: whether Wix re-fills the link of a predefined provider on update; we send our own."""
+    provider = shipping_provider(tracking.company) or (display_name(tracking.company) if tracking.company else None)
+    return {"trackingNumber": tracking.number, "shippingProvider": provider,
+            "trackingLink": tracking.url or carrier_tracking_url(tracking.company, tracking.number)}
 
 
 def iso(moment: datetime) -> str:
@@ -271,3 +284,61 @@ class WixApi:
             raise Permanent(f"{what}: answer without a fulfillmentId")
         log.info("fulfillment created", platform_fulfillment_id=fulfillment_id, lines=len(line_items))
         return FulfilmentResult(platform_fulfillment_id=str(fulfillment_id))
+
+    # ------------------------------------------------------------------ tracking corrections
+
+    async def correct_tracking(self, store: StoreAccess, correction: TrackingCorrection) -> CorrectionResult:
+        """Give the fulfillment `fulfil` created the right number (Order Fulfillments API, platforms.md §4.3).
+
+        Look first: List Fulfillments For Single Order, ``GET /ecom/v1/fulfillments/orders/{orderId}``
+        (404 → the order is gone, Permanent); no fulfillment with that id → Permanent (deleted in the
+        store); one that shows the new number already → ``already_present``, nothing written. Otherwise
+        Update Fulfillment, ``PATCH /ecom/v1/fulfillments/{fulfillmentId}/orders/{orderId}`` (the path of
+        wix-rest-docs order-fulfillments.service.json "Update Fulfillment", ``maturity-beta``) with
+        ``{"fulfillment": {"trackingInfo": {...}}}`` (no ``fieldMask``: optional, and Wix's own example
+        sends none; a wrongly spelled path would make Wix ignore the change); the answer is
+        ``{"orderWithFulfillments": ...}``. Line items are never sent (Wix: updating line items or
+        quantities is not allowed). 429 → Deferred, 5xx → Retryable, as every call (`store_call`).
+        UNCONFIRMED: whether Wix emails the buyer again, and its error answer for an unknown fulfillment id
+        (the stand-in: 404 NOT_FOUND, like an unknown order).
+        """
+        number = correction.tracking.number.strip()
+        if not number:
+            raise Permanent("a tracking correction needs the new number")
+        fulfillment_id = correction.platform_fulfillment_id.strip()
+        if not fulfillment_id or "/" in fulfillment_id or "," in fulfillment_id:
+            raise Permanent(f"not a Wix fulfillment id: {correction.platform_fulfillment_id!r}")
+        order_path = quote(correction.platform_order_id, safe="")
+        what = "Wix list fulfillments"
+        resp = await self._call(store, "GET", f"/ecom/v1/fulfillments/orders/{order_path}", what)
+        if resp.status_code == 404:
+            raise Permanent(f"{what}: HTTP 404 (no order {correction.platform_order_id} in instance {store.shop})")
+        body = json_body(resp, what)
+        current = body.get("orderWithFulfillments") if isinstance(body, dict) else None
+        if not isinstance(current, dict):
+            raise Retryable(f"{what}: answer without 'orderWithFulfillments'")
+        fulfillments = current.get("fulfillments") if isinstance(current.get("fulfillments"), list) else []
+        mine = next((f for f in fulfillments if isinstance(f, Mapping) and str(f.get("id")) == fulfillment_id), None)
+        if mine is None:
+            raise Permanent(f"fulfillment {fulfillment_id} is gone from order {correction.platform_order_id} in "
+                            f"instance {store.shop}: its tracking cannot be corrected")
+        info = mine.get("trackingInfo") if isinstance(mine.get("trackingInfo"), Mapping) else {}
+        if same_tracking_number(info.get("trackingNumber"), number):
+            log.info("corrected tracking already in the store; nothing written", platform_fulfillment_id=fulfillment_id)
+            return CorrectionResult(platform_fulfillment_id=fulfillment_id, already_present=True)
+
+        tracking = Tracking(number=number, company=correction.tracking.company, url=correction.tracking.url)
+        what = "Wix update fulfillment"
+        resp = await self._call(store, "PATCH",
+                                f"/ecom/v1/fulfillments/{quote(fulfillment_id, safe='')}/orders/{order_path}", what,
+                                {"fulfillment": {"trackingInfo": corrected_tracking_info(tracking)}})
+        if resp.status_code == 404:
+            raise Permanent(f"{what}: HTTP 404 (fulfillment {fulfillment_id} of order {correction.platform_order_id} "
+                            f"is gone from instance {store.shop})")
+        answer = json_body(resp, what)
+        updated = answer.get("orderWithFulfillments") if isinstance(answer, dict) else None
+        if not isinstance(updated, dict) or existing_fulfillment(updated.get("fulfillments"), number) != fulfillment_id:
+            raise Retryable(f"{what}: the answer does not show {number} on fulfillment {fulfillment_id}")
+        log.info("fulfillment tracking corrected", platform_fulfillment_id=fulfillment_id,
+                 previous=correction.previous.number, number=number)
+        return CorrectionResult(platform_fulfillment_id=fulfillment_id)
