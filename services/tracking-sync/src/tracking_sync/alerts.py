@@ -27,7 +27,7 @@ from sqlmodel import select
 from dropline_infra.db import Database, UnitOfWork, utcnow
 from dropline_infra.jobs import Again, JobKind, enqueue
 from dropline_infra.models import Job
-from dropline_infra.observability import get_logger
+from dropline_infra.observability import get_logger, get_meter
 from dropline_schemas import topics as T
 from dropline_schemas.events import (
     AlertKind,
@@ -55,6 +55,12 @@ JOB_KEY = "all"
 ALERT_FACTS = (T.ORDER_RECEIVED, T.ORDER_PAID, T.ORDER_FORWARDED, T.TRACKING_ADDED, T.ORDER_REFUNDED)
 
 Clock = Callable[[], datetime]
+# The orders flagged right now, per kind, as the last scan found them (every replica scans the same
+# table: a dashboard takes the max over replicas). Served at /metrics as dropline_orders_flagged.
+FLAGGED = get_meter("tracking_sync.alerts").create_gauge(
+    "dropline.orders.flagged", unit="{order}",
+    description="Orders flagged late (no tracking after the supplier's handling days) or not_synced (write-back "
+                "failing past the threshold), as of the last late-shipment scan.")
 
 
 def _earlier(a: datetime | None, b: datetime) -> datetime:
@@ -179,6 +185,9 @@ class ShipmentAlerts:
             self.apply(uow, row, now, failing=failing.get(row.order_id))
             if (row.late_since, row.not_synced_since) != before or row not in uow.session:
                 repo.add(row)
+        # Every flagged order is a candidate, so these are all of them.
+        FLAGGED.set(sum(r.late_since is not None for r in rows.values()), {"kind": AlertKind.LATE.value})
+        FLAGGED.set(sum(r.not_synced_since is not None for r in rows.values()), {"kind": AlertKind.NOT_SYNCED.value})
         return Again(self.settings.alert_scan_interval_seconds)
 
     async def gave_up(self, _uow: UnitOfWork, _payload: dict[str, Any], reason: str) -> None:

@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from prometheus_client import REGISTRY, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 from tracking_sync_testkit import (
     TENANT,
     FakeShopify,
@@ -102,6 +104,12 @@ class AlertHarness(Harness):
         return [(e["data"]["kind"], e["data"]["state"]) for e in await self.outbox(T.ORDER_ALERT)]
 
 
+def flagged() -> dict[str, float]:
+    """dropline_orders_flagged as /metrics serves it (the process's Prometheus registry)."""
+    return {s.labels["kind"]: s.value for f in text_string_to_metric_families(generate_latest(REGISTRY).decode())
+            for s in f.samples if s.name == "dropline_orders_flagged"}
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock(WED)
@@ -128,6 +136,7 @@ async def test_late_is_raised_once_after_the_handling_days_and_cleared_by_tracki
     await h.scan()
     await h.scan()                               # a second scan changes nothing: once per change
     [raised] = await h.outbox(T.ORDER_ALERT)
+    assert flagged() == {"late": 1.0, "not_synced": 0.0}
     assert raised["_key"] == "order-1" and raised["tenant_id"] == TENANT
     assert raised["data"] | {"at": None} == {
         "order_id": "order-1", "kind": "late", "state": "raised", "since": "2030-01-04T10:00:00Z",
@@ -142,6 +151,7 @@ async def test_late_is_raised_once_after_the_handling_days_and_cleared_by_tracki
     clock.now += timedelta(days=30)
     await h.scan()
     assert len(await h.kinds()) == 2
+    assert flagged() == {"late": 0.0, "not_synced": 0.0}
     row = await h.get(SyncOrderAlert, "order-1")
     assert row.late_since is None and row.tracked_at is not None
 
@@ -229,12 +239,14 @@ async def test_failing_write_back_past_the_threshold_is_not_synced_until_it_succ
     assert (d["kind"], d["state"], d["tracking_id"]) == ("not_synced", "raised", "trk-1")
     assert d["since"] == job.created_at.isoformat().replace("+00:00", "Z")
     assert d["reason"].startswith("The store has not taken the tracking for 2 h; writing it back fails: ")
+    assert flagged() == {"late": 0.0, "not_synced": 1.0}
 
     await h.run_jobs()                           # the store answers again: the write-back succeeds
     assert len(await h.outbox(T.ORDER_SYNCED)) == 1
     await h.scan()
     assert await h.kinds() == [("not_synced", "raised"), ("not_synced", "cleared")]
     assert (await h.outbox(T.ORDER_ALERT))[-1]["data"]["reason"] == "The tracking reached the store"
+    assert flagged() == {"late": 0.0, "not_synced": 0.0}
     await h.scan()
     assert len(await h.kinds()) == 2
 
