@@ -245,6 +245,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/orders/{order_id}/tracking/{tracking_id}/correction": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Correct a wrong tracking number
+         * @description The shipment keeps its lines; the corrected record stays, marked superseded, with who and why. The same correction again answers 200 (status duplicate). 404 not_found: not an order of the caller, or not a tracking record of this order. 409 superseded (corrected already; details.corrected_by_tracking_id), same_number (the number it has), number_in_use (another shipment of the order has it, corrected ones included), not_trackable (a refunded or cancelled order).
+         */
+        post: operations["correct_tracking_api_v1_orders__order_id__tracking__tracking_id__correction_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/overview": {
         parameters: {
             query?: never;
@@ -455,6 +475,26 @@ export interface paths {
         put?: never;
         /** Report tracking for a shipped order */
         post: operations["supplier_add_tracking_supplier_v1_orders__order_id__tracking_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/supplier/v1/orders/{order_id}/tracking/{tracking_id}/correction": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Correct a wrong tracking number the supplier reported
+         * @description Only a number the supplier reported (source supplier): 403 not_your_report otherwise. The shipment keeps its lines; the corrected record stays, marked superseded, with who and why. The same correction again answers 200 (status duplicate). 404 not_found: not an order of the caller, or not a tracking record of this order. 409 superseded (corrected already; details.corrected_by_tracking_id), same_number (the number it has), number_in_use (another shipment of the order has it, corrected ones included), not_trackable (a refunded or cancelled order).
+         */
+        post: operations["supplier_correct_tracking_supplier_v1_orders__order_id__tracking__tracking_id__correction_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1590,6 +1630,67 @@ export interface components {
             /** Tracking Url */
             tracking_url?: string | null;
         };
+        /**
+         * TrackingCorrectionAccepted
+         * @description A wrong tracking number replaced: the new record (tracking_id) carries the lines of the one it
+         *     corrects, which is kept and marked superseded.
+         */
+        TrackingCorrectionAccepted: {
+            /** Carrier */
+            carrier?: string | null;
+            /**
+             * Changed By
+             * @description 'retailer:<email>', 'retailer:api key' or 'supplier:<supplier id>'.
+             */
+            changed_by: string;
+            /**
+             * Corrects Tracking Id
+             * @description The record corrected (now superseded).
+             */
+            corrects_tracking_id: string;
+            /**
+             * Lines
+             * @description What the shipment carries (null: every line).
+             */
+            lines?: components["schemas"]["ShippedLineOut"][] | null;
+            /** Previous Tracking Number */
+            previous_tracking_number: string;
+            /** Reason */
+            reason: string;
+            /**
+             * Status
+             * @description duplicate: this record was corrected to this number already; nothing new happened.
+             * @enum {string}
+             */
+            status: "accepted" | "duplicate";
+            /**
+             * Tracking Id
+             * @description The new tracking record.
+             */
+            tracking_id: string;
+            /** Tracking Number */
+            tracking_number: string;
+            /** Tracking Url */
+            tracking_url?: string | null;
+        };
+        /**
+         * TrackingCorrectionIn
+         * @description The right number for a shipment reported with a wrong one; carrier and URL are detected from the
+         *     number when omitted (as for a new number).
+         */
+        TrackingCorrectionIn: {
+            /** Carrier */
+            carrier?: string | null;
+            /**
+             * Reason
+             * @description Why the number is corrected, in words the retailer (and the timeline) reads.
+             */
+            reason: string;
+            /** Tracking Number */
+            tracking_number: string;
+            /** Tracking Url */
+            tracking_url?: string | null;
+        };
         /** TrackingIn */
         TrackingIn: {
             /** Carrier */
@@ -1614,10 +1715,35 @@ export interface components {
             /** Carrier */
             carrier?: string | null;
             /**
+             * Change Reason
+             * @description Why it was corrected, in their words.
+             */
+            change_reason?: string | null;
+            /**
+             * Changed By
+             * @description Who corrected this number: 'retailer:<email>', 'retailer:api key' or 'supplier:<supplier id>'.
+             */
+            changed_by?: string | null;
+            /**
+             * Corrected By Tracking Id
+             * @description The shipment that replaced this one.
+             */
+            corrected_by_tracking_id?: string | null;
+            /**
+             * Corrects Tracking Id
+             * @description This shipment corrects that one.
+             */
+            corrects_tracking_id?: string | null;
+            /**
              * Lines
              * @description Lines and quantities this shipment carries; null: every line (older reports).
              */
             lines?: components["schemas"]["ShipmentLineOut"][] | null;
+            /**
+             * Previous Tracking Number
+             * @description The wrong number this one replaced.
+             */
+            previous_tracking_number?: string | null;
             /** Source */
             source: string;
             /**
@@ -1630,6 +1756,11 @@ export interface components {
              * @description What the retailer should know about the store's copy.
              */
             store_note?: string | null;
+            /**
+             * Superseded At
+             * @description This number was corrected (a wrong number) then: the shipment is corrected_by_tracking_id now; a superseded shipment counts for nothing.
+             */
+            superseded_at?: string | null;
             /**
              * Synced
              * @default false
@@ -3152,6 +3283,119 @@ export interface operations {
             };
         };
     };
+    correct_tracking_api_v1_orders__order_id__tracking__tracking_id__correction_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Machine clients: Bearer <retailer API key> */
+                authorization?: string | null;
+                /** @description Browsers: the csrf_token of the session, on every state-changing request */
+                "X-CSRF-Token"?: string | null;
+            };
+            path: {
+                order_id: string;
+                tracking_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TrackingCorrectionIn"];
+            };
+        };
+        responses: {
+            /** @description Corrected to this number already */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingCorrectionAccepted"];
+                };
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingCorrectionAccepted"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     overview_api_v1_overview_get: {
         parameters: {
             query?: never;
@@ -4576,6 +4820,116 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TrackingAccepted"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    supplier_correct_tracking_supplier_v1_orders__order_id__tracking__tracking_id__correction_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                order_id: string;
+                tracking_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TrackingCorrectionIn"];
+            };
+        };
+        responses: {
+            /** @description Corrected to this number already */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingCorrectionAccepted"];
+                };
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingCorrectionAccepted"];
                 };
             };
             /** @description Bad Request */

@@ -46,6 +46,7 @@ from dropline_schemas.events import (
     OrderSyncedV1,
     OrderSyncFailedV1,
     TrackingAddedV1,
+    TrackingCorrectedV1,
 )
 
 from . import shipments
@@ -174,6 +175,8 @@ def apply(row, event) -> tuple[str | None, str]:
         what = ", ".join(f"{x.quantity} × {x.line_id}" for x in d.lines) if d.lines else None
         return status, (f"Tracking {d.tracking_number} ({d.carrier or 'carrier unknown'}) from the {d.source}"
                         + (f" for {what}" if what else ""))
+    if isinstance(event, TrackingCorrectedV1):
+        return tracking_corrected(row, event)
     if isinstance(event, OrderSyncedV1):
         words = shipments.order_synced(row, event)
         status = shipments.shipment_status(row)
@@ -190,6 +193,29 @@ def apply(row, event) -> tuple[str | None, str]:
     if isinstance(event, OrderAlertV1):
         return alerted(row, event)
     raise ValueError(f"projection has no rule for {type(event).__name__}")
+
+
+def tracking_corrected(row, event: TrackingCorrectedV1) -> tuple[str | None, str]:
+    """A wrong number replaced (see shipments.py). The status only moves forward: the new number is
+    not in the store yet, but a synced order stays synced (tracking-sync corrects the store's copy)."""
+    d = event.data
+    shipments.tracking_corrected(row, event)
+    status = shipments.shipment_status(row)
+    moved = bool(status) and advance(row, status)
+    return (status if moved else None), (f"Tracking {d.previous_tracking_number} corrected to {d.tracking_number} "
+                                         f"by {changed_by_words(row, d.changed_by)}: {d.reason}")
+
+
+def changed_by_words(row, changed_by: str) -> str:
+    """'retailer:jane@example.com' → jane@example.com; 'retailer:api key' → the retailer's API key;
+    'supplier:<id>' → the supplier Acme (its name when it is this order's supplier)."""
+    who, _, what = changed_by.partition(":")
+    if who == "supplier":
+        return f"the supplier {row.supplier_name}" if row.supplier_name and what == row.supplier_id else \
+            "the supplier"
+    if who == "retailer":
+        return "the retailer's API key" if what == "api key" else (what or "the retailer")
+    return changed_by
 
 
 def forwarding_failed(row, event: OrderForwardingFailedV1) -> tuple[str | None, str]:

@@ -257,5 +257,13 @@ class Repository:
         stmt = select(TrackingReport).where(TrackingReport.order_id == order_id).order_by(TrackingReport.created_at)
         return list((await self.s.exec(stmt)).all())
 
+    async def tracking_report_by_id(self, tracking_id: str) -> TrackingReport | None:
+        return await self.s.get(TrackingReport, tracking_id)
+
+    async def correction_of(self, tracking_id: str) -> TrackingReport | None:
+        """The report that corrected (superseded) this one, if any."""
+        stmt = select(TrackingReport).where(TrackingReport.corrects_tracking_id == tracking_id)
+        return (await self.s.exec(stmt)).first()
+
     async def supplier_rejection(self, order_id: str) -> SupplierRejection | None:
         return await self.s.get(SupplierRejection, order_id)

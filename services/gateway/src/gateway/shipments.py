@@ -13,14 +13,25 @@ may arrive in any order and any number of times and give the same row:
 An OrderSynced may arrive before its TrackingAdded (another topic): it leaves a placeholder entry
 (`reported` false, not shown) that the TrackingAdded fills in.
 
-The gateway's own check of a new report (`plan`) uses the same rule over its tracking reports."""
+A correction (TrackingCorrected: a wrong number replaced, by whom and why) keeps the corrected entry,
+marked superseded (`superseded_at`, `corrected_by_tracking_id`, `changed_by`, `change_reason`), and adds
+the new one with the same lines (`corrects_tracking_id`, `previous_tracking_number`). A superseded entry
+counts for nothing: not for the lines covered, and it never keeps an order from "synced". The new
+entry's OrderSynced may come first (placeholder, as above), and so may the correction come before the
+corrected TrackingAdded (another topic): it leaves a superseded placeholder that the TrackingAdded fills
+in. The status still only moves forward (projection.advance): a correction never takes a synced order
+back to shipped.
+
+The gateway's own check of a new report (`plan`) uses the same rule over its tracking reports, and
+`check_correction` holds the refusals of a correction."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
 
-from dropline_schemas.events import DroplineOrder, OrderSyncedV1, TrackingAddedV1
+from dropline_integrations.port import same_tracking_number
+from dropline_schemas.events import DroplineOrder, OrderSyncedV1, TrackingAddedV1, TrackingCorrectedV1
 
 from .errors import GatewayError
 
@@ -75,6 +86,32 @@ def plan(order: DroplineOrder | None, earlier: Iterable[list[dict] | None],
     return [{"line_id": line["line_id"], "quantity": line["quantity"]} for line in asked]
 
 
+def repeated_correction(old, corrected_by, number: str) -> bool:
+    """The same correction again: `old` was corrected already, to this number."""
+    return old.superseded_at is not None and corrected_by is not None and \
+        same_tracking_number(corrected_by.tracking_number, number)
+
+
+def check_correction(old, corrected_by, reports: Iterable, number: str) -> None:
+    """Refusals of correcting report `old` to `number` (`corrected_by`: the report that superseded `old`,
+    if any; `reports`: every report of the order, superseded ones included)."""
+    if old.superseded_at is not None:
+        then = corrected_by.tracking_number if corrected_by is not None else None
+        raise GatewayError(409, "superseded", f"tracking {old.tracking_number} was corrected already"
+                           + (f" (to {then}); correct that one instead" if then else ""),
+                           corrected_by_tracking_id=corrected_by.tracking_id if corrected_by else None,
+                           tracking_number=then)
+    if same_tracking_number(old.tracking_number, number):
+        raise GatewayError(409, "same_number", f"{number} is the number this shipment has already; "
+                           "nothing to correct", tracking_number=old.tracking_number)
+    in_use = next((r for r in reports if r.tracking_id != old.tracking_id
+                   and same_tracking_number(r.tracking_number, number)), None)
+    if in_use is not None:
+        raise GatewayError(409, "number_in_use", f"{number} is the number of another shipment of this order"
+                           + (" (a corrected one)" if in_use.superseded_at is not None else ""),
+                           tracking_id=in_use.tracking_id, superseded=in_use.superseded_at is not None)
+
+
 # --------------------------------------------------------------------------- the read model
 
 
@@ -98,6 +135,31 @@ def tracking_added(row, event: TrackingAddedV1) -> None:
             ([{"line_id": i, "quantity": None} for i in d.line_ids] if d.line_ids is not None else None)
         entry.update(tracking_number=d.tracking_number, carrier=d.carrier, tracking_url=d.tracking_url,
                      source=d.source, lines=lines, reported=True)
+    row.tracking_json = json.dumps(entries)
+
+
+def tracking_corrected(row, event: TrackingCorrectedV1) -> None:
+    """The corrected entry is marked superseded, the new one is added with the corrected one's lines
+    (or fills the placeholder an early OrderSynced left). Idempotent; any order with the other events."""
+    d = event.data
+    entries = _entries(row)
+    lines = [line.model_dump() for line in d.lines] if d.lines is not None else None
+    old = _entry(entries, d.corrects_tracking_id)
+    if old is None:  # the corrected TrackingAdded is on its way (another topic): a placeholder it fills in
+        old = {"tracking_id": d.corrects_tracking_id, "tracking_number": d.previous_tracking_number,
+               "lines": lines, "synced": False, "reported": False}
+        entries.append(old)
+    at = event.occurred_at.isoformat()
+    old.update(superseded_at=min(old.get("superseded_at") or at, at), corrected_by_tracking_id=d.tracking_id,
+               changed_by=d.changed_by, change_reason=d.reason)
+    new = _entry(entries, d.tracking_id)
+    if new is None:
+        new = {"tracking_id": d.tracking_id, "synced": False}
+        entries.append(new)
+    if not new.get("reported", True) or "source" not in new:  # new, or a placeholder of an early OrderSynced
+        new.update(tracking_number=d.tracking_number, carrier=d.carrier, tracking_url=d.tracking_url,
+                   source=d.source, lines=lines, reported=True)
+    new.update(corrects_tracking_id=d.corrects_tracking_id, previous_tracking_number=d.previous_tracking_number)
     row.tracking_json = json.dumps(entries)
 
 
@@ -128,7 +190,8 @@ def order_synced(row, event: OrderSyncedV1) -> str:
 
 def shipment_status(row) -> str | None:
     """partially_shipped / shipped / synced from every shipment the row knows (None: no shipment yet)."""
-    reported = [t for t in _entries(row) if t.get("reported", True) and "source" in t]
+    current = [t for t in _entries(row) if not t.get("superseded_at")]  # a corrected number counts for nothing
+    reported = [t for t in current if t.get("reported", True) and "source" in t]
     if not reported:
         return None
     order = DroplineOrder.model_validate_json(row.order_json) if row.order_json else None
@@ -141,7 +204,7 @@ def shipment_status(row) -> str | None:
         covered = not any(left_to_ship(order_lines, [t["lines"] for t in reported]).values())
     if not covered:
         return "partially_shipped"
-    if all(t.get("synced") for t in _entries(row)):
+    if all(t.get("synced") for t in current):
         return "synced"
     return "shipped"
 

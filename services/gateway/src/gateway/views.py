@@ -72,6 +72,16 @@ class TrackingOut(_Out):
         default=None, description="The store keeps one tracking number per order (Ecwid) and shows this one; "
         "this shipment's number is recorded in Dropline only.")
     store_note: str | None = Field(default=None, description="What the retailer should know about the store's copy.")
+    superseded_at: datetime | None = Field(
+        default=None, description="This number was corrected (a wrong number) then: the shipment is "
+        "corrected_by_tracking_id now; a superseded shipment counts for nothing.")
+    corrected_by_tracking_id: str | None = Field(default=None, description="The shipment that replaced this one.")
+    changed_by: str | None = Field(
+        default=None, description="Who corrected this number: 'retailer:<email>', 'retailer:api key' or "
+        "'supplier:<supplier id>'.")
+    change_reason: str | None = Field(default=None, description="Why it was corrected, in their words.")
+    corrects_tracking_id: str | None = Field(default=None, description="This shipment corrects that one.")
+    previous_tracking_number: str | None = Field(default=None, description="The wrong number this one replaced.")
 
 
 class OrderSummary(_Out):
@@ -248,6 +258,24 @@ class TrackingAccepted(_Out):
     carrier: str | None = None
     tracking_url: str | None = None
     lines: list[ShippedLineOut] | None = Field(default=None, description="What this shipment carries.")
+
+
+class TrackingCorrectionAccepted(_Out):
+    """A wrong tracking number replaced: the new record (tracking_id) carries the lines of the one it
+    corrects, which is kept and marked superseded."""
+
+    status: Literal["accepted", "duplicate"] = Field(
+        description="duplicate: this record was corrected to this number already; nothing new happened.")
+    tracking_id: str = Field(description="The new tracking record.")
+    corrects_tracking_id: str = Field(description="The record corrected (now superseded).")
+    previous_tracking_number: str
+    tracking_number: str
+    carrier: str | None = None
+    tracking_url: str | None = None
+    lines: list[ShippedLineOut] | None = Field(default=None, description="What the shipment carries (null: every "
+                                                                          "line).")
+    changed_by: str = Field(description="'retailer:<email>', 'retailer:api key' or 'supplier:<supplier id>'.")
+    reason: str
 
 
 class CarrierGuess(_Out):

@@ -1,7 +1,8 @@
 """Partial shipments in the read model, property-based: the events of one order (OrderReceived with 2-3
-lines, OrderPaid, OrderForwarded, several TrackingAdded for partial quantities and their OrderSynced),
-in any order and with duplicates (redeliveries), give the same row through projection.apply: status,
-shipments, synced flags; no shipment appears twice."""
+lines, OrderPaid, OrderForwarded, several TrackingAdded for partial quantities and their OrderSynced,
+sometimes a TrackingCorrected of one of them with the new number's OrderSynced), in any order and with
+duplicates (redeliveries), give the same row through projection.apply: status, shipments, synced flags;
+no shipment appears twice, a corrected one is superseded and never holds "synced" back."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ from dropline_schemas.events import (
     SupplierTerms,
     TrackingAddedData,
     TrackingAddedV1,
+    TrackingCorrectedData,
+    TrackingCorrectedV1,
 )
 from gateway import projection
 from gateway.models import OrderView
@@ -69,6 +72,7 @@ def an_orders_events(draw):
               OrderForwardedV1.create(data=OrderForwardedData(order_id="o-1", supplier_id="sup-1",
                                                               supplier_order_id="SUP-1", forwarded_at=NOW), **KW)]
     expected_entries = 0
+    shipped: list[tuple[int, list[ShippedLine]]] = []
     for n in range(draw(st.integers(1, 4))):
         open_lines = [i for i, q in left.items() if q > 0]
         if not open_lines:
@@ -84,15 +88,29 @@ def an_orders_events(draw):
             order_id="o-1", tracking_id=f"t-{n}", tracking_number=number, carrier="DHL", source="supplier",
             lines=lines, line_ids=[x.line_id for x in lines]), **KW))
         expected_entries += 1
+        shipped.append((n, lines))
         if draw(st.booleans()):
             kept = "TRK0000" if n and draw(st.booleans()) else None
             synced = OrderSyncedV1.create(data=OrderSyncedData(
                 order_id="o-1", tracking_id=f"t-{n}", platform="ecwid", platform_fulfillment_id=f"f-{n}",
                 tracking_number=number, kept_number=kept), **KW)
             events.append(synced.model_copy(update={"occurred_at": NOW + timedelta(minutes=n)}))
+    corrected = None
+    if draw(st.booleans()):  # a wrong number corrected, and the right one written to the store
+        n, lines = draw(st.sampled_from(shipped))
+        corrected = f"t-{n}"
+        events.append(TrackingCorrectedV1.create(data=TrackingCorrectedData(
+            order_id="o-1", tracking_id=f"c-{n}", corrects_tracking_id=corrected,
+            previous_tracking_number=f"TRK{n}000", tracking_number=f"TRK{n}999", lines=lines, source="retailer",
+            changed_by="retailer:api key", reason="typo"), **KW).model_copy(
+                update={"occurred_at": NOW + timedelta(hours=1)}))
+        events.append(OrderSyncedV1.create(data=OrderSyncedData(
+            order_id="o-1", tracking_id=f"c-{n}", platform="ecwid", platform_fulfillment_id=f"f-{n}",
+            tracking_number=f"TRK{n}999"), **KW).model_copy(update={"occurred_at": NOW + timedelta(hours=2)}))
+        expected_entries += 1
     redelivered = draw(st.lists(st.sampled_from(events), max_size=4))
     shuffled = draw(st.permutations(events + redelivered))
-    return events, shuffled, expected_entries, left
+    return events, shuffled, expected_entries, left, corrected
 
 
 def project(events) -> OrderView:
@@ -110,7 +128,7 @@ def outcome(row: OrderView):
 @settings(max_examples=150, deadline=None)
 @given(an_orders_events())
 def test_any_order_of_the_events_with_redeliveries_gives_the_same_row(case):
-    events, shuffled, expected_entries, left = case
+    events, shuffled, expected_entries, left, corrected = case
     in_order, any_order = project(events), project(shuffled)
     assert outcome(any_order) == outcome(in_order)
 
@@ -119,10 +137,12 @@ def test_any_order_of_the_events_with_redeliveries_gives_the_same_row(case):
     assert len(ids) == len(set(ids)) == expected_entries  # no shipment twice, none lost
     synced_ids = {e.data.tracking_id for e in events if isinstance(e, OrderSyncedV1)}
     assert {t["tracking_id"] for t in entries if t["synced"]} == synced_ids
+    assert {t["tracking_id"] for t in entries if t.get("superseded_at")} == ({corrected} if corrected else set())
+    current = set(ids) - {corrected}
     fully_covered = not any(left.values())
     if not fully_covered:
         assert status == "partially_shipped"
-    elif len(synced_ids) == expected_entries:
+    elif current <= synced_ids:
         assert status == "synced"
     else:
         assert status == "shipped"

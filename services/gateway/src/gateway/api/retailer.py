@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, field_validator
 
 from dropline_schemas.events import PaymentMethod
 
@@ -30,6 +30,7 @@ from ..views import (
     StoreList,
     SupplierList,
     TrackingAccepted,
+    TrackingCorrectionAccepted,
     UnpaidOut,
 )
 from .common import ERRORS, ID_PATTERN, Id, Retailer, use_cases
@@ -100,18 +101,13 @@ async def get_order(request: Request, order_id: Id, who: Retailer) -> OrderDetai
     return await use_cases(request).orders.detail(who, order_id)
 
 
-class TrackingIn(BaseModel):
+class _TrackingNumberIn(BaseModel):
     tracking_number: str = Field(min_length=3, max_length=100)
     carrier: str | None = Field(default=None, max_length=100)
     tracking_url: HttpUrl | None = None
-    supplier_order_id: str | None = Field(default=None, max_length=255)
-    lines: list[ShippedLineIn] | None = Field(
-        default=None, min_length=1, description="Lines and quantities this shipment carries; omitted: every "
-        "quantity not shipped yet. 422 unknown_line / duplicate_line; 409 over_shipped (more than is left of a "
-        "line) or already_shipped (nothing is left).")
 
-    def lines_asked(self) -> list[dict] | None:
-        return [x.model_dump() for x in self.lines] if self.lines is not None else None
+    def url(self) -> str | None:
+        return str(self.tracking_url) if self.tracking_url else None
 
     @field_validator("tracking_number")
     @classmethod
@@ -127,6 +123,33 @@ class TrackingIn(BaseModel):
         return (v or "").strip() or None
 
 
+class TrackingIn(_TrackingNumberIn):
+    supplier_order_id: str | None = Field(default=None, max_length=255)
+    lines: list[ShippedLineIn] | None = Field(
+        default=None, min_length=1, description="Lines and quantities this shipment carries; omitted: every "
+        "quantity not shipped yet. 422 unknown_line / duplicate_line; 409 over_shipped (more than is left of a "
+        "line) or already_shipped (nothing is left).")
+
+    def lines_asked(self) -> list[dict] | None:
+        return [x.model_dump() for x in self.lines] if self.lines is not None else None
+
+
+class TrackingCorrectionIn(_TrackingNumberIn):
+    """The right number for a shipment reported with a wrong one; carrier and URL are detected from the
+    number when omitted (as for a new number)."""
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] = Field(
+        description="Why the number is corrected, in words the retailer (and the timeline) reads.")
+
+
+CORRECTION_REFUSALS = (
+    "The shipment keeps its lines; the corrected record stays, marked superseded, with who and why. The same "
+    "correction again answers 200 (status duplicate). 404 not_found: not an order of the caller, or not a tracking "
+    "record of this order. 409 superseded (corrected already; details.corrected_by_tracking_id), same_number (the "
+    "number it has), number_in_use (another shipment of the order has it, corrected ones included), not_trackable "
+    "(a refunded or cancelled order).")
+
+
 @router.post("/orders/{order_id}/tracking", status_code=201, response_model=TrackingAccepted,
              summary="Add a tracking number (e.g. for a non-auto-order supplier)",
              responses={200: {"model": TrackingAccepted, "description": "This number was already there"}})
@@ -134,6 +157,17 @@ async def add_tracking(request: Request, order_id: Id, body: TrackingIn, who: Re
     out = await use_cases(request).orders.retailer_adds_tracking(
         who, order_id, body.tracking_number, body.carrier, str(body.tracking_url) if body.tracking_url else None,
         body.supplier_order_id, body.lines_asked())
+    return JSONResponse(out.model_dump(mode="json"), status_code=201 if out.status == "accepted" else 200)
+
+
+@router.post("/orders/{order_id}/tracking/{tracking_id}/correction", status_code=201,
+             response_model=TrackingCorrectionAccepted, summary="Correct a wrong tracking number",
+             description=CORRECTION_REFUSALS,
+             responses={200: {"model": TrackingCorrectionAccepted, "description": "Corrected to this number already"}})
+async def correct_tracking(request: Request, order_id: Id, tracking_id: Id, body: TrackingCorrectionIn,
+                           who: Retailer):
+    out = await use_cases(request).orders.retailer_corrects_tracking(
+        who, order_id, tracking_id, body.tracking_number, body.carrier, body.url(), body.reason)
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if out.status == "accepted" else 200)
 
 

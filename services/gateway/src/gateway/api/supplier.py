@@ -10,9 +10,9 @@ from fastapi.responses import JSONResponse
 
 from ..errors import GatewayError
 from ..models import Supplier
-from ..views import RejectionAccepted, RejectionIn, TrackingAccepted
+from ..views import RejectionAccepted, RejectionIn, TrackingAccepted, TrackingCorrectionAccepted
 from .common import ERRORS, Id, bearer, use_cases
-from .retailer import TrackingIn
+from .retailer import CORRECTION_REFUSALS, TrackingCorrectionIn, TrackingIn
 
 router = APIRouter(prefix="/supplier/v1", tags=["supplier API"], responses=ERRORS)
 
@@ -35,6 +35,18 @@ async def supplier_add_tracking(request: Request, order_id: Id, body: TrackingIn
     out = await use_cases(request).orders.supplier_adds_tracking(
         supplier.supplier_id, order_id, body.tracking_number, body.carrier,
         str(body.tracking_url) if body.tracking_url else None, body.supplier_order_id, body.lines_asked())
+    return JSONResponse(out.model_dump(mode="json"), status_code=201 if out.status == "accepted" else 200)
+
+
+@router.post("/orders/{order_id}/tracking/{tracking_id}/correction", status_code=201,
+             response_model=TrackingCorrectionAccepted, summary="Correct a wrong tracking number the supplier reported",
+             description="Only a number the supplier reported (source supplier): 403 not_your_report otherwise. "
+                         + CORRECTION_REFUSALS,
+             responses={200: {"model": TrackingCorrectionAccepted, "description": "Corrected to this number already"}})
+async def supplier_correct_tracking(request: Request, order_id: Id, tracking_id: Id, body: TrackingCorrectionIn,
+                                    supplier: Annotated[Supplier, Depends(current_supplier)]):
+    out = await use_cases(request).orders.supplier_corrects_tracking(
+        supplier.supplier_id, order_id, tracking_id, body.tracking_number, body.carrier, body.url(), body.reason)
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if out.status == "accepted" else 200)
 
 

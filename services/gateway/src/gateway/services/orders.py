@@ -23,6 +23,8 @@ from dropline_schemas.events import (
     OrderForwardingFailedV1,
     TrackingAddedData,
     TrackingAddedV1,
+    TrackingCorrectedData,
+    TrackingCorrectedV1,
 )
 
 from .. import shipments
@@ -47,6 +49,7 @@ from ..views import (
     SupplierList,
     SupplierOut,
     TrackingAccepted,
+    TrackingCorrectionAccepted,
 )
 from .accounts import Principal
 
@@ -58,6 +61,8 @@ RETAILER_TRACKABLE = {"non_auto_order", "paid", "forwarded", "partially_shipped"
 # Not "paid or later": this read model may not have seen OrderPaid/OrderForwarded yet when a fast
 # supplier ships (seen in the benchmark), and only a supplier the order was forwarded to knows its id.
 SUPPLIER_NOT_TRACKABLE = {"unmatched", "non_auto_order", "cancelled", "refunded"}
+# A wrong tracking number may be corrected on any order that has it, but a closed one.
+NOT_CORRECTABLE = {"cancelled", "refunded"}
 FROZEN = {"paid", "forwarded", "partially_shipped", "shipped", "synced", "refunded"}
 REJECTION_NS = uuid.UUID("5d8a4f3e-9c2b-4e1a-8f67-2b9d0c4e7a13")
 # A supplier may report that it cannot fulfil an order it was sent (paid: this read model may not have
@@ -214,7 +219,7 @@ class Orders:
                     s.platform or "", s.supplier.name if s.supplier else "(unmatched)", s.customer_name or "",
                     s.item_count, s.status, s.cost.currency if s.cost else "", s.cost.total if s.cost else "",
                     s.usd_total if s.usd_total is not None else "",
-                    " ".join(t.tracking_number for t in s.tracking),
+                    " ".join(t.tracking_number for t in s.tracking if t.superseded_at is None),
                     s.created_at.astimezone(UTC).isoformat()])
             yield flush()
             after = (rows[-1].created_at, rows[-1].order_id)
@@ -285,8 +290,8 @@ class Orders:
         Two reports for the same remaining quantity at once: the order's row is locked (SELECT ... FOR
         UPDATE) before the earlier reports are read, so on PostgreSQL the second waits for the first and
         sees it; SQLite serialises writers, and the second's insert either waits or fails (busy) rather
-        than over-shipping silently. Supersession (corrections) is not written yet: superseded reports are
-        left out when they are."""
+        than over-shipping silently. Superseded (corrected) reports are left out: their correction carries
+        their lines."""
         carrier = carrier or detect_carrier(number)
         url = url or tracking_url(carrier, number)
         tracking_id = str(uuid.uuid5(TRACKING_NS, f"{order.order_id}|{number}"))
@@ -320,6 +325,92 @@ class Orders:
             return TrackingAccepted(tracking_id=tracking_id, status="duplicate", carrier=carrier, tracking_url=url)
         return TrackingAccepted(tracking_id=tracking_id, status="accepted", carrier=carrier, tracking_url=url,
                                 lines=shipped if projected else None)
+
+    # ------------------------------------------------------------------ tracking corrections
+
+    async def retailer_corrects_tracking(self, who: Principal, order_id: str, tracking_id: str, number: str,
+                                         carrier: str | None, url: str | None,
+                                         reason: str) -> TrackingCorrectionAccepted:
+        async with self.db.uow() as uow:
+            repo = Repository(uow.session)
+            row = await repo.order(order_id)
+            if row is None or row.retailer_id != who.retailer_id:
+                raise not_found()
+            user = await repo.user(who.user_id) if who.via == "session" and who.user_id else None
+        changed_by = f"retailer:{user.email}" if user is not None else \
+            "retailer:api key" if who.via == "api_key" else f"retailer:{who.user_id or 'unknown'}"
+        return await self._correct_tracking(row, tracking_id, number, carrier, url, reason, "retailer", changed_by)
+
+    async def supplier_corrects_tracking(self, supplier_id: str, order_id: str, tracking_id: str, number: str,
+                                         carrier: str | None, url: str | None,
+                                         reason: str) -> TrackingCorrectionAccepted:
+        async with self.db.uow() as uow:
+            row = await Repository(uow.session).order(order_id)
+        if row is None or row.supplier_id != supplier_id:
+            raise GatewayError(404, "not_found", "no such order for this supplier")
+        return await self._correct_tracking(row, tracking_id, number, carrier, url, reason, "supplier",
+                                            f"supplier:{supplier_id}")
+
+    async def _correct_tracking(self, order: OrderView, tracking_id: str, number: str, carrier: str | None,
+                                url: str | None, reason: str, source: Literal["supplier", "retailer"],
+                                changed_by: str) -> TrackingCorrectionAccepted:
+        """Replace report `tracking_id`'s wrong number: in one transaction, with the order's row locked
+        (as _add_tracking), the old report is marked superseded (when, who, why), the new one inserted
+        with its lines, and TrackingCorrected published (outbox). The same correction again (this report,
+        this number) answers "duplicate" and publishes nothing; the refusals: shipments.check_correction,
+        404 for a report of another order, 403 not_your_report for a supplier correcting the retailer's,
+        409 not_trackable for a closed order."""
+        carrier = carrier or detect_carrier(number)
+        url = url or tracking_url(carrier, number)
+        new_id = str(uuid.uuid5(TRACKING_NS, f"{order.order_id}|{number}"))
+        try:
+            async with self.db.uow() as uow:
+                repo = Repository(uow.session)
+                locked = await repo.order(order.order_id, for_update=True) or order
+                old = await repo.tracking_report_by_id(tracking_id)
+                if old is None or old.order_id != order.order_id:
+                    raise not_found("tracking record for this order")
+                if source == "supplier" and old.source != "supplier":
+                    raise GatewayError(403, "not_your_report", "this tracking number was not reported by the "
+                                       "supplier; ask the retailer to correct it", source=old.source)
+                corrected_by = await repo.correction_of(old.tracking_id) if old.superseded_at else None
+                if shipments.repeated_correction(old, corrected_by, number):
+                    return _correction_out(old, corrected_by, "duplicate")
+                if locked.status in NOT_CORRECTABLE:
+                    raise GatewayError(409, "not_trackable", f"an order that is {locked.status} cannot have its "
+                                       "tracking corrected", order_status=locked.status)
+                shipments.check_correction(old, corrected_by, await repo.tracking_reports(order.order_id), number)
+                now = utcnow()
+                old.superseded_at, old.changed_by, old.change_reason = now, changed_by, reason
+                new = TrackingReport(tracking_id=new_id, order_id=order.order_id, tracking_number=number,
+                                     carrier=carrier, tracking_url=url, source=source, created_at=now,
+                                     lines_json=old.lines_json, corrects_tracking_id=old.tracking_id)
+                repo.add(old)
+                repo.add(new)
+                ev = TrackingCorrectedV1.create(
+                    data=TrackingCorrectedData(
+                        order_id=order.order_id, tracking_id=new_id, corrects_tracking_id=old.tracking_id,
+                        previous_tracking_number=old.tracking_number, tracking_number=number, carrier=carrier,
+                        tracking_url=url, lines=json.loads(old.lines_json) if old.lines_json else None,
+                        source=source, changed_by=changed_by, reason=reason),
+                    producer=PRODUCER, tenant_id=order.retailer_id,
+                    correlation_id=order.correlation_id or f"order:{order.order_id}")
+                uow.publish(ev, T.TRACKING_CORRECTED, key=order.order_id)
+                out = _correction_out(old, new, "accepted")
+                await uow.commit()
+                return out
+        except IntegrityError:  # the same record corrected at the same moment: the other one won
+            async with self.db.uow() as uow:
+                repo = Repository(uow.session)
+                old = await repo.tracking_report_by_id(tracking_id)
+                corrected_by = await repo.correction_of(tracking_id) if old is not None else None
+                reports = await repo.tracking_reports(order.order_id)
+            if old is None:
+                raise
+            if shipments.repeated_correction(old, corrected_by, number):
+                return _correction_out(old, corrected_by, "duplicate")
+            shipments.check_correction(old, corrected_by, reports, number)  # superseded, number_in_use
+            raise
 
     # ------------------------------------------------------------------ a supplier's rejection
 
@@ -358,6 +449,15 @@ class Orders:
             if first is None:
                 raise
             return _rejection_out(first, "duplicate")
+
+
+def _correction_out(old: TrackingReport, new: TrackingReport,
+                    status: Literal["accepted", "duplicate"]) -> TrackingCorrectionAccepted:
+    return TrackingCorrectionAccepted(
+        status=status, tracking_id=new.tracking_id, corrects_tracking_id=old.tracking_id,
+        previous_tracking_number=old.tracking_number, tracking_number=new.tracking_number, carrier=new.carrier,
+        tracking_url=new.tracking_url, lines=json.loads(new.lines_json) if new.lines_json else None,
+        changed_by=old.changed_by or "", reason=old.change_reason or "")
 
 
 def _rejection_out(r: SupplierRejection, status: Literal["accepted", "duplicate"]) -> RejectionAccepted:
