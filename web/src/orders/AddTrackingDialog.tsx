@@ -7,6 +7,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { client, errorMessage, unwrap } from "../api/client";
 import { orderKeys } from "./queries";
 import { chosenLines, leftToShip, type OrderLine, type Shipment } from "./shipments";
+import { useDetectedCarrier } from "./useDetectedCarrier";
 
 interface Props {
   orderId: string;
@@ -20,8 +21,7 @@ interface Props {
 export default function AddTrackingDialog({ orderId, orderNumber, lines, shipments, open, onClose }: Props) {
   const queryClient = useQueryClient();
   const [number, setNumber] = useState("");
-  const [carrier, setCarrier] = useState("");
-  const [carrierEdited, setCarrierEdited] = useState(false);
+  const { carrier, setCarrier } = useDetectedCarrier(number, open);
   const left = leftToShip(lines, shipments);
   const open_lines = lines.filter((l) => left[l.line_id] > 0);
   // Units of each line in this parcel; by default everything not shipped yet.
@@ -29,25 +29,12 @@ export default function AddTrackingDialog({ orderId, orderNumber, lines, shipmen
 
   useEffect(() => {
     if (open) {
-      setNumber(""); setCarrier(""); setCarrierEdited(false);
+      setNumber("");
       setChosen(leftToShip(lines, shipments));
     }
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [open]);
   const parcel = chosenLines(chosen, left);
-
-  // The carrier follows the number's format as it is typed, until the retailer edits it.
-  useEffect(() => {
-    const n = number.trim();
-    if (carrierEdited || n.length < 5) return;
-    const controller = new AbortController();
-    const t = setTimeout(() => {
-      unwrap(client.GET("/api/v1/carriers/detect", { params: { query: { tracking_number: n } }, signal: controller.signal }))
-        .then((r) => { if (!controller.signal.aborted) setCarrier(r.carrier ?? ""); })
-        .catch(() => undefined); // detection is a convenience; the retailer can type the carrier
-    }, 250);
-    return () => { clearTimeout(t); controller.abort(); };
-  }, [number, carrierEdited]);
 
   const save = useMutation({
     mutationFn: () => unwrap(client.POST("/api/v1/orders/{order_id}/tracking", {
@@ -76,7 +63,7 @@ export default function AddTrackingDialog({ orderId, orderNumber, lines, shipmen
           <TextField label="Tracking number" value={number} autoFocus required
             onChange={(e) => setNumber(e.target.value)} />
           <TextField label="Carrier" value={carrier} helperText="Filled in from the number's format when it is recognised."
-            onChange={(e) => { setCarrier(e.target.value); setCarrierEdited(true); }} />
+            onChange={(e) => setCarrier(e.target.value)} />
           {open_lines.length > 0 && (
             <Table size="small" aria-label="Lines in this parcel">
               <TableHead>

@@ -14,6 +14,8 @@ import { localDateTime, methodLabel, money, moneyWithCode, platformLabel, rateLi
 import AddTrackingDialog from "./AddTrackingDialog";
 import { canCancel } from "./cancel";
 import CancelOrderDialog from "./CancelOrderDialog";
+import CorrectTrackingDialog from "./CorrectTrackingDialog";
+import { canCorrect, correctedBy, isLive } from "./shipments";
 import { useOrder } from "./queries";
 import StatusChip from "./StatusChip";
 import AlertChips from "./AlertChips";
@@ -44,6 +46,7 @@ export default function OrderDetailPage() {
   const { orderId = "" } = useParams();
   const order = useOrder(orderId);
   const [tracking, setTracking] = useState(false);
+  const [correcting, setCorrecting] = useState<{ tracking_id: string; tracking_number: string } | null>(null);
   const [cancelling, setCancelling] = useState(false);
   const [copied, setCopied] = useState<string | null>(null);
   useTitle(order.data ? `Order ${order.data.order_number ?? order.data.order_id}` : "Order");
@@ -232,19 +235,37 @@ export default function OrderDetailPage() {
           <Section title="Tracking">
             {o.tracking.length ? (
               <Stack spacing={1}>
-                {o.tracking.map((t) => (
+                {o.tracking.map((t) => isLive(t) ? (
                   <Box key={t.tracking_id}>
-                    {t.tracking_url ? (
-                      <Link href={t.tracking_url} target="_blank" rel="noopener noreferrer">{t.tracking_number}</Link>
-                    ) : t.tracking_number}
-                    {" · "}{t.carrier ?? "carrier unknown"}
-                    {" · from the "}{t.source}
-                    {" · "}{t.store_kept_number ? "recorded in Dropline only" : t.synced
-                      ? `in the store${t.synced_at ? ` since ${localDateTime(t.synced_at)}` : ""}` : "not yet in the store"}
+                    <Stack direction="row" sx={{ alignItems: "baseline", gap: 1, flexWrap: "wrap" }}>
+                      <Box sx={{ flex: 1 }}>
+                        {t.tracking_url ? (
+                          <Link href={t.tracking_url} target="_blank" rel="noopener noreferrer">{t.tracking_number}</Link>
+                        ) : t.tracking_number}
+                        {" · "}{t.carrier ?? "carrier unknown"}
+                        {" · from the "}{t.source}
+                        {" · "}{t.store_kept_number ? "recorded in Dropline only" : t.synced
+                          ? `in the store${t.synced_at ? ` since ${localDateTime(t.synced_at)}` : ""}` : "not yet in the store"}
+                      </Box>
+                      {canCorrect(o.status, t) && (
+                        <Button size="small" onClick={() => setCorrecting(t)}
+                          aria-label={`Correct number ${t.tracking_number}`}>Correct number</Button>
+                      )}
+                    </Stack>
                     <Typography sx={{ fontSize: 14 }} color="text.secondary">
                       {t.lines ? t.lines.map((l) => `${l.quantity ?? ""} × ${l.title ?? l.sku ?? l.line_id}`).join(", ") : "Every line"}
                     </Typography>
+                    {t.previous_tracking_number && (
+                      <Typography sx={{ fontSize: 14 }} color="text.secondary">Corrects {t.previous_tracking_number}</Typography>
+                    )}
                     {t.store_note && <Typography sx={{ fontSize: 14 }} color="warning.dark">{t.store_note}</Typography>}
+                  </Box>
+                ) : (
+                  <Box key={t.tracking_id} sx={{ color: "text.secondary" }}>
+                    <Box component="span" sx={visuallyHidden}>Wrong number </Box><Box component="del">{t.tracking_number}</Box>
+                    {" · corrected"}{t.superseded_at ? ` ${localDateTime(t.superseded_at)}` : ""}
+                    {t.changed_by ? ` by ${correctedBy(t.changed_by)}` : ""}
+                    {t.change_reason && <Typography sx={{ fontSize: 14 }}>Why: {t.change_reason}</Typography>}
                   </Box>
                 ))}
               </Stack>
@@ -268,6 +289,8 @@ export default function OrderDetailPage() {
       <CancelOrderDialog orderId={o.order_id} orderNumber={o.order_number ?? o.order_id} open={cancelling}
         onClose={() => setCancelling(false)}
         onCancelled={() => { setCancelling(false); setCopied("Order cancelled. It will not be paid."); }} />
+      <CorrectTrackingDialog orderId={o.order_id} shipment={correcting} onClose={() => setCorrecting(null)}
+        onCorrected={(n) => { setCorrecting(null); setCopied(`Tracking number corrected to ${n}`); }} />
       <AddTrackingDialog orderId={o.order_id} orderNumber={o.order_number ?? o.order_id} lines={o.lines}
         shipments={o.tracking} open={tracking} onClose={() => setTracking(false)} />
       <Snackbar open={!!copied} autoHideDuration={3000} onClose={() => setCopied(null)} message={copied ?? ""} />
