@@ -60,3 +60,25 @@ def wait_payable(api, order_ids: list[str]) -> None:
         listed = {oid for g in groups for oid in g["order_ids"]}
         return set(order_ids) <= listed
     wait_for(f"checkout to list {order_ids} as unpaid", ready)
+
+
+def tracking_number() -> str:
+    """A fresh UPS-shaped number (the stand-ins take any; UPS's format only names the carrier)."""
+    return f"1Z999AA1{uuid.uuid4().int % 10**10:010d}"
+
+
+def store_shipments(store, platform: str, placed) -> dict[str, dict[str, int]]:
+    """What the stand-in holds: tracking number -> {store SKU: quantity} per fulfilment/shipment."""
+    if platform == "shopify":
+        view = httpx.get(f"{store.url}/_control/shops/{store.shop}/orders/{placed.platform_order_id}").json()
+        return {f["tracking_number"]: {li["sku"]: li["quantity"] for li in f["line_items"]}
+                for f in view["order"]["fulfillments"]}
+    if platform == "bigcommerce":
+        view = httpx.get(f"{store.url}/_control/stores/{store.store_key}/orders/{placed.platform_order_id}").json()
+        sku = {p["id"]: p["sku"] for p in view["products"]}
+        return {s["tracking_number"]: {sku[i["order_product_id"]]: i["quantity"] for i in s["items"]}
+                for s in view["shipments"]}
+    view = httpx.get(f"{store.url}/_control/sites/{store.instance_id}/orders/{placed.platform_order_id}").json()
+    sku = {li["id"]: li["physicalProperties"]["sku"] for li in view["order"]["lineItems"]}
+    return {f["trackingInfo"]["trackingNumber"]: {sku[li["id"]]: li["quantity"] for li in f["lineItems"]}
+            for f in view["orderWithFulfillments"]["fulfillments"]}

@@ -13,36 +13,15 @@ import pytest
 from dropline_testsupport.demo_stores import Customer
 
 from .conftest import wait_for
-from .helpers import wait_orders
+from .helpers import store_shipments, tracking_number, wait_orders
 
 pytestmark = pytest.mark.e2e
 BASKETS_AND_CANDLE = [("BASKET-L", "Large basket", 2, "24.00"), ("CANDLE-SOY", "Soy candle", 1, "11.00")]
 
 
-def _number() -> str:
-    return f"1Z999AA1{uuid.uuid4().int % 10**10:010d}"
-
-
-def store_shipments(store, platform: str, placed) -> dict[str, dict[str, int]]:
-    """What the stand-in holds: tracking number -> {store SKU: quantity} per fulfilment/shipment."""
-    if platform == "shopify":
-        view = httpx.get(f"{store.url}/_control/shops/{store.shop}/orders/{placed.platform_order_id}").json()
-        return {f["tracking_number"]: {li["sku"]: li["quantity"] for li in f["line_items"]}
-                for f in view["order"]["fulfillments"]}
-    if platform == "bigcommerce":
-        view = httpx.get(f"{store.url}/_control/stores/{store.store_key}/orders/{placed.platform_order_id}").json()
-        sku = {p["id"]: p["sku"] for p in view["products"]}
-        return {s["tracking_number"]: {sku[i["order_product_id"]]: i["quantity"] for i in s["items"]}
-                for s in view["shipments"]}
-    view = httpx.get(f"{store.url}/_control/sites/{store.instance_id}/orders/{placed.platform_order_id}").json()
-    sku = {li["id"]: li["physicalProperties"]["sku"] for li in view["order"]["lineItems"]}
-    return {f["trackingInfo"]["trackingNumber"]: {sku[li["id"]]: li["quantity"] for li in f["lineItems"]}
-            for f in view["orderWithFulfillments"]["fulfillments"]}
-
-
 def ship_in_two_parcels(api, order_id: str) -> tuple[str, str]:
     lines = {line["sku"]: line["line_id"] for line in api.get(f"/api/v1/orders/{order_id}").json()["lines"]}
-    first, second = _number(), _number()
+    first, second = tracking_number(), tracking_number()
     r1 = api.post(f"/api/v1/orders/{order_id}/tracking", json={
         "tracking_number": first, "carrier": "UPS", "lines": [{"line_id": lines["BASKET-L"], "quantity": 1}]})
     assert r1.status_code == 201, r1.text
