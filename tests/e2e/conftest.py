@@ -13,13 +13,15 @@ from dropline_testsupport.harness import wait_for  # noqa: F401  (the e2e module
 
 # Each store is listed every 2 s, so a dropped webhook's order arrives within seconds.
 RECONCILE_FAST = {"RECONCILE_INTERVAL_SECONDS": "2", "RECONCILE_OVERLAP_SECONDS": "5"}
+# The late-shipment scan every 2 s, so an order of a supplier with 0 handling days is late within seconds.
+ALERTS_FAST = {"ALERT_SCAN_INTERVAL_SECONDS": "2"}
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     with infra.postgres_server() as admin_url:
         s = Stack(tmp_path_factory.mktemp("stack"), databases=infra.DatabaseFactory(admin_url),
-                  service_env={"order-ingest": RECONCILE_FAST})
+                  service_env={"order-ingest": RECONCILE_FAST, "tracking-sync": ALERTS_FAST})
         # checkout reaches localstripe through a transparent proxy that can hold an answer
         # (test_payment_crashes kills checkout while localstripe's answer to a confirm is held), and its
         # sweep finishes a payment left open (a crash mid-checkout) 5 s after its last change, not 30 s.

@@ -128,7 +128,9 @@ def load_demo_data(stack, *, auto_ship_after_seconds: float | None = 2.0,
             "shop": shopify.shop, "webhook_secret": shopify.webhook_secret, "retailer": retailer,
             "store": shopify.store, "stores": {p: s.described() for p, s in stores.items()},
             "web": {"url": stack.url("gateway") + "/", "email": DEMO_EMAIL, "password": password},
-            "suppliers": {who: {k: s[k] for k in ("supplier_id", "api_key")} for who, s in suppliers.items()}}
+            "suppliers": {who: {k: s[k] for k in ("supplier_id", "api_key")} for who, s in suppliers.items()},
+            # The keys the supplier stand-ins accept on their order APIs (tests register more suppliers there).
+            "order_api_keys": order_api_keys}
     (stack.data_dir / "demo.json").write_text(json.dumps(demo, indent=2))
     wait_for_catalog(stack.url("order-ingest"), stores=len(stores), suppliers=len(suppliers),
                      listings=len(LISTINGS) * len(stores))
