@@ -255,6 +255,9 @@ def test_service_deployments_run_the_right_module_and_probes(rendered, overlay):
         assert c["lifecycle"]["preStop"]["exec"]["command"][0] == "sleep"
         # Service links would inject e.g. CHECKOUT_PORT / GATEWAY_SERVICE_HOST into the prefixes.
         assert pod_spec(dep)["enableServiceLinks"] is False, name
+        # Prometheus finds every service's /metrics (dropline_infra.runtime) on its HTTP port.
+        assert dep["spec"]["template"]["metadata"]["annotations"] == {
+            "prometheus.io/scrape": "true", "prometheus.io/port": str(port), "prometheus.io/path": "/metrics"}, name
         assert services[name]["spec"]["ports"][0]["port"] == port
     assert len(images) == 1, f"one image for every service, got {images}"
 
