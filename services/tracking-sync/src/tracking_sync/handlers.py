@@ -46,15 +46,20 @@ async def on_order_received(uow: UnitOfWork, event: OrderReceivedV1) -> None:
                        sku=line.sku, quantity=line.quantity) for line in o.lines])
 
 
+async def _known_order(repo: Repository, order_id: str) -> SyncOrder:
+    """The order and its store, once their events (other topics) have reached us; RetryLater until then."""
+    order = await repo.order(order_id)
+    if order is None:
+        raise RetryLater(f"order {order_id} not known yet")
+    if await repo.store(order.store_id) is None:
+        raise RetryLater(f"store {order.store_id} not known yet")
+    return order
+
+
 async def on_tracking_added(uow: UnitOfWork, event: TrackingAddedV1) -> None:
     d = event.data
     repo = Repository(uow.session)
-    order = await repo.order(d.order_id)
-    if order is None:
-        # OrderReceived (another topic) may not have reached us yet.
-        raise RetryLater(f"order {d.order_id} not known yet")
-    if await repo.store(order.store_id) is None:
-        raise RetryLater(f"store {order.store_id} not known yet")
+    order = await _known_order(repo, d.order_id)
     payload = sync_payload(event, order, await repo.order_lines(d.order_id))
     added = await enqueue(uow, SYNC_TRACKING, key=d.tracking_id, payload=payload)
     log.info("tracking sync queued" if added else "tracking sync already queued", tracking_id=d.tracking_id)
@@ -65,11 +70,7 @@ async def on_tracking_corrected(uow: UnitOfWork, event: TrackingCorrectedV1) -> 
     record's own write-back when that is not finished)."""
     d = event.data
     repo = Repository(uow.session)
-    order = await repo.order(d.order_id)
-    if order is None:
-        raise RetryLater(f"order {d.order_id} not known yet")
-    if await repo.store(order.store_id) is None:
-        raise RetryLater(f"store {order.store_id} not known yet")
+    order = await _known_order(repo, d.order_id)
     payload = correction_payload(event, order, await repo.order_lines(d.order_id))
     added = await enqueue(uow, CORRECT_TRACKING, key=d.tracking_id, payload=payload)
     log.info("tracking correction queued" if added else "tracking correction already queued",
