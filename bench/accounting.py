@@ -65,6 +65,9 @@ def cpu_snapshot(stack) -> dict[str, float]:
     me = psutil.Process()
     t = me.cpu_times()
     out["driver"] = t.user + t.system  # the benchmark's own driver (this process, all its threads)
+    machine = psutil.cpu_times()
+    out["_steal"] = getattr(machine, "steal", 0.0)  # CPU the hypervisor gave to other guests (all cores)
+    out["_busy"] = sum(getattr(machine, f, 0.0) for f in ("user", "nice", "system", "irq", "softirq"))
     return out
 
 
@@ -140,6 +143,10 @@ def per_order(before: Snapshot, after: Snapshot, orders: int) -> dict:
         "db_commits_per_order": {**commits, "total": round(sum(commits.values()), 2)},
         "kafka_messages_per_order": {**topics, "total": round(sum(topics.values()), 2)},
         "window_s": round(after.at - before.at, 2),
+        # A shared machine: CPU taken by other guests in the window, and every process's CPU on this one
+        # (compare runs only when these are alike; CPU time per order grows when the host is contended).
+        "machine_cpu_s": {"busy": round(cpu["_busy"], 1), "stolen": round(cpu["_steal"], 1),
+                          "cores": psutil.cpu_count()},
     }
 
 
