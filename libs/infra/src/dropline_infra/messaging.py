@@ -63,8 +63,12 @@ def make_broker(settings: ServiceSettings, tracer_provider=None) -> KafkaBroker:
         security=settings.kafka_security(),
         middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider)],
         graceful_timeout=10.0,
-        # FastStream's own log lines go through the root handler (JSON), not its coloured default.
+        # FastStream's own log lines go through the root handler (JSON), not its coloured default. Its
+        # per-message "Received" / "Processed" lines are DEBUG: two lines per message per consumer were
+        # most of every service's log volume and a good share of its CPU (bench/pipeline.py). Failures
+        # are still logged at ERROR, and LOG_LEVEL=DEBUG brings the per-message lines back.
         logger=logging.getLogger("dropline.broker"),
+        log_level=logging.DEBUG,
         **kwargs,
     )
 
