@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 import httpx
@@ -37,7 +36,7 @@ from dropline_integrations.registry import build_platforms
 from dropline_schemas.events import Platform, TrackingCorrectedV1
 
 from .models import SyncFulfillment, SyncOrder, SyncOrderLine
-from .repository import Repository
+from .repository import Repository, as_utc
 from .settings import Settings
 from .syncing import SYNC_TRACKING, open_store, publish_sync_failed, record_synced, shipment_lines
 
@@ -74,13 +73,6 @@ def correction_payload(event: TrackingCorrectedV1, order: SyncOrder, lines: list
         "changed_by": d.changed_by,
         "reason": d.reason,
     }
-
-
-def _aware_seconds_until(moment: datetime) -> float:
-    now = utcnow()
-    if moment.tzinfo is None:  # SQLite hands timestamps back without their zone; ours are UTC
-        now = now.replace(tzinfo=None)
-    return (moment - now).total_seconds()
 
 
 class CorrectTracking:
@@ -124,11 +116,12 @@ class CorrectTracking:
             if row is not None:
                 return row, job
             if job is None:
+                await self._still_worth_waiting(repo, payload, key)
                 raise Deferred(f"the corrected tracking {key} has not reached tracking-sync yet",
                                retry_after=min(self.settings.job_max_delay_seconds,
                                                max(self.settings.job_base_delay_seconds, MISSING_WAIT_SECONDS)))
             if job.status != "failed":  # pending or running; done without a row = it committed just now
-                wait = _aware_seconds_until(job.next_attempt_at)
+                wait = (as_utc(job.next_attempt_at) - utcnow()).total_seconds()
                 raise Deferred(f"waiting for the write-back of the corrected tracking {key} ({job.kind})",
                                retry_after=min(self.settings.job_max_delay_seconds,
                                                max(self.settings.job_base_delay_seconds, wait)))
@@ -139,6 +132,16 @@ class CorrectTracking:
             key = json.loads(job.payload)["corrects_tracking_id"]
             if key in seen:
                 raise Permanent(f"tracking corrections form a loop at {key}")
+
+    async def _still_worth_waiting(self, repo: Repository, payload: dict[str, Any], key: str) -> None:
+        """Waiting spends no attempt, so it is bounded by time: Permanent (given up, reported) once the
+        corrected record has not arrived `correction_wait_max_seconds` after this correction was queued
+        (its TrackingAdded was dead-lettered, or never published)."""
+        own = await repo.write_back_job(payload["tracking_id"], (CORRECT_TRACKING,))
+        if own is not None and (utcnow() - as_utc(own.created_at)).total_seconds() > \
+                self.settings.correction_wait_max_seconds:
+            raise Permanent(f"the corrected tracking {key} never reached tracking-sync (waited "
+                            f"{self.settings.correction_wait_max_seconds:.0f} s); nothing was written to the store")
 
     @staticmethod
     def _previous(payload: dict[str, Any], written_by: Job | None) -> Tracking:

@@ -35,7 +35,8 @@ class FailingWriteBack:
     correction: bool = False  # a correct_tracking job (the new number of a corrected tracking)
 
 
-def _aware(moment: datetime) -> datetime:
+def as_utc(moment: datetime) -> datetime:
+    """A timestamp read back from the database, aware."""
     # SQLite hands timestamps back without their zone; every timestamp we write is UTC.
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
@@ -50,7 +51,7 @@ class Repository:
     async def apply_store(self, row: SyncStore) -> bool:
         """Insert or update; an event older than the one applied last is ignored (replays, reorders)."""
         current = await self.store(row.store_id)
-        if current is not None and _aware(current.as_of) > _aware(row.as_of):
+        if current is not None and as_utc(current.as_of) > as_utc(row.as_of):
             return False
         await self.s.merge(row)
         return True
@@ -133,7 +134,7 @@ class Repository:
             payload = json.loads(job.payload)
             order_id = payload["order_id"]
             if order_id not in out:
-                out[order_id] = FailingWriteBack(order_id=order_id, tracking_id=job.key, since=_aware(job.created_at),
+                out[order_id] = FailingWriteBack(order_id=order_id, tracking_id=job.key, since=as_utc(job.created_at),
                                                  last_error=job.last_error, tenant_id=payload["tenant_id"],
                                                  correlation_id=payload.get("correlation_id"),
                                                  correction=job.kind == correction_kind)

@@ -19,3 +19,7 @@ class Settings(ServiceSettings, SecretsKeyMixin, JobSettingsMixin):
     late_default_handling_days: int = Field(default=3, ge=0, le=60)
     not_synced_after_seconds: float = Field(default=7200.0, gt=0)
     alert_scan_interval_seconds: float = Field(default=60.0, gt=0)
+    # A correction waits (no attempt spent) for the write-back of the record it corrects; when that
+    # record's TrackingAdded has not reached tracking-sync this long after the correction was queued, the
+    # correction gives up (OrderSyncFailed, not synced) instead of waiting for ever.
+    correction_wait_max_seconds: float = Field(default=3600.0, gt=0)

@@ -5,6 +5,7 @@ the real consumers and job worker)."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from tracking_sync_testkit import (
@@ -21,7 +22,9 @@ from tracking_sync_testkit import (
     tracking_corrected,
 )
 
+from dropline_infra.db import utcnow
 from dropline_infra.messaging import RetryLater
+from dropline_infra.models import Job
 from dropline_schemas import topics as T
 from dropline_schemas.events import Platform
 from tracking_sync import handlers
@@ -129,6 +132,24 @@ async def test_a_correction_ahead_of_the_corrected_tracking_added_waits_for_it(h
     assert [k for k, _ in store.calls] == ["fulfil", "correct"]
     assert store.fulfilments["F1"]["number"] == RIGHT_NUMBER and len(store.fulfilments) == 1
     assert set(await synced(h)) == {"trk-1", "trk-2"}
+
+
+async def test_a_correction_whose_corrected_tracking_never_arrives_gives_up_after_the_window(h, store):
+    await h.deliver(tracking_corrected())          # TrackingAdded of trk-1 never comes (say, dead-lettered)
+    assert await h.worker.run_one()
+    assert (await job(h, CORRECT_TRACKING, "trk-2")).status == "pending"   # waiting, within the window
+    async with h.db.uow() as uow:                  # the correction was queued longer ago than the window
+        waiting = await uow.session.get(Job, (await job(h, CORRECT_TRACKING, "trk-2")).id)
+        waiting.created_at = utcnow() - timedelta(seconds=h.settings.correction_wait_max_seconds + 1)
+        waiting.next_attempt_at = utcnow()
+        uow.session.add(waiting)
+        await uow.commit()
+    await h.run_jobs()
+    assert (await job(h, CORRECT_TRACKING, "trk-2")).status == "failed"
+    [failed] = await h.outbox(T.ORDER_SYNC_FAILED)
+    assert failed["data"]["tracking_id"] == "trk-2"
+    assert "never reached tracking-sync" in failed["data"]["reason"]
+    assert store.calls == []
 
 
 async def test_original_failed_for_good_the_new_number_is_a_fresh_fulfilment(h, store):
