@@ -15,6 +15,7 @@ from opentelemetry import propagate
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dropline_schemas.envelope import EventEnvelope
@@ -164,6 +165,14 @@ class UnitOfWork:
     async def seen(self, consumer: str, event_id: str) -> bool:
         row = await self.session.get(ProcessedEvent, (consumer, event_id))
         return row is not None
+
+    async def seen_many(self, consumer: str, event_ids: list[str]) -> set[str]:
+        """Which of these event ids this consumer has applied (one query for a batch)."""
+        if not event_ids:
+            return set()
+        stmt = select(ProcessedEvent.event_id).where(ProcessedEvent.consumer == consumer,
+                                                     col(ProcessedEvent.event_id).in_(event_ids))
+        return set((await self.session.exec(stmt)).all())
 
     def mark_processed(self, consumer: str, event_id: str) -> None:
         self.session.add(ProcessedEvent(consumer=consumer, event_id=event_id, processed_at=utcnow()))

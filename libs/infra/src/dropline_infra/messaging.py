@@ -28,6 +28,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from opentelemetry import context, propagate, trace
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
@@ -41,6 +42,7 @@ from .observability import bound, get_logger
 from .settings import ServiceSettings
 
 log = get_logger(__name__)
+tracer = trace.get_tracer("dropline.consumer")
 
 
 class PermanentError(Exception):
@@ -114,18 +116,82 @@ class Consumers:
         topic_list = topic if isinstance(topic, tuple) else (topic,)
         consumer = f"{self.group}.{name or handler.__name__.removeprefix('on_')}"
 
-        async def _subscriber(body: Any, message: KafkaMessage) -> None:
-            record = message.raw_message
-            src = next((t for t in topic_list if t.name == getattr(record, "topic", None)), topic_list[0])
-            await self.process(consumer, src, message.body, handler, event_type, record)
+        batch_size = self.settings.consumer_batch_max_records
+
+        async def _subscriber(message: KafkaMessage) -> None:
+            records = message.raw_message if isinstance(message.raw_message, tuple) else (message.raw_message,)
+            items = [(next((t for t in topic_list if t.name == getattr(r, "topic", None)), topic_list[0]),
+                      r.value or b"", r) for r in records]
+            await self.process_batch(consumer, items, handler, event_type)
 
         _subscriber.__name__ = f"on_{consumer.replace('.', '_').replace('-', '_')}"
         # One consumer group per (service, handler), named after the service: consumers of different
-        # topics in one group would rebalance each other for nothing.
+        # topics in one group would rebalance each other for nothing. The subscriber takes what the
+        # consumer has fetched, up to `batch_size` records (getmany returns at once when any are there,
+        # so a lone message waits for nothing), and the raw bytes as they came: the event is decoded
+        # once, by pydantic, not first by FastStream's JSON decoder.
         self.broker.subscriber(*(t.name for t in topic_list), group_id=consumer, ack_policy=AckPolicy.NACK_ON_ERROR,
-                               auto_offset_reset="earliest", title=consumer,
+                               auto_offset_reset="earliest", title=consumer, batch=True, max_records=batch_size,
+                               batch_timeout_ms=200, decoder=_raw_bodies,
                                session_timeout_ms=self.settings.kafka_session_timeout_ms,
                                heartbeat_interval_ms=self.settings.kafka_heartbeat_interval_ms)(_subscriber)
+
+    async def process_batch(self, consumer: str, items: list[tuple[T.Topic, bytes, Any]], handler: Handler,
+                            event_type: type[EventEnvelope] | None) -> list[str]:
+        """Apply a batch of messages (in partition order) in ONE transaction: one inbox read for all
+        their event ids, each handler in turn, the inbox rows and every effect committed together, and
+        one offset commit by the caller. If anything in the batch fails — a poison message, a missing
+        prerequisite, a constraint, an outage — that transaction is rolled back as a whole and the
+        batch is applied again message by message through `process`, each in its own transaction with
+        its own retries and dead-lettering: the failing message is dealt with alone and the others
+        commit. Returns each message's outcome ('applied', 'duplicate' or 'dead-lettered')."""
+        if len(items) == 1:
+            topic, raw, record = items[0]
+            return [await self.process(consumer, topic, raw, handler, event_type, record)]
+        try:
+            return await self._apply_together(consumer, items, handler, event_type)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001  (any failure: replay one by one, where each is classified)
+            log.info("batch not applied as a whole; applying its messages one by one", consumer=consumer,
+                     size=len(items), reason=f"{type(exc).__name__}: {str(exc)[:300]}")
+        return [await self.process(consumer, topic, raw, handler, event_type, record)
+                for topic, raw, record in items]
+
+    async def _apply_together(self, consumer: str, items: list[tuple[T.Topic, bytes, Any]], handler: Handler,
+                              event_type: type[EventEnvelope] | None) -> list[str]:
+        events: list[EventEnvelope | None] = []
+        for _topic, raw, _record in items:
+            try:
+                events.append(event_type.model_validate_json(raw) if event_type else parse_event(raw))
+            except (ValidationError, ValueError):
+                events.append(None)  # dead-lettered alone, by the one-by-one replay
+        if any(e is None for e in events):
+            raise _NotAsAWhole("a message in the batch is not a valid event")
+        outcomes: list[str] = []
+        async with self.db.uow() as uow:
+            done = await uow.seen_many(consumer, [str(e.event_id) for e in events])
+            for (_topic, _raw, record), event in zip(items, events, strict=True):
+                event_id = str(event.event_id)
+                if event_id in done:
+                    outcomes.append("duplicate")
+                    continue
+                token = context.attach(propagate.extract(_headers(record)))
+                try:
+                    with bound(event_id=event_id, event_type=event.event_type, order_id=_order_id(event),
+                               tenant_id=event.tenant_id), \
+                            tracer.start_as_current_span(f"{consumer} process", kind=trace.SpanKind.CONSUMER):
+                        await handler(uow, event)
+                        uow.mark_processed(consumer, event_id)
+                        await uow.session.flush()
+                finally:
+                    context.detach(token)
+                done.add(event_id)
+                outcomes.append("applied")
+            await uow.commit()
+        if "duplicate" in outcomes:
+            log.info("duplicate events ignored", consumer=consumer, count=outcomes.count("duplicate"))
+        return outcomes
 
     async def process(self, consumer: str, topic: T.Topic, raw: bytes, handler: Handler,
                       event_type: type[EventEnvelope] | None, record: Any = None) -> str:
@@ -209,6 +275,20 @@ class Consumers:
             # Not an EventEnvelope on purpose: a dead letter is an operator notice, not a domain fact.
             uow.add_outbox_row(_outbox_row_for_notice(dl))
             await uow.commit()
+
+
+class _NotAsAWhole(Exception):
+    """The batch must be applied message by message (one of them needs to be dealt with alone)."""
+
+
+async def _raw_bodies(message: Any) -> list[bytes]:
+    """FastStream decoder for the batch subscriber: the records' bytes, undecoded."""
+    records = message.raw_message if isinstance(message.raw_message, tuple) else (message.raw_message,)
+    return [r.value or b"" for r in records]
+
+
+def _headers(record: Any) -> dict[str, str]:
+    return {k: v.decode("utf-8", "replace") for k, v in (getattr(record, "headers", None) or ())}
 
 
 # --------------------------------------------------------------------------- dead-letter notices

@@ -47,6 +47,10 @@ class ServiceSettings(BaseSettings):
     otel_exporter: Literal["none", "console", "otlp"] = Field(
         default="none", description="otlp uses the standard OTEL_EXPORTER_OTLP_* variables.")
     outbox_batch_size: int = 500
+    consumer_batch_max_records: int = Field(
+        default=100, ge=1, le=1000,
+        description=("Most records a consumer applies in one transaction with one offset commit (it takes what has been "
+                     "fetched, never waiting to fill a batch). 1 = one message per transaction."))
     consumer_max_attempts: int = Field(default=6, description="Tries for a message that fails with an unexpected error before it is dead-lettered.")
     consumer_retry_later_seconds: float = Field(
         default=60.0, description=(
