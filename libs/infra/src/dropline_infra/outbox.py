@@ -12,7 +12,7 @@ import contextlib
 import json
 
 from opentelemetry import context, propagate
-from sqlmodel import col, select
+from sqlmodel import col, select, update
 
 from .db import Database, utcnow
 from .models import OutboxMessage
@@ -62,11 +62,11 @@ class OutboxRelay:
             # Enqueue in id order (aiokafka keeps the order per partition), then wait for all acks.
             futures = [await self._send(row) for row in rows]
             await asyncio.gather(*futures)
-            now = utcnow()
-            for row in rows:
-                row.published_at = now
-                row.attempts += 1
-                session.add(row)
+            # Marked in one statement, not one UPDATE per row.
+            await session.exec(update(OutboxMessage)
+                               .where(col(OutboxMessage.id).in_([row.id for row in rows]))
+                               .values(published_at=utcnow(), attempts=OutboxMessage.attempts + 1)
+                               .execution_options(synchronize_session=False))
             await session.commit()
             self.published_total += len(rows)
             return len(rows)
