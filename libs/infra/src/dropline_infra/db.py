@@ -107,6 +107,7 @@ class UnitOfWork:
         self._outbox_rows = 0
         self._jobs = 0
         self._after_commit: list = []
+        self._marks: set = set()
 
     async def __aenter__(self) -> UnitOfWork:
         self.session = self.db.sessionmaker()
@@ -124,9 +125,18 @@ class UnitOfWork:
         if self._jobs:
             self.db.job_signal.set()
         self._outbox_rows = self._jobs = 0
+        self._marks.clear()
         callbacks, self._after_commit = self._after_commit, []
         for fn in callbacks:
             fn()
+
+    def first_time(self, mark) -> bool:
+        """True the first time `mark` (any hashable) is given in this unit of work, False after: for work
+        done once per transaction however many events of a batch ask for it."""
+        if mark in self._marks:
+            return False
+        self._marks.add(mark)
+        return True
 
     def after_commit(self, fn) -> None:
         """Run `fn()` once this unit of work has committed (never after a rollback)."""

@@ -182,8 +182,7 @@ class Consumers:
                                tenant_id=event.tenant_id), \
                             tracer.start_as_current_span(f"{consumer} process", kind=trace.SpanKind.CONSUMER):
                         await handler(uow, event)
-                        uow.mark_processed(consumer, event_id)
-                        await uow.session.flush()
+                        uow.mark_processed(consumer, event_id)  # flushed with the next query or the commit
                 finally:
                     context.detach(token)
                 done.add(event_id)

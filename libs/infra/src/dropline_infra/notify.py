@@ -34,7 +34,10 @@ class ChangeNotifier:
         self._waiters: dict[str, set[asyncio.Event]] = {}
 
     async def notify(self, uow: UnitOfWork, key: str) -> None:
-        """Wake every process's waiters for `key` once `uow` commits."""
+        """Wake every process's waiters for `key` once `uow` commits (once per unit of work and key: a
+        batch of events for one key costs one notification)."""
+        if not uow.first_time(("notify", self.channel, key)):
+            return
         if self.db.is_postgres:
             await uow.session.execute(text("SELECT pg_notify(:channel, :key)"),
                                       {"channel": self.channel, "key": key})
