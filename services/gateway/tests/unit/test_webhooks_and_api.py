@@ -192,3 +192,27 @@ async def test_an_unknown_platform_is_422_and_a_topic_we_do_not_handle_is_acknow
     h = headers(body, "wh-other") | {"X-Shopify-Topic": "products/update"}
     r = await gw.post("/webhooks/shopify", content=body, headers=h)
     assert (r.status_code, r.json()["status"]) == (200, "ignored")
+
+
+async def test_a_rotated_webhook_secret_is_honoured_at_once_and_an_old_one_only_while_kept(gw):
+    """The gateway keeps a store's secrets in memory for a few seconds (one database read per store, not per
+    delivery). A delivery signed with a secret it does not keep is checked against the stored one."""
+    from gateway.models import Store
+
+    first = order_body(2001)
+    assert (await gw.post("/webhooks/shopify", content=first, headers=headers(first, "wh-r1"))).json()["status"] \
+        == "accepted"  # the store and its old secret are now kept
+    async with gw.svc.db.uow() as uow:
+        store = (await uow.session.exec(select(Store).where(Store.shop == SHOP))).one()
+        store.webhook_secret_encrypted = gw.svc.secret_box.seal("whsec_rotated_secret")
+        uow.session.add(store)
+        await uow.commit()
+    rotated = order_body(2002)
+    resp = await gw.post("/webhooks/shopify", content=rotated,
+                         headers=headers(rotated, "wh-r2", signature=sign(rotated, "whsec_rotated_secret")))
+    assert resp.status_code == 200 and resp.json()["status"] == "accepted", resp.text
+    # That re-read replaced what was kept: the old secret is refused from now on.
+    old = order_body(2003)
+    resp = await gw.post("/webhooks/shopify", content=old, headers=headers(old, "wh-r3"))
+    assert resp.status_code == 401, resp.text
+    assert await stored(gw) == (2, 2)
