@@ -42,7 +42,7 @@ class Webhooks:
     kept in memory for `store_cache_seconds` (5 s): a delivery whose signature fails with a kept secret is
     checked again against the database's, so a new secret is honoured at once, and a new store is seen at
     once (misses are not kept). The price: a replaced secret is still accepted by a replica that kept it
-    for at most those seconds (docs/architecture.md, decision 27)."""
+    for at most those seconds (docs/architecture.md, ADR 27)."""
 
     def __init__(self, db: Database, secret_box: SecretBox, platforms: Mapping[Platform, StorePlatform], *,
                  store_cache_seconds: float = 5.0, clock=time.monotonic):
