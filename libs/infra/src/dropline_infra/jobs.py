@@ -100,88 +100,102 @@ class JobWorker:
         self.concurrency = 1 if db.is_sqlite else concurrency
         self.poll_interval = poll_interval
 
+        # One worker at a time looks for a due job (and waits for the next one): a wake-up costs one query,
+        # not one per idle worker. Having claimed a job, it hands the look-out to the next idle worker.
+        self._looking = asyncio.Lock()
+
     async def run(self) -> None:
         await asyncio.gather(*(self._loop(i) for i in range(self.concurrency)))
 
     async def _loop(self, n: int) -> None:
         while True:
             try:
-                ran = await self.run_one()
+                async with self.db.uow() as uow:
+                    async with self._looking:
+                        job = await self._claim(uow)
+                        while job is None:
+                            await uow.session.rollback()  # no connection held while waiting
+                            with contextlib.suppress(TimeoutError):
+                                await asyncio.wait_for(self.db.job_signal.wait(), timeout=self.poll_interval)
+                            self.db.job_signal.clear()
+                            job = await self._claim(uow)
+                    await self._run(uow, job)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("job loop error; retrying", error=str(exc))
                 await asyncio.sleep(1.0)
-                continue
-            if ran:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.db.job_signal.wait(), timeout=self.poll_interval)
-            self.db.job_signal.clear()
 
     async def run_one(self) -> bool:
-        """Claim and run one due job; False when none is due.
+        """Claim and run one due job; False when none is due."""
+        async with self.db.uow() as uow:
+            job = await self._claim(uow)
+            if job is None:
+                return False
+            await self._run(uow, job)
+            return True
+
+    async def _claim(self, uow: UnitOfWork) -> Job | None:
+        stmt = (select(Job).where(Job.status == "pending", col(Job.next_attempt_at) <= utcnow(),
+                                  col(Job.kind).in_(list(self.kinds)))
+                .order_by(col(Job.next_attempt_at), col(Job.id)).limit(1))
+        if self.db.is_postgres:
+            stmt = stmt.with_for_update(skip_locked=True)
+        return (await uow.session.exec(stmt)).first()
+
+    async def _run(self, uow: UnitOfWork, job: Job) -> None:
+        """Run a claimed job in its unit of work.
 
         The claim (row lock) is held until the outcome is committed, success or failure: the
         handler runs inside a savepoint, a failed attempt rolls back to it, and the failure is
         recorded in the same transaction. No other worker can take the job in between."""
-        async with self.db.uow() as uow:
-            stmt = (select(Job).where(Job.status == "pending", col(Job.next_attempt_at) <= utcnow(),
-                                      col(Job.kind).in_(list(self.kinds)))
-                    .order_by(col(Job.next_attempt_at), col(Job.id)).limit(1))
-            if self.db.is_postgres:
-                stmt = stmt.with_for_update(skip_locked=True)
-            job = (await uow.session.exec(stmt)).first()
-            if job is None:
-                return False
-            kind = self.kinds[job.kind]
-            payload = json.loads(job.payload)
-            failure: Exception | None = None
-            token = context.attach(propagate.extract(json.loads(job.trace_headers or "{}")))
-            try:
-                with bound(job_kind=job.kind, job_key=job.key, order_id=payload.get("order_id")), \
-                        tracer.start_as_current_span(f"job {job.kind}", attributes={"job.key": job.key,
-                                                                                      "job.attempt": job.attempts + 1}):
-                    savepoint = await uow.session.begin_nested()
-                    again: Again | None = None
-                    try:
-                        outcome = await kind.handler(uow, payload)
-                        again = outcome if isinstance(outcome, Again) else None
-                        await savepoint.commit()
-                    except Deferred as exc:
-                        if savepoint.is_active:
-                            await savepoint.rollback()
-                        await uow.session.refresh(job)
-                        job.next_attempt_at = utcnow() + timedelta(seconds=exc.retry_after)
-                        job.last_error = f"deferred: {exc}"[:2000]
-                        uow.session.add(job)
-                        await uow.commit()
-                        return True
-                    except (Retryable, Permanent) as exc:
-                        failure = exc
-                    except asyncio.CancelledError:
-                        raise
-                    except Exception as exc:  # a bug or an unclassified error: retry, bounded
-                        log.exception("job raised an unexpected error")
-                        failure = Retryable(f"{type(exc).__name__}: {exc}")
-                    if failure is None and again is not None:
-                        job.attempts = 0
-                        job.next_attempt_at = utcnow() + timedelta(seconds=max(again.after, 0.0))
-                        job.last_error = None
-                    elif failure is None:
-                        job.status = "done"
-                        job.attempts += 1
-                        job.completed_at = utcnow()
-                        job.last_error = None
-                    else:
-                        if savepoint.is_active:
-                            await savepoint.rollback()  # no half effects of the failed attempt
-                        await self._record_failure(uow, job, kind, failure)
+        kind = self.kinds[job.kind]
+        payload = json.loads(job.payload)
+        failure: Exception | None = None
+        token = context.attach(propagate.extract(json.loads(job.trace_headers or "{}")))
+        try:
+            with bound(job_kind=job.kind, job_key=job.key, order_id=payload.get("order_id")), \
+                    tracer.start_as_current_span(f"job {job.kind}", attributes={"job.key": job.key,
+                                                                                  "job.attempt": job.attempts + 1}):
+                savepoint = await uow.session.begin_nested()
+                again: Again | None = None
+                try:
+                    outcome = await kind.handler(uow, payload)
+                    again = outcome if isinstance(outcome, Again) else None
+                    await savepoint.commit()
+                except Deferred as exc:
+                    if savepoint.is_active:
+                        await savepoint.rollback()
+                    await uow.session.refresh(job)
+                    job.next_attempt_at = utcnow() + timedelta(seconds=exc.retry_after)
+                    job.last_error = f"deferred: {exc}"[:2000]
                     uow.session.add(job)
                     await uow.commit()
-                    return True
-            finally:
-                context.detach(token)
+                    return
+                except (Retryable, Permanent) as exc:
+                    failure = exc
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # a bug or an unclassified error: retry, bounded
+                    log.exception("job raised an unexpected error")
+                    failure = Retryable(f"{type(exc).__name__}: {exc}")
+                if failure is None and again is not None:
+                    job.attempts = 0
+                    job.next_attempt_at = utcnow() + timedelta(seconds=max(again.after, 0.0))
+                    job.last_error = None
+                elif failure is None:
+                    job.status = "done"
+                    job.attempts += 1
+                    job.completed_at = utcnow()
+                    job.last_error = None
+                else:
+                    if savepoint.is_active:
+                        await savepoint.rollback()  # no half effects of the failed attempt
+                    await self._record_failure(uow, job, kind, failure)
+                uow.session.add(job)
+                await uow.commit()
+        finally:
+            context.detach(token)
 
     async def _record_failure(self, uow: UnitOfWork, job: Job, kind: JobKind, exc: Exception) -> None:
         await uow.session.refresh(job)
