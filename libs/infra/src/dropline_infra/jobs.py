@@ -30,6 +30,8 @@ from datetime import timedelta
 from typing import Any
 
 from opentelemetry import context, propagate, trace
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 
 from .db import Database, UnitOfWork, utcnow
@@ -66,15 +68,18 @@ class Again:
 
 
 async def enqueue(uow: UnitOfWork, kind: str, key: str, payload: dict[str, Any]) -> bool:
-    """Add a job unless one with the same (kind, key) exists. Returns True when added."""
-    existing = (await uow.session.exec(select(Job).where(Job.kind == kind, Job.key == key))).first()
-    if existing:
-        return False
+    """Add a job unless one with the same (kind, key) exists. Returns True when added.
+    One statement: INSERT … ON CONFLICT (kind, key) DO NOTHING, the unique constraint deciding."""
     headers: dict[str, str] = {}
     propagate.inject(headers)
     now = utcnow()
-    uow.session.add(Job(kind=kind, key=key, payload=json.dumps(payload, default=str), next_attempt_at=now,
-                        created_at=now, trace_headers=json.dumps(headers)))
+    insert = pg_insert if uow.db.is_postgres else sqlite_insert
+    stmt = insert(Job).values(kind=kind, key=key, payload=json.dumps(payload, default=str), status="pending",
+                              attempts=0, next_attempt_at=now, created_at=now,
+                              trace_headers=json.dumps(headers)).on_conflict_do_nothing(index_elements=["kind", "key"])
+    result = await uow.session.exec(stmt)
+    if not result.rowcount:
+        return False
     uow.job_enqueued()
     return True
 
