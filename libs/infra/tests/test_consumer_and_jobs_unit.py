@@ -162,3 +162,75 @@ async def test_a_recurring_job_commits_each_run_and_comes_back(db):
         job = (await uow.session.exec(select(Job))).one()
         assert len((await uow.session.exec(select(OutboxMessage))).all()) == 1
     assert (job.status, job.attempts, len(runs)) == ("pending", 0, 1)  # not due again for a minute
+
+
+def forwarded_event(order_id: str) -> bytes:
+    return OrderForwardedV1.create(
+        data=OrderForwardedData(order_id=order_id, supplier_id="s", supplier_order_id=f"S-{order_id}",
+                                forwarded_at="2026-11-26T10:00:00Z"),
+        producer="t", tenant_id="r", correlation_id=f"c-{order_id}").model_dump_json().encode()
+
+
+async def _effects(db) -> list[str]:
+    async with db.uow() as uow:
+        return sorted(r.key for r in (await uow.session.exec(select(OutboxMessage))).all()
+                      if r.topic == T.ORDER_FORWARDED.name)
+
+
+def _publishing_handler(poison: set[str], calls: list[str]):
+    from dropline_infra.messaging import PermanentError
+
+    async def handler(uow, ev):
+        calls.append(ev.data.order_id)
+        # The effect is a database row, written in the consumer's transaction.
+        uow.publish(OrderForwardedV1.create(data=ev.data, producer="t", tenant_id="r", correlation_id="c"),
+                    T.ORDER_FORWARDED, key=ev.data.order_id)
+        if ev.data.order_id in poison:
+            raise PermanentError(f"order {ev.data.order_id} is inconsistent")
+
+    return handler
+
+
+async def test_a_batch_with_a_poison_message_dead_letters_it_alone_and_commits_the_rest(db):
+    consumers = Consumers(broker=None, db=db, settings=ServiceSettings(consumer_max_attempts=2))
+    calls: list[str] = []
+    raws = [forwarded_event(o) for o in ("o1", "o2", "bad", "o4")] + [b'{"not": "an event"}']
+    items = [(T.ORDER_FORWARDED, raw, None) for raw in raws]
+    outcomes = await consumers.process_batch("t.batch", items, _publishing_handler({"bad"}, calls), OrderForwardedV1)
+    assert outcomes == ["applied", "applied", "dead-lettered", "applied", "dead-lettered"]
+    # Tried together first (rolled back at "bad"), then one by one: "bad" alone failed.
+    assert calls == ["o1", "o2", "bad", "o1", "o2", "bad", "o4"]
+    # The poison message's own effect was rolled back with it; each other message's effect is there once.
+    assert await _effects(db) == ["o1", "o2", "o4"]
+    async with db.uow() as uow:
+        letters = (await uow.session.exec(select(DeadLetter))).all()
+    reasons = sorted(letter.reason for letter in letters)
+    assert len(reasons) == 2 and reasons[0].startswith("invalid event:") and reasons[1] == "order bad is inconsistent"
+
+
+async def test_a_batch_applies_in_one_transaction_and_a_redelivered_batch_has_no_second_effect(db):
+    consumers = Consumers(broker=None, db=db, settings=ServiceSettings())
+    calls: list[str] = []
+    handler = _publishing_handler(set(), calls)
+    items = [(T.ORDER_FORWARDED, forwarded_event(o), None) for o in ("a", "b", "c")]
+    items.append(items[0])  # the same event twice in one fetch (a producer retry)
+    assert await consumers.process_batch("t.batch", items, handler, OrderForwardedV1) == \
+        ["applied", "applied", "applied", "duplicate"]
+    assert calls == ["a", "b", "c"]  # no replay: the batch went through as a whole
+    assert await consumers.process_batch("t.batch", items[:3], handler, OrderForwardedV1) == ["duplicate"] * 3
+    assert await _effects(db) == ["a", "b", "c"]
+
+
+async def test_a_record_that_is_not_an_event_is_dead_lettered_inside_the_batch_without_a_replay(db):
+    consumers = Consumers(broker=None, db=db, settings=ServiceSettings())
+    calls: list[str] = []
+    items = [(T.ORDER_FORWARDED, forwarded_event("x1"), None), (T.ORDER_FORWARDED, b"\xff not json", None),
+             (T.ORDER_FORWARDED, forwarded_event("x2"), None)]
+    assert await consumers.process_batch("t.batch", items, _publishing_handler(set(), calls), OrderForwardedV1) == \
+        ["applied", "dead-lettered", "applied"]
+    assert calls == ["x1", "x2"]
+    assert await _effects(db) == ["x1", "x2"]
+    async with db.uow() as uow:
+        letter = (await uow.session.exec(select(DeadLetter))).one()
+        notices = [r for r in (await uow.session.exec(select(OutboxMessage))).all() if r.topic == T.DEAD_LETTER.name]
+    assert letter.reason.startswith("invalid event:") and len(notices) == 1

@@ -140,7 +140,8 @@ class Consumers:
                             event_type: type[EventEnvelope] | None) -> list[str]:
         """Apply a batch of messages (in partition order) in ONE transaction: one inbox read for all
         their event ids, each handler in turn, the inbox rows and every effect committed together, and
-        one offset commit by the caller. If anything in the batch fails — a poison message, a missing
+        one offset commit by the caller. A record that is not a valid event is dead-lettered inside that
+        transaction (no handler ran for it). If a handler fails — a poison event, a missing
         prerequisite, a constraint, an outage — that transaction is rolled back as a whole and the
         batch is applied again message by message through `process`, each in its own transaction with
         its own retries and dead-lettering: the failing message is dealt with alone and the others
@@ -160,18 +161,20 @@ class Consumers:
 
     async def _apply_together(self, consumer: str, items: list[tuple[T.Topic, bytes, Any]], handler: Handler,
                               event_type: type[EventEnvelope] | None) -> list[str]:
-        events: list[EventEnvelope | None] = []
+        events: list[EventEnvelope | str] = []
         for _topic, raw, _record in items:
             try:
                 events.append(event_type.model_validate_json(raw) if event_type else parse_event(raw))
-            except (ValidationError, ValueError):
-                events.append(None)  # dead-lettered alone, by the one-by-one replay
-        if any(e is None for e in events):
-            raise _NotAsAWhole("a message in the batch is not a valid event")
+            except (ValidationError, ValueError) as exc:
+                events.append(f"invalid event: {exc}")  # dead-lettered in the batch's transaction
         outcomes: list[str] = []
         async with self.db.uow() as uow:
-            done = await uow.seen_many(consumer, [str(e.event_id) for e in events])
-            for (_topic, _raw, record), event in zip(items, events, strict=True):
+            done = await uow.seen_many(consumer, [str(e.event_id) for e in events if not isinstance(e, str)])
+            for (topic, raw, record), event in zip(items, events, strict=True):
+                if isinstance(event, str):  # not an event: no handler ran, nothing to roll back
+                    self._add_dead_letter(uow, consumer, topic, raw, record, None, event)
+                    outcomes.append("dead-lettered")
+                    continue
                 event_id = str(event.event_id)
                 if event_id in done:
                     outcomes.append("duplicate")
@@ -260,24 +263,25 @@ class Consumers:
 
     async def _dead_letter(self, consumer: str, topic: T.Topic, raw: bytes, record: Any,
                            event: EventEnvelope | None, reason: str) -> None:
-        log.error("message dead-lettered", consumer=consumer, topic=topic.name, reason=reason[:500])
-        payload = raw.decode("utf-8", errors="replace")
         async with self.db.uow() as uow:
-            uow.session.add(DeadLetter(
-                consumer=consumer, topic=topic.name,
-                partition=getattr(record, "partition", None), offset=getattr(record, "offset", None),
-                key=(record.key.decode("utf-8", "replace") if getattr(record, "key", None) else None),
-                event_id=str(event.event_id) if event else None, payload=payload, reason=reason,
-                created_at=utcnow()))
-            dl = DeadLetterNotice(consumer=consumer, topic=topic.name, reason=reason,
-                                  event_id=str(event.event_id) if event else None, payload=payload[:100_000])
-            # Not an EventEnvelope on purpose: a dead letter is an operator notice, not a domain fact.
-            uow.add_outbox_row(_outbox_row_for_notice(dl))
+            self._add_dead_letter(uow, consumer, topic, raw, record, event, reason)
             await uow.commit()
 
-
-class _NotAsAWhole(Exception):
-    """The batch must be applied message by message (one of them needs to be dealt with alone)."""
+    @staticmethod
+    def _add_dead_letter(uow: UnitOfWork, consumer: str, topic: T.Topic, raw: bytes, record: Any,
+                         event: EventEnvelope | None, reason: str) -> None:
+        log.error("message dead-lettered", consumer=consumer, topic=topic.name, reason=reason[:500])
+        payload = raw.decode("utf-8", errors="replace")
+        uow.session.add(DeadLetter(
+            consumer=consumer, topic=topic.name,
+            partition=getattr(record, "partition", None), offset=getattr(record, "offset", None),
+            key=(record.key.decode("utf-8", "replace") if getattr(record, "key", None) else None),
+            event_id=str(event.event_id) if event else None, payload=payload, reason=reason,
+            created_at=utcnow()))
+        dl = DeadLetterNotice(consumer=consumer, topic=topic.name, reason=reason,
+                              event_id=str(event.event_id) if event else None, payload=payload[:100_000])
+        # Not an EventEnvelope on purpose: a dead letter is an operator notice, not a domain fact.
+        uow.add_outbox_row(_outbox_row_for_notice(dl))
 
 
 async def _raw_bodies(message: Any) -> list[bytes]:
