@@ -126,6 +126,7 @@ class UnitOfWork:
             self.db.job_signal.set()
         self._outbox_rows = self._jobs = 0
         self._marks.clear()
+        self.session.info.clear()  # per-transaction notes of repositories (e.g. rows locked) end with it
         callbacks, self._after_commit = self._after_commit, []
         for fn in callbacks:
             fn()

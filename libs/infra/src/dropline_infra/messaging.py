@@ -93,6 +93,9 @@ async def ensure_topics(settings: ServiceSettings, wanted: tuple[T.Topic, ...] =
 
 
 Handler = Callable[[UnitOfWork, EventEnvelope], Awaitable[None]]
+# Called once per batch, in the batch's transaction, with the events about to be handled (not the
+# duplicates), before the first handler: e.g. to lock and load every row the batch will update in one query.
+Prepare = Callable[[UnitOfWork, list[EventEnvelope]], Awaitable[None]]
 
 
 def _order_id(event: EventEnvelope) -> str | None:
@@ -110,7 +113,8 @@ class Consumers:
         self.group = settings.service_name
 
     def subscribe(self, topic: T.Topic | tuple[T.Topic, ...], handler: Handler, *,
-                  event_type: type[EventEnvelope] | None = None, name: str | None = None) -> None:
+                  event_type: type[EventEnvelope] | None = None, name: str | None = None,
+                  prepare: Prepare | None = None) -> None:
         """Subscribe `handler` to one topic, or to several through ONE consumer (each consumer costs a
         group join at start). `event_type` None = any Dropline event, parsed by its `event_type` field."""
         topic_list = topic if isinstance(topic, tuple) else (topic,)
@@ -122,7 +126,7 @@ class Consumers:
             records = message.raw_message if isinstance(message.raw_message, tuple) else (message.raw_message,)
             items = [(next((t for t in topic_list if t.name == getattr(r, "topic", None)), topic_list[0]),
                       r.value or b"", r) for r in records]
-            await self.process_batch(consumer, items, handler, event_type)
+            await self.process_batch(consumer, items, handler, event_type, prepare=prepare)
 
         _subscriber.__name__ = f"on_{consumer.replace('.', '_').replace('-', '_')}"
         # One consumer group per (service, handler), named after the service: consumers of different
@@ -137,7 +141,7 @@ class Consumers:
                                heartbeat_interval_ms=self.settings.kafka_heartbeat_interval_ms)(_subscriber)
 
     async def process_batch(self, consumer: str, items: list[tuple[T.Topic, bytes, Any]], handler: Handler,
-                            event_type: type[EventEnvelope] | None) -> list[str]:
+                            event_type: type[EventEnvelope] | None, *, prepare: Prepare | None = None) -> list[str]:
         """Apply a batch of messages (in partition order) in ONE transaction: one inbox read for all
         their event ids, each handler in turn, the inbox rows and every effect committed together, and
         one offset commit by the caller. A record that is not a valid event is dead-lettered inside that
@@ -150,7 +154,7 @@ class Consumers:
             topic, raw, record = items[0]
             return [await self.process(consumer, topic, raw, handler, event_type, record)]
         try:
-            return await self._apply_together(consumer, items, handler, event_type)
+            return await self._apply_together(consumer, items, handler, event_type, prepare)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001  (any failure: replay one by one, where each is classified)
@@ -160,7 +164,7 @@ class Consumers:
                 for topic, raw, record in items]
 
     async def _apply_together(self, consumer: str, items: list[tuple[T.Topic, bytes, Any]], handler: Handler,
-                              event_type: type[EventEnvelope] | None) -> list[str]:
+                              event_type: type[EventEnvelope] | None, prepare: Prepare | None) -> list[str]:
         events: list[EventEnvelope | str] = []
         for _topic, raw, _record in items:
             try:
@@ -170,6 +174,9 @@ class Consumers:
         outcomes: list[str] = []
         async with self.db.uow() as uow:
             done = await uow.seen_many(consumer, [str(e.event_id) for e in events if not isinstance(e, str)])
+            if prepare is not None:
+                todo = {str(e.event_id): e for e in events if not isinstance(e, str) and str(e.event_id) not in done}
+                await prepare(uow, list(todo.values()))
             for (topic, raw, record), event in zip(items, events, strict=True):
                 if isinstance(event, str):  # not an event: no handler ran, nothing to roll back
                     self._add_dead_letter(uow, consumer, topic, raw, record, None, event)
