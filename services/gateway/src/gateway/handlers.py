@@ -33,6 +33,13 @@ def projection_handler(notifier: ChangeNotifier):
     return on_order_event
 
 
+async def lock_orders(uow: UnitOfWork, events: list) -> None:
+    """Before a batch of order events: lock and load all their orders in one query, so each event's
+    projection reads its order from the session — no query per event, and the batch's inserts (timeline,
+    live feed, inbox) go to the database together at commit instead of one flush per event."""
+    await Repository(uow.session).lock_orders(projection.event_order_id(e) for e in events)
+
+
 async def project(uow: UnitOfWork, event) -> tuple[str, str]:
     repo = Repository(uow.session)
     order_id = projection.event_order_id(event)
