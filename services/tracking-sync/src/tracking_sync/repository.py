@@ -56,8 +56,19 @@ class Repository:
         await self.s.merge(row)
         return True
 
-    async def order(self, order_id: str) -> SyncOrder | None:
+    async def order(self, order_id: str, *, for_update: bool = False) -> SyncOrder | None:
+        if for_update:
+            return (await self.s.exec(select(SyncOrder).where(SyncOrder.order_id == order_id).with_for_update())).first()
         return await self.s.get(SyncOrder, order_id)
+
+    async def earlier_write_back(self, kind: str, key: str, order_id: str) -> Job | None:
+        """A pending `kind` job for the same order created before the job `key` (jobs are numbered in the
+        order they were queued), if any."""
+        mine = select(Job.id).where(Job.kind == kind, Job.key == key).scalar_subquery()
+        stmt = (select(Job).where(Job.kind == kind, Job.status == "pending", col(Job.id) < mine,
+                                  col(Job.payload).contains(f'"order_id": {json.dumps(order_id)}'))
+                .order_by(col(Job.id)).limit(1))
+        return (await self.s.exec(stmt)).first()
 
     async def order_lines(self, order_id: str) -> list[SyncOrderLine]:
         stmt = select(SyncOrderLine).where(SyncOrderLine.order_id == order_id).order_by(SyncOrderLine.line_id)

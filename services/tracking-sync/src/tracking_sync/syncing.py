@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from dropline_infra.db import UnitOfWork, utcnow
-from dropline_infra.jobs import JobKind, Permanent
+from dropline_infra.jobs import Deferred, JobKind, Permanent
 from dropline_infra.observability import get_logger
 from dropline_infra.secrets import SecretBox
 from dropline_integrations.limits import StoreLimiter
@@ -32,7 +32,7 @@ from dropline_schemas.events import (
 
 from .domain import LineToFulfil, Shipped, UnknownLines, lines_to_fulfil
 from .models import SyncFulfillment, SyncOrder, SyncOrderLine
-from .repository import Repository
+from .repository import Repository, as_utc
 from .settings import Settings
 
 log = get_logger(__name__)
@@ -150,6 +150,15 @@ class SyncTracking:
         if await repo.fulfillment(tracking_id):
             log.info("tracking already synced; nothing to do", tracking_id=tracking_id)
             return
+        # One order's shipments reach its store one at a time, in the order they were reported (Ecwid keeps
+        # the first number it gets, ADR 24): the order's row is locked until this write-back is recorded,
+        # and an earlier one still to run goes first.
+        await repo.order(payload["order_id"], for_update=True)
+        earlier = await repo.earlier_write_back(SYNC_TRACKING, tracking_id, payload["order_id"])
+        if earlier is not None:
+            wait = (as_utc(earlier.next_attempt_at) - utcnow()).total_seconds()
+            raise Deferred(f"the order's earlier shipment {earlier.key} is written back first",
+                           retry_after=min(max(wait, 0.0) + 0.5, 300.0))
         call = await open_store(repo, self.adapters, self.secrets, payload["store_id"])
         lines = shipment_lines(payload)
         result = await call.adapter.fulfil(

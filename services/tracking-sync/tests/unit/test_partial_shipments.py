@@ -5,6 +5,7 @@ keeps one tracking number per order) reaches OrderSynced."""
 from __future__ import annotations
 
 import pytest
+from sqlmodel import select
 from tracking_sync_testkit import UPS_NUMBER, Harness, fast_settings, order_received, tracking_added
 
 from dropline_integrations.port import FulfilmentLine, FulfilmentResult
@@ -97,3 +98,30 @@ async def test_kept_number_reaches_order_synced(tmp_path, shopify):
         assert (event["data"]["kept_number"], event["data"]["tracking_number"]) == ("EARLIER-1", UPS_NUMBER)
     finally:
         await h.close()
+
+
+async def test_an_orders_shipments_reach_the_store_in_the_order_they_were_reported(harness, shopify):
+    """Two workers may claim two write-backs of one order at once (a batch queues both in one commit); the
+    later one waits for the earlier (Ecwid keeps the first number it is given, ADR 24)."""
+    from datetime import timedelta
+
+    from dropline_infra.db import utcnow
+    from dropline_infra.models import Job
+
+    await harness.connect_store()
+    await harness.deliver(order_received())
+    await harness.deliver(tracking_added(tracking_id="trk-1", lines={"l-1": 1}))
+    await harness.deliver(tracking_added(tracking_id="trk-2", number="1Z999AA10123456795", url=None,
+                                         lines={"l-2": 1}))
+    async with harness.db.uow() as uow:  # the earlier one is not due yet: only the later one can be claimed
+        first = (await uow.session.exec(select(Job).where(Job.key == "trk-1"))).one()
+        first.next_attempt_at = utcnow() + timedelta(seconds=0.3)
+        uow.session.add(first)
+        await uow.commit()
+    assert await harness.worker.run_one()
+    assert shopify.mutations() == []  # trk-2 was not written before trk-1
+    later = await harness.get(Job, first.id + 1)
+    assert later.key == "trk-2" and later.attempts == 0 and "trk-1 is written back first" in later.last_error
+    await harness.run_jobs()
+    written = [m["fulfillment"]["trackingInfo"]["number"] for m in shopify.mutations()]
+    assert written == [UPS_NUMBER, "1Z999AA10123456795"]
