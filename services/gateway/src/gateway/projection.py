@@ -173,7 +173,9 @@ def apply(row, event) -> tuple[str | None, str]:
         status = shipments.shipment_status(row) or "shipped"
         advance(row, status)
         what = ", ".join(f"{x.quantity} × {x.line_id}" for x in d.lines) if d.lines else None
-        return status, (f"Tracking {d.tracking_number} ({d.carrier or 'carrier unknown'}) from the {d.source}"
+        # Its store write may have been applied first (another topic): the order is synced then, but this
+        # step is the shipment, and the store write has its own step.
+        return ("shipped" if status == "synced" else status), (f"Tracking {d.tracking_number} ({d.carrier or 'carrier unknown'}) from the {d.source}"
                         + (f" for {what}" if what else ""))
     if isinstance(event, TrackingCorrectedV1):
         return tracking_corrected(row, event)

@@ -81,6 +81,14 @@ def test_out_of_order_delivery_never_moves_the_status_backwards():
     assert row.order_number == "D100001"  # the snapshot still arrived
 
 
+def test_a_store_write_applied_before_its_tracking_leaves_one_synced_step_in_the_timeline():
+    evs = events()
+    row = run(evs[:3])
+    assert projection.apply(row, evs[4])[0] == "synced"  # OrderSynced first (two topics)
+    assert projection.apply(row, evs[3])[0] == "shipped"  # the shipment's own step, not a second "synced"
+    assert row.status == "synced"
+
+
 # --------------------------------------------------------------------------- checkout's steps
 
 
