@@ -191,6 +191,18 @@ class Stack:
         module = SERVICES[name][0]
         return self._spawn(name, [sys.executable, "-m", module], self.service_environment(name))
 
+    def start_replica(self, name: str, replica: str) -> str:
+        """Another process of service `name` — a Deployment's second pod: its own HTTP port, the same
+        database and consumer groups. Returns its key (for url(), wait_ready(), kill())."""
+        if self.databases is None:
+            raise ValueError("replicas share their service's database: start the stack on PostgreSQL")
+        key = f"{name}-{replica}"
+        module, prefix, _ = SERVICES[name]
+        self.ports[key] = infra.free_port()
+        env = {**self.service_environment(name), prefix + "HTTP_PORT": str(self.ports[key])}
+        self._spawn(key, [sys.executable, "-m", module], env)
+        return key
+
     def wait_ready(self, name: str, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
         last = ""
