@@ -11,26 +11,31 @@ the broker's, PostgreSQL's and the harness's own CPU apart; database commits per
 service database; Kafka messages per order per topic; and the idle system's CPU per second, with
 the CPU per order above it (the idle polling over the window taken off).
 
+Then internal throughput (bench/throughput.py): the store's and supplier's limits off, an open-loop
+driver offering each rate for 60 s while a payer pays what arrives, up to the first rate not sustained.
 Then the webhook acknowledgement latency at fixed offered rates (open loop: a webhook is sent on
 schedule whether or not earlier ones were answered, and its latency counts from its scheduled
-time), p50/p99/p999 per rate, the pipeline drained between rates. Last, the raw ceiling of the
-same database on this machine (order row + outbox row inserted per transaction, one process).
+time), p50/p99/p999 per rate, the pipeline drained between rates. Last, the ceilings of the same
+database on this machine (bench/ceiling.py): raw (order row + outbox row per transaction, one
+process) and fair (the commits an order took, per service, replayed by one process per service at
+once, without the framework), with internal throughput's ratio to the fair one.
 Everything is printed as JSON on the last line.
 
-  uv run python bench/pipeline.py --orders 200 --concurrency 16 --ack-rates 25,50,100 --ack-seconds 10
+  uv run python bench/pipeline.py --orders 200 --concurrency 16 --throughput-rates 5,10,20,40 \
+      --throughput-seconds 60 --ack-rates 25,50,100 --ack-seconds 10 [--keep-dir DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import signal
 import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -38,55 +43,13 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import accounting  # noqa: E402
+import ceiling as ceilings  # noqa: E402
+import throughput  # noqa: E402
+from driver import make_store_orders, pct, received_total, shopify_headers, stage_latencies, summary_ms  # noqa: E402
 
 from dropline_testsupport import infra  # noqa: E402
 from dropline_testsupport.demo import load_demo_data  # noqa: E402
 from dropline_testsupport.devstack import Stack  # noqa: E402
-from dropline_testsupport.shopify_standin import sign_webhook  # noqa: E402
-
-
-def pct(values: list[float], p: float) -> float | None:
-    if not values:
-        return None
-    values = sorted(values)
-    k = max(0, min(len(values) - 1, round(p / 100 * (len(values) - 1))))
-    return round(values[k], 2)
-
-
-def summary_ms(values: list[float]) -> dict:
-    return {"p50_ms": pct(values, 50), "p99_ms": pct(values, 99), "n": len(values)}
-
-
-def shopify_headers(body: bytes, demo: dict) -> dict[str, str]:
-    return {"X-Shopify-Hmac-Sha256": sign_webhook(body, demo["webhook_secret"]),
-            "X-Shopify-Topic": "orders/create", "X-Shopify-Shop-Domain": demo["shop"],
-            "X-Shopify-Webhook-Id": str(uuid.uuid4()), "X-Shopify-API-Version": "2025-10",
-            "Content-Type": "application/json"}
-
-
-async def make_store_orders(client: httpx.AsyncClient, stack: Stack, n: int, concurrency: int,
-                            tag: str = "bench") -> list[dict]:
-    """Store orders in the Shopify stand-in (so fulfilments can be written back), webhooks not sent:
-    the driver delivers them itself to time the gateway's acknowledgement."""
-    shop_ctl = f"{stack.url('shopify')}/_control/shops/{stack.demo['shop']}/orders"
-    sem = asyncio.Semaphore(concurrency)
-
-    async def make(i: int) -> dict:
-        async with sem:
-            r = await client.post(shop_ctl, json={
-                "currency": "EUR", "email": f"{tag}{i}@example.com", "deliver_webhook": False,
-                "line_items": [{"sku": "MUG-BLUE", "title": "Blue mug", "quantity": 1 + i % 3, "price": "14.99"},
-                               {"sku": "LAMP-01", "title": "Desk lamp", "quantity": 1, "price": "39.00"}],
-                "shipping_address": {"first_name": "B", "last_name": f"Buyer {i}", "address1": "1 Main St",
-                                     "city": "Berlin", "zip": "10115", "country_code": "DE"}})
-            r.raise_for_status()
-            return r.json()["order"]
-
-    return list(await asyncio.gather(*(make(i) for i in range(n))))
-
-
-async def received_total(api: httpx.AsyncClient) -> int:
-    return (await api.get("/api/v1/orders", params={"limit": 1})).json()["total"]
 
 
 async def ack_latency(stack: Stack, rates: list[int], seconds: float) -> dict:
@@ -199,18 +162,7 @@ async def drive(stack: Stack, n: int, concurrency: int) -> dict:
         cost = accounting.per_order(cost_before, accounting.snapshot(stack, in_loop=True), n)
 
         # 3. Stage latencies from each order's timeline (event times stamped by the producers).
-        stages = {"webhook_to_received": [], "paid_to_forwarded": [], "forwarded_to_shipped": [],
-                  "shipped_to_synced": [], "paid_to_synced": []}
-        for oid in unpaid:
-            d = (await api.get(f"/api/v1/orders/{oid}")).json()
-            at = {e["status"]: datetime.fromisoformat(e["at"]).timestamp() for e in d["timeline"] if e["status"]}
-            stages["webhook_to_received"].append((at["unpaid"] - sent_at[d["platform_order_number"]]) * 1000)
-            stages["paid_to_forwarded"].append((at["forwarded"] - at["paid"]) * 1000)
-            # The read model may apply OrderSynced before TrackingAdded (two topics): no "shipped" step then.
-            if "shipped" in at:
-                stages["forwarded_to_shipped"].append((at["shipped"] - at["forwarded"]) * 1000)
-                stages["shipped_to_synced"].append((at["synced"] - at["shipped"]) * 1000)
-            stages["paid_to_synced"].append((at["synced"] - at["paid"]) * 1000)
+        stages = await stage_latencies(api, unpaid, sent_at)
         await api.aclose()
     return {
         "orders": n,
@@ -222,31 +174,8 @@ async def drive(stack: Stack, n: int, concurrency: int) -> dict:
         "webhook_to_synced_orders_per_s": round(n / (t_synced - t_start), 1),
         "wall_s": {"webhooks_acked": round(t_acked - t_start, 2), "all_received": round(t_received - t_start, 2),
                    "pay_to_all_synced": round(t_synced - t_pay, 2), "total": round(t_synced - t_start, 2)},
-        "stages": {k: summary_ms(v) for k, v in stages.items()},
+        "stages": stages,
     }
-
-
-def raw_ceiling(db_url: str, n: int) -> float:
-    """Order row + outbox row per transaction, one process, same database: what the machine can do."""
-    from sqlalchemy import create_engine, text
-
-    from dropline_infra.db import sync_url
-
-    engine = create_engine(sync_url(db_url))
-    with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE IF NOT EXISTS bench_orders (id VARCHAR(64) PRIMARY KEY, body TEXT NOT NULL)"))
-        conn.execute(text("CREATE TABLE IF NOT EXISTS bench_outbox (id VARCHAR(64) PRIMARY KEY, payload TEXT NOT NULL, "
-                          "published BOOLEAN NOT NULL DEFAULT FALSE)"))
-    body = json.dumps({"lines": [{"sku": "MUG-BLUE", "quantity": 1}] * 2, "pad": "x" * 1500})
-    t0 = time.perf_counter()
-    for _ in range(n):
-        with engine.begin() as conn:
-            oid = str(uuid.uuid4())
-            conn.execute(text("INSERT INTO bench_orders (id, body) VALUES (:i, :b)"), {"i": oid, "b": body})
-            conn.execute(text("INSERT INTO bench_outbox (id, payload) VALUES (:i, :b)"), {"i": oid, "b": body})
-    rate = n / (time.perf_counter() - t0)
-    engine.dispose()
-    return round(rate, 1)
 
 
 def main() -> None:
@@ -259,12 +188,19 @@ def main() -> None:
     parser.add_argument("--ack-seconds", type=float, default=10.0, help="seconds of sending per ack rate")
     parser.add_argument("--shopify-restore-rate", type=float, default=100.0,
                         help="store's GraphQL cost restore rate, points/s (Shopify Standard 100, Plus 1000)")
+    parser.add_argument("--throughput-rates", default="5,10,20,40",
+                        help="offered rates (orders/s) for internal throughput, limits off, up to the first not "
+                             "sustained; empty: skip")
+    parser.add_argument("--throughput-seconds", type=float, default=60.0, help="seconds of sending per rate")
+    parser.add_argument("--keep-dir", type=Path, help="run in this directory and keep it (logs, SQLite files)")
     args = parser.parse_args()
 
     # A SIGTERM (timeout, CI) must still stop every process the stack started.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     use_pg = args.db == "postgres" or (args.db == "auto" and _pg_up())
-    with tempfile.TemporaryDirectory(prefix="dropline-bench-") as tmp, infra.postgres_server() as admin:
+    workdir = (contextlib.nullcontext(str(args.keep_dir)) if args.keep_dir
+               else tempfile.TemporaryDirectory(prefix="dropline-bench-"))
+    with workdir as tmp, infra.postgres_server() as admin:
         factory = infra.DatabaseFactory(admin) if use_pg else None
         stack = Stack(Path(tmp), databases=factory)
         print(f"starting the system on {'PostgreSQL' if use_pg else 'SQLite'}…", file=sys.stderr, flush=True)
@@ -282,16 +218,33 @@ def main() -> None:
             above = {k: round(max(v - idle.get(k, 0.0) * result["window_s"] / args.orders, 0.0), 2)
                      for k, v in result["dropline_cpu_ms_per_order"].items() if k != "total"}
             result["dropline_cpu_ms_per_order_above_idle"] = {**above, "total": round(sum(above.values()), 2)}
+            tp_rates = [float(r) for r in args.throughput_rates.split(",") if r.strip()]
+            if tp_rates:
+                print("internal throughput (store and supplier limits off)…", file=sys.stderr, flush=True)
+                result["internal_throughput"] = asyncio.run(
+                    throughput.internal_throughput(stack, tp_rates, args.throughput_seconds))
+            # (after internal throughput: its payer pays every unpaid order, and these stay unpaid)
             rates = [int(r) for r in args.ack_rates.split(",") if r.strip()]
             if rates:
                 result["webhook_ack_open_loop"] = asyncio.run(ack_latency(stack, rates, args.ack_seconds))
             ceiling_db = (factory.create("bench-raw") if factory else f"sqlite:///{tmp}/raw.db")
-            ceiling = raw_ceiling(ceiling_db, max(args.orders * 5, 1000))
+            ceiling = ceilings.raw_ceiling(ceiling_db, max(args.orders * 5, 1000))
+            if factory is not None:
+                # The commits an order took where Dropline ran flat out (else in the store-bound run).
+                best = (result.get("internal_throughput") or {}).get("at_highest") or result
+                commits = {k: v for k, v in best["db_commits_per_order"].items() if k != "total"}
+                print("fair ceiling…", file=sys.stderr, flush=True)
+                result["fair_ceiling"] = ceilings.fair_ceiling({k: factory.create(f"fair-{k}") for k in commits},
+                                                               commits)
     result["database"] = "postgresql" if use_pg else "sqlite"
     result["shopify_restore_rate_points_per_s"] = args.shopify_restore_rate
     result["raw_ceiling_order_plus_outbox_inserts_per_s"] = ceiling
     result["ratio_ingest_vs_raw_ceiling"] = round(result["ingest_orders_per_s"] / ceiling, 4)
     result["ratio_webhook_to_synced_vs_raw_ceiling"] = round(result["webhook_to_synced_orders_per_s"] / ceiling, 4)
+    fair = (result.get("fair_ceiling") or {}).get("orders_per_s")
+    internal = (result.get("internal_throughput") or {}).get("highest_sustained_orders_per_s")
+    if fair and internal:
+        result["ratio_internal_throughput_vs_fair_ceiling"] = round(internal / fair, 4)
     print(json.dumps(result))
 
 
