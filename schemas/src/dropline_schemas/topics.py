@@ -14,7 +14,7 @@ class Topic:
     description: str = ""
 
 
-STORE_WEBHOOK_RECEIVED = Topic("dropline.store-webhook-received.v1", description="Verified store webhook deliveries (gateway → order-ingest), keyed by store connection id.")
+STORE_WEBHOOK_RECEIVED = Topic("dropline.store-webhook-received.v1", description="Verified store webhook deliveries (gateway → order-ingest), keyed by store connection id and store order id (store connection id alone for a delivery about no order).")
 ORDER_RECEIVED = Topic("dropline.order-received.v1", description="One per Dropline order (one store order × one supplier).")
 ORDER_PAID = Topic("dropline.order-paid.v1", description="Payment captured for an order.")
 ORDER_PAYMENT_FAILED = Topic("dropline.order-payment-failed.v1", description="A checkout attempt that did not capture money.")

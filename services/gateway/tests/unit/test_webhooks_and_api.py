@@ -68,6 +68,20 @@ async def test_a_signed_webhook_is_stored_with_one_event_before_200(gw):
     assert await stored(gw) == (1, 1)
 
 
+async def test_deliveries_are_keyed_by_store_order_so_one_store_spreads_over_partitions(gw):
+    for webhook_id, order_id, topic in [("wh-a", 1001, "orders/create"), ("wh-b", 1002, "orders/create"),
+                                        ("wh-c", 1001, "orders/updated")]:
+        body = order_body(order_id)
+        r = await gw.post("/webhooks/shopify", content=body, headers={**headers(body, webhook_id),
+                                                                      "X-Shopify-Topic": topic})
+        assert r.json()["status"] == "accepted", r.text
+    async with gw.svc.db.uow() as uow:
+        rows = (await uow.session.exec(select(OutboxMessage).where(
+            OutboxMessage.topic == "dropline.store-webhook-received.v1").order_by(OutboxMessage.id))).all()
+        store_id = (await uow.session.exec(select(WebhookDelivery))).first().store_id
+    assert [r.key for r in rows] == [f"{store_id}:1001", f"{store_id}:1002", f"{store_id}:1001"]
+
+
 async def test_the_same_delivery_three_times_is_stored_once(gw):
     body = order_body()
     statuses = [(await gw.post("/webhooks/shopify", content=body, headers=headers(body))).json()["status"]

@@ -122,7 +122,10 @@ class Webhooks:
                     producer=PRODUCER, tenant_id=store.retailer_id,
                     correlation_id=f"{platform.value}:{store.shop}:order:{order_ref}",
                     causation_id=f"{platform.value}-delivery:{delivery.delivery_id}")
-                uow.publish(ev, T.STORE_WEBHOOK_RECEIVED, key=store.store_id)
+                # Keyed by store order: one order's deliveries stay in order on one partition, and a big
+                # store's orders spread over all of them (a delivery about no order: by store).
+                key = f"{store.store_id}:{delivery.platform_order_id}" if delivery.platform_order_id else store.store_id
+                uow.publish(ev, T.STORE_WEBHOOK_RECEIVED, key=key)
                 await uow.commit()
         except IntegrityError as exc:
             # The platform delivery id is unique: this delivery was stored before (a retry, or the same one
