@@ -17,7 +17,7 @@ from tracking_sync_testkit import (
     fulfillment_order,
 )
 
-from dropline_infra.jobs import Permanent, Retryable
+from dropline_infra.jobs import Deferred, Permanent, Retryable
 from dropline_integrations.port import FulfilmentRequest, StoreAccess, Tracking, same_tracking_number
 from dropline_integrations.shopify.fulfil import (
     FULFILMENT_STATE_QUERY,
@@ -131,19 +131,19 @@ def test_state_query_asks_for_what_the_look_and_the_plan_need():
 
 
 async def test_low_budget_after_the_query_waits_before_the_mutation(caplog, capsys):
-    shopify = FakeShopify(throttle={"maximumAvailable": 1000.0, "currentlyAvailable": 5.0, "restoreRate": 50.0})
-    shopify_adapter, slept = adapter(shopify, min_available_points=50)
+    shopify = FakeShopify(throttle={"maximumAvailable": 1000.0, "currentlyAvailable": 5.0, "restoreRate": 100.0})
+    shopify_adapter, slept = adapter(shopify, min_available_points=50)  # waits up to 1 s by default
     result = await shopify_adapter.fulfil(STORE, request())
     assert not result.already_present
-    assert slept == [pytest.approx((10 + 50 - 5) / 50, abs=0.05)]
+    assert slept == [pytest.approx((10 + 50 - 5) / 100, abs=0.05)]
     # Through the stdlib logging when a Service configured structlog, else structlog's default printer.
     assert "rate-limit budget low" in caplog.text + capsys.readouterr().out
 
 
-async def test_a_wait_longer_than_allowed_reschedules_instead_of_sleeping():
+async def test_a_wait_longer_than_allowed_defers_instead_of_sleeping():
     shopify = FakeShopify(throttle={"maximumAvailable": 1000.0, "currentlyAvailable": 0.0, "restoreRate": 1.0})
     shopify_adapter, slept = adapter(shopify, min_available_points=50, max_wait_seconds=5)
-    with pytest.raises(Retryable) as caught:
+    with pytest.raises(Deferred) as caught:  # no attempt spent: nothing was tried
         await shopify_adapter.fulfil(STORE, request())
     assert slept == [] and shopify.mutations() == []  # nothing written: safe to retry
     assert caught.value.retry_after == pytest.approx(60, abs=0.1)

@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 
 from dropline_infra.http import retry_after_seconds
-from dropline_infra.jobs import Permanent, Retryable
+from dropline_infra.jobs import Deferred, Permanent, Retryable
 from dropline_infra.observability import get_logger
 
 from ..carriers import shopify_company
@@ -217,7 +217,7 @@ class ShopBudgets:
 
 class ShopifyFulfilments:
     def __init__(self, http: httpx.AsyncClient, *, api_version: str = "2025-10", timeout: float = 20.0,
-                 min_available_points: int = 50, max_wait_seconds: float = 10.0,
+                 min_available_points: int = 50, max_wait_seconds: float = 1.0,
                  budgets: ShopBudgets | None = None, sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep):
         self.http = http
         self.api_version = api_version
@@ -283,8 +283,10 @@ class ShopifyFulfilments:
         wait = self.budgets.wait_before(shop_key, cost, self.reserve)
         if wait > 0:
             if wait > self.max_wait:
-                # Don't hold the job's row lock that long; nothing was written yet in this step.
-                raise Retryable(f"Shopify {what}: rate-limit budget of {store.shop} is low", retry_after=wait)
+                # Not now, and nothing was tried: the job comes back when the bucket has refilled (no attempt
+                # spent), and the worker serves other shops meanwhile instead of sleeping for this one. A plan
+                # deferred between two calls is planned again from the order's state, as after any retry.
+                raise Deferred(f"Shopify {what}: rate-limit budget of {store.shop} is low", retry_after=wait)
             log.info("Shopify rate-limit budget low; waiting before the next call", shop=store.shop,
                      wait_seconds=round(wait, 2), call=what)
             await self.sleep(wait)

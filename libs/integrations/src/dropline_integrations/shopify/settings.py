@@ -15,8 +15,9 @@ class ShopifySettings(BaseSettings):
         description="Points kept in reserve in a shop's GraphQL bucket: below the next call's cost plus this, "
                     "the next call waits for the bucket to refill.")
     max_wait_seconds: float = Field(
-        default=10.0, ge=0,
-        description="Longest wait for the rate-limit bucket inside one attempt; a longer one reschedules the job.")
+        default=1.0, ge=0,
+        description="Longest wait for the rate-limit bucket inside one attempt; a longer one defers the job (no "
+                    "attempt spent) to when the bucket has refilled, so the worker serves other shops meanwhile.")
     rest_bucket_size: int = Field(default=40, ge=1, description="REST leaky bucket size (Standard plan: 40).")
     rest_leak_per_second: float = Field(default=2.0, gt=0, description="REST requests per second (Standard: 2).")
     list_page_size: int = Field(default=100, ge=1, le=250, description="Orders per reconciliation page (max 250).")
