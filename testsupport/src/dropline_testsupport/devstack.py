@@ -87,7 +87,8 @@ class Stack:
         self.data_dir = Path(self.data_dir).resolve()
         self.log_dir = self.data_dir / "logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.ports = dict(DEFAULT_PORTS) if self.fixed_ports else {k: infra.free_port() for k in DEFAULT_PORTS}
+        self.ports = dict(DEFAULT_PORTS) if self.fixed_ports else dict(
+            zip(DEFAULT_PORTS, infra.free_ports(len(DEFAULT_PORTS)), strict=True))
         self.procs: dict[str, Proc] = {}
         self.db_urls: dict[str, str] = {}
         self._broker_cm = None
@@ -198,7 +199,7 @@ class Stack:
             raise ValueError("replicas share their service's database: start the stack on PostgreSQL")
         key = f"{name}-{replica}"
         module, prefix, _ = SERVICES[name]
-        self.ports[key] = infra.free_port()
+        self.ports[key] = infra.free_ports(1, avoid=self.ports.values())[0]
         env = {**self.service_environment(name), prefix + "HTTP_PORT": str(self.ports[key])}
         self._spawn(key, [sys.executable, "-m", module], env)
         return key

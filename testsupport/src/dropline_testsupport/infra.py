@@ -18,7 +18,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -28,6 +28,25 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def free_ports(n: int, avoid: Iterable[int] = ()) -> list[int]:
+    """`n` different free ports, none in `avoid`: each is held until all are chosen, so the system
+    cannot hand out one twice (separate free_port() calls can, now and then)."""
+    avoid = set(avoid)
+    held: list[socket.socket] = []
+    ports: list[int] = []
+    try:
+        while len(ports) < n:
+            s = socket.socket()
+            held.append(s)
+            s.bind(("127.0.0.1", 0))
+            if s.getsockname()[1] not in avoid:
+                ports.append(s.getsockname()[1])
+        return ports
+    finally:
+        for s in held:
+            s.close()
 
 
 def wait_for_port(host: str, port: int, timeout: float = 30.0) -> None:
