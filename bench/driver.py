@@ -4,6 +4,7 @@ percentiles, and each order's stage latencies read from its timeline."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from datetime import datetime
 
@@ -56,6 +57,22 @@ async def received_total(api: httpx.AsyncClient) -> int:
     return (await api.get("/api/v1/orders", params={"limit": 1})).json()["total"]
 
 
+
+
+async def open_loop(items: list, rate: float, send, t0: float | None = None) -> float:
+    """Call `send(item, due)` for item i at t0 + i/rate (perf_counter time), never waiting for earlier
+    calls to finish, then wait for all of them; returns t0. Latency measured from `due` shows a stalled
+    server as latency, not as a lower offered rate."""
+    t0 = time.perf_counter() + 0.05 if t0 is None else t0
+    tasks = []
+    for i, item in enumerate(items):
+        due = t0 + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(send(item, due)))
+    await asyncio.gather(*tasks)
+    return t0
 
 
 STAGES = ("webhook_to_received", "paid_to_forwarded", "forwarded_to_shipped", "shipped_to_synced", "paid_to_synced",

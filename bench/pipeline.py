@@ -45,7 +45,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import accounting  # noqa: E402
 import ceiling as ceilings  # noqa: E402
 import throughput  # noqa: E402
-from driver import make_store_orders, pct, received_total, shopify_headers, stage_latencies, summary_ms  # noqa: E402
+from driver import (  # noqa: E402
+    make_store_orders,
+    open_loop,
+    pct,
+    received_total,
+    shopify_headers,
+    stage_latencies,
+    summary_ms,
+)
 
 from dropline_testsupport import infra  # noqa: E402
 from dropline_testsupport.demo import load_demo_data  # noqa: E402
@@ -79,15 +87,7 @@ async def ack_latency(stack: Stack, rates: list[int], seconds: float) -> dict:
                     errors.append(type(exc).__name__)
                 latencies.append((time.perf_counter() - due) * 1000)
 
-            t0 = time.perf_counter() + 0.05
-            tasks = []
-            for i, body in enumerate(bodies):
-                due = t0 + i / rate
-                delay = due - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(send(body, due)))
-            await asyncio.gather(*tasks)
+            t0 = await open_loop(bodies, rate, send)
             sent_s = time.perf_counter() - t0
             # Let the pipeline take them all in before the next rate (no backlog carried over).
             t_drain = time.perf_counter()

@@ -25,7 +25,7 @@ from collections import Counter
 
 import accounting
 import httpx
-from driver import make_store_orders, pct, shopify_headers, stage_latencies
+from driver import make_store_orders, open_loop, pct, shopify_headers, stage_latencies
 
 SUSTAINED = 0.95  # share of the offered rate synced over the window's second half
 UNLIMITED = {"restore_rate": 1_000_000.0, "maximum_available": 10_000_000.0}
@@ -54,6 +54,7 @@ async def one_rate(stack, rate: float, seconds: float, pay_every: float, sample:
         stop = asyncio.Event()
 
         async def send(order: dict, due: float) -> None:
+            sent_at[order["name"]] = time.time()
             body = json.dumps(order).encode()
             try:
                 r = await client.post(stack.url("gateway") + "/webhooks/shopify", content=body,
@@ -87,15 +88,7 @@ async def one_rate(stack, rate: float, seconds: float, pay_every: float, sample:
         cost_before = accounting.snapshot(stack, in_loop=True)
         t0 = time.perf_counter() + 0.05
         background = [asyncio.create_task(payer()), asyncio.create_task(monitor(t0))]
-        tasks = []
-        for i, order in enumerate(orders):
-            due = t0 + i / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            sent_at[order["name"]] = time.time()
-            tasks.append(asyncio.create_task(send(order, due)))
-        await asyncio.gather(*tasks)
+        await open_loop(orders, rate, send, t0)
         t_sent = time.perf_counter() - t0
         synced_at_end = await _count(api, "synced") - synced_before
         # Drain: every order of this rate through (or give up after two minutes).

@@ -50,12 +50,12 @@ class Replicas:
 
     def start(self, replica: str, *, stall: str = "none", batch_delay: float = 0.0) -> Path:
         marker = self.tmp / f"{replica}.stalled"
-        log = open(self.tmp / f"{replica}.log", "w")  # noqa: SIM115  (the process owns it)
-        self.procs[replica] = subprocess.Popen(
-            [sys.executable, str(HERE / "batch_replica.py"), "--db", self.db_url, "--bootstrap", self.bootstrap,
-             "--topic", self.topic, "--name", self.name, "--replica", replica, "--outcomes", str(self.outcomes),
-             "--stall", stall, "--marker", str(marker), "--batch-delay", str(batch_delay)],
-            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "LOG_LEVEL": "INFO"})
+        with open(self.tmp / f"{replica}.log", "w") as log:  # the child keeps its own copy of the descriptor
+            self.procs[replica] = subprocess.Popen(
+                [sys.executable, str(HERE / "batch_replica.py"), "--db", self.db_url, "--bootstrap", self.bootstrap,
+                 "--topic", self.topic, "--name", self.name, "--replica", replica, "--outcomes", str(self.outcomes),
+                 "--stall", stall, "--marker", str(marker), "--batch-delay", str(batch_delay)],
+                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "LOG_LEVEL": "INFO"})
         return marker
 
     def kill(self, replica: str) -> None:
