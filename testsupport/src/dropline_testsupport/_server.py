@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import socket
 from datetime import UTC, datetime
 
@@ -17,7 +18,9 @@ def add_server_arguments(parser: argparse.ArgumentParser, *, default_port: int) 
 
 
 def serve(app: FastAPI, args: argparse.Namespace) -> None:
-    """Run ``app`` with uvicorn in the foreground (one process, one event loop: state is in memory)."""
+    """Run ``app`` with uvicorn in the foreground (one process, one event loop: state is in memory).
+    The stand-in's own log lines (``dropline_testsupport.*``) go to stderr at the same level."""
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
 
 

@@ -409,7 +409,11 @@ class SupplierStandin:
         }
         order.shipments.append(shipment)
         order.status = "shipped"
-        shipment["notification"] = await self.notify_dropline(order, shipment, len(order.shipments))
+        shipment["notification"] = note = await self.notify_dropline(order, shipment, len(order.shipments))
+        # A supplier that gives up on a report leaves an order without tracking: say so in the log.
+        (log.info if note["delivered"] else log.warning)(
+            "tracking report for %s (%s): %s %s", order.id, order.request.external_id,
+            note["status_code"], note["error"] or note["response_body"])
         return {"order": order.as_json(), "shipment": {k: v for k, v in shipment.items() if k != "notification"},
                 **shipment["notification"]}
 

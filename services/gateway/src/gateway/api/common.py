@@ -12,6 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from dropline_infra.observability import get_logger
+
 from ..errors import GatewayError
 from ..services.accounts import Accounts, Principal
 from ..services.catalog import Catalog
@@ -20,6 +22,8 @@ from ..services.orders import Orders
 from ..services.payments import Payments
 from ..services.webhooks import Webhooks
 from ..views import ErrorBody
+
+log = get_logger(__name__)
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # Ids are made by Dropline (uuids, prefixed tokens); anything else cannot exist, so it is refused
@@ -87,7 +91,11 @@ def install_error_handlers(app: FastAPI) -> None:
                             status_code=status, headers=headers)
 
     @app.exception_handler(GatewayError)
-    async def _refused(_request: Request, exc: GatewayError) -> JSONResponse:
+    async def _refused(request: Request, exc: GatewayError) -> JSONResponse:
+        # One line per refusal (not per request): a refused report from a supplier or a store is
+        # otherwise invisible on Dropline's side. Never the body: it may hold what must not be logged.
+        log.info("request refused", method=request.method, path=request.url.path, status=exc.status,
+                 error=exc.error)
         return body(exc.status, exc.error, exc.message, exc.details, exc.headers)
 
     @app.exception_handler(RequestValidationError)
