@@ -92,9 +92,12 @@ class Repository:
             # Locked and loaded by lock_orders in this transaction: no query, so no flush either.
             return locked[order_id]
         stmt = select(OrderView).where(OrderView.order_id == order_id)
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.s.exec(stmt)).first()
+        if not for_update:
+            return (await self.s.exec(stmt)).first()
+        row = (await self.s.exec(stmt.with_for_update())).first()
+        if row is not None:  # locked until this transaction ends: asked again, no query
+            self.s.info.setdefault(_LOCKED_ORDERS, {})[order_id] = row
+        return row
 
     async def lock_orders(self, order_ids: Iterable[str]) -> None:
         """Lock and load these orders' rows in one query, in key order (so two transactions locking some
@@ -266,11 +269,6 @@ class Repository:
         stmt = select(TimelineEntry).where(TimelineEntry.order_id == order_id).order_by(
             col(TimelineEntry.occurred_at), col(TimelineEntry.id))
         return list((await self.s.exec(stmt)).all())
-
-    async def tracking_report(self, order_id: str, tracking_number: str) -> TrackingReport | None:
-        stmt = select(TrackingReport).where(TrackingReport.order_id == order_id,
-                                            TrackingReport.tracking_number == tracking_number)
-        return (await self.s.exec(stmt)).first()
 
     async def tracking_reports(self, order_id: str) -> list[TrackingReport]:
         stmt = select(TrackingReport).where(TrackingReport.order_id == order_id).order_by(TrackingReport.created_at)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from dropline_infra.db import Database, utcnow
 
 from ..errors import GatewayError
-from ..models import RetailerUser, WebSession
+from ..models import RetailerUser, Supplier, WebSession
 from ..repository import Repository
 from ..settings import Settings
 from ..views import RetailerOut, SessionOut, UserCreated, UserOut
@@ -53,9 +55,13 @@ class Principal:
 
 
 class Accounts:
-    def __init__(self, db: Database, settings: Settings):
+    def __init__(self, db: Database, settings: Settings, *, supplier_cache_seconds: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic):
         self.db = db
         self.settings = settings
+        self.supplier_cache_seconds = supplier_cache_seconds
+        self.clock = clock
+        self._suppliers: dict[str, tuple[Supplier, float]] = {}  # key hash -> (supplier, kept until)
 
     # ------------------------------------------------------------------ operator: users
 
@@ -156,8 +162,21 @@ class Accounts:
         return Principal(retailer_id=retailer.retailer_id, retailer_name=retailer.name, via="api_key")
 
     async def supplier_by_api_key(self, api_key: str):
+        """The supplier whose API key this is. A known key is kept in memory for `supplier_cache_seconds`
+        (every tracking report of a supplier is one request: no query for each); an unknown key is
+        looked up every time, so nothing an outsider sends fills the memory."""
+        h = key_hash(api_key)
+        now = self.clock()
+        kept = self._suppliers.get(h)
+        if kept is not None and kept[1] > now:
+            return kept[0]
         async with self.db.uow() as uow:
-            return await Repository(uow.session).supplier_by_key_hash(key_hash(api_key))
+            supplier = await Repository(uow.session).supplier_by_key_hash(h)
+        if supplier is None:
+            self._suppliers.pop(h, None)
+        elif self.supplier_cache_seconds > 0:
+            self._suppliers[h] = (supplier, now + self.supplier_cache_seconds)
+        return supplier
 
 
 def _verify(password_hash: str, password: str) -> bool:

@@ -9,7 +9,7 @@ import csv
 import io
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
@@ -259,67 +259,71 @@ class Orders:
     async def retailer_adds_tracking(self, who: Principal, order_id: str, number: str, carrier: str | None,
                                      url: str | None, supplier_order_id: str | None,
                                      lines: list[dict] | None = None) -> TrackingAccepted:
-        async with self.db.uow() as uow:
-            row = await Repository(uow.session).order(order_id)
-        if row is None or row.retailer_id != who.retailer_id:
-            raise not_found()
-        if row.status not in RETAILER_TRACKABLE:
-            raise GatewayError(409, "not_trackable", f"an order that is {row.status} cannot get tracking yet",
-                               order_status=row.status)
-        return await self._add_tracking(row, number, carrier, url, supplier_order_id, "retailer", lines)
+        def check(row: OrderView | None) -> None:
+            if row is None or row.retailer_id != who.retailer_id:
+                raise not_found()
+            if row.status not in RETAILER_TRACKABLE:
+                raise GatewayError(409, "not_trackable", f"an order that is {row.status} cannot get tracking yet",
+                                   order_status=row.status)
+
+        return await self._add_tracking(order_id, check, number, carrier, url, supplier_order_id, "retailer", lines)
 
     async def supplier_adds_tracking(self, supplier_id: str, order_id: str, number: str, carrier: str | None,
                                      url: str | None, supplier_order_id: str | None,
                                      lines: list[dict] | None = None) -> TrackingAccepted:
-        async with self.db.uow() as uow:
-            row = await Repository(uow.session).order(order_id)
-        if row is None or row.supplier_id != supplier_id:
-            raise GatewayError(404, "not_found", "no such order for this supplier")
-        if row.status in SUPPLIER_NOT_TRACKABLE:
-            raise GatewayError(409, "not_trackable", f"order is {row.status}; it was not forwarded to a supplier",
-                               order_status=row.status)
-        return await self._add_tracking(row, number, carrier, url, supplier_order_id, "supplier", lines)
+        def check(row: OrderView | None) -> None:
+            if row is None or row.supplier_id != supplier_id:
+                raise GatewayError(404, "not_found", "no such order for this supplier")
+            if row.status in SUPPLIER_NOT_TRACKABLE:
+                raise GatewayError(409, "not_trackable", f"order is {row.status}; it was not forwarded to a supplier",
+                                   order_status=row.status)
 
-    async def _add_tracking(self, order: OrderView, number: str, carrier: str | None, url: str | None,
-                            supplier_order_id: str | None, source: Literal["supplier", "retailer"],
+        return await self._add_tracking(order_id, check, number, carrier, url, supplier_order_id, "supplier", lines)
+
+    async def _add_tracking(self, order_id: str, check: Callable[[OrderView | None], None], number: str,
+                            carrier: str | None, url: str | None, supplier_order_id: str | None,
+                            source: Literal["supplier", "retailer"],
                             lines: list[dict] | None = None) -> TrackingAccepted:
         """One shipment: `lines` [{line_id, quantity}] it carries; omitted, every quantity not shipped yet
         (see shipments.plan for the refusals). The same number for the same order again is the first
-        report ("duplicate"), whatever lines it names.
+        report ("duplicate"), whatever lines it names. `check` refuses an order the caller may not track
+        (it raises); it sees the order as locked.
 
-        Two reports for the same remaining quantity at once: the order's row is locked (SELECT ... FOR
-        UPDATE) before the earlier reports are read, so on PostgreSQL the second waits for the first and
-        sees it; SQLite serialises writers, and the second's insert either waits or fails (busy) rather
-        than over-shipping silently. Superseded (corrected) reports are left out: their correction carries
-        their lines."""
+        One transaction: the order's row is locked (SELECT ... FOR UPDATE) before its reports are read,
+        so of two reports for the same remaining quantity at once, on PostgreSQL the second waits for the
+        first and sees it; SQLite serialises writers, and the second's insert either waits or fails (busy)
+        rather than over-shipping silently. Superseded (corrected) reports are left out of what is
+        shipped: their correction carries their lines."""
         carrier = carrier or detect_carrier(number)
         url = url or tracking_url(carrier, number)
-        tracking_id = str(uuid.uuid5(TRACKING_NS, f"{order.order_id}|{number}"))
+        tracking_id = str(uuid.uuid5(TRACKING_NS, f"{order_id}|{number}"))
         try:
             async with self.db.uow() as uow:
                 repo = Repository(uow.session)
-                existing = await repo.tracking_report(order.order_id, number)
+                order = await repo.order(order_id, for_update=True)
+                check(order)
+                assert order is not None
+                reports = await repo.tracking_reports(order_id)
+                existing = next((r for r in reports if r.tracking_number == number), None)
                 if existing:
                     return TrackingAccepted(tracking_id=existing.tracking_id, status="duplicate",
                                             carrier=existing.carrier, tracking_url=existing.tracking_url,
                                             lines=json.loads(existing.lines_json) if existing.lines_json else None)
-                locked = await repo.order(order.order_id, for_update=True) or order
-                projected = DroplineOrder.model_validate_json(locked.order_json) if locked.order_json else None
-                earlier = [json.loads(r.lines_json) if r.lines_json else None
-                           for r in await repo.tracking_reports(order.order_id) if r.superseded_at is None]
+                projected = DroplineOrder.model_validate_json(order.order_json) if order.order_json else None
+                earlier = [json.loads(r.lines_json) if r.lines_json else None for r in reports if r.superseded_at is None]
                 shipped = shipments.plan(projected, earlier, lines)
-                repo.add(TrackingReport(tracking_id=tracking_id, order_id=order.order_id, tracking_number=number,
+                repo.add(TrackingReport(tracking_id=tracking_id, order_id=order_id, tracking_number=number,
                                         carrier=carrier, tracking_url=url, source=source, created_at=utcnow(),
                                         lines_json=json.dumps(shipped) if projected else None))
                 ev = TrackingAddedV1.create(
-                    data=TrackingAddedData(order_id=order.order_id, tracking_id=tracking_id, tracking_number=number,
+                    data=TrackingAddedData(order_id=order_id, tracking_id=tracking_id, tracking_number=number,
                                            carrier=carrier, tracking_url=url, source=source,
                                            supplier_order_id=supplier_order_id,
                                            lines=shipped if projected else None,
                                            line_ids=[x["line_id"] for x in shipped] if projected else None),
                     producer=PRODUCER, tenant_id=order.retailer_id,
-                    correlation_id=order.correlation_id or f"order:{order.order_id}")
-                uow.publish(ev, T.TRACKING_ADDED, key=order.order_id)
+                    correlation_id=order.correlation_id or f"order:{order_id}")
+                uow.publish(ev, T.TRACKING_ADDED, key=order_id)
                 await uow.commit()
         except IntegrityError:  # the same number for the same order, at the same moment: the other one won
             return TrackingAccepted(tracking_id=tracking_id, status="duplicate", carrier=carrier, tracking_url=url)
