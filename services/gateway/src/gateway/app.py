@@ -60,9 +60,8 @@ def build(settings: Settings | None = None, *, checkout: CheckoutApi | None = No
     for router in ROUTERS:
         svc.app.include_router(router)
     if settings.run_consumers:
-        svc.consumers.subscribe(handlers.ORDER_EVENT_TOPICS, handlers.projection_handler(notifier), name="projection",
+        svc.consumers.subscribe(handlers.PROJECTION_TOPICS, handlers.projection_handler(notifier), name="projection",
                                 prepare=handlers.lock_orders)
-        svc.consumers.subscribe(handlers.STORE_HEALTH_TOPICS, handlers.on_store_health)
     svc.background.append(notifier.run)
     web_root = settings.web_root
     if web_root is not None:

@@ -24,11 +24,27 @@ ORDER_EVENT_TOPICS = (T.ORDER_RECEIVED, T.ORDER_PRICED, T.ORDER_PAYMENT_STARTED,
                       T.FULFILMENT_REQUEST, T.ORDER_REFUNDED, T.ORDER_ALERT)
 
 
+# Every event the gateway reads, through ONE consumer: the order events, and a store's intake health.
+# A write-back's outcome (OrderSynced / OrderSyncFailed) is both: one transaction and one offset
+# commit for both effects, not one per consumer. Nothing here waits for another event (no
+# RetryLater), so one consumer for all of them never holds one topic up behind another.
+PROJECTION_TOPICS = (*ORDER_EVENT_TOPICS, T.STORE_HEALTH)
+_STORE_EVENTS = (StoreReconciledV1, StoreIntakeFailedV1)
+_WRITE_BACK_OUTCOMES = (OrderSyncedV1, OrderSyncFailedV1)
+
+
 def projection_handler(notifier: ChangeNotifier):
     async def on_order_event(uow: UnitOfWork, event) -> None:
+        if isinstance(event, _STORE_EVENTS):
+            await on_store_health(uow, event)
+            return
         order_id, retailer_id = await project(uow, event)
-        Repository(uow.session).add_change(retailer_id, order_id, utcnow())
+        repo = Repository(uow.session)
+        repo.add_change(retailer_id, order_id, utcnow())
         await notifier.notify(uow, retailer_id)
+        if isinstance(event, _WRITE_BACK_OUTCOMES):
+            order = await repo.order(order_id, for_update=True)  # projected just now, locked: no new lock
+            await on_store_health(uow, event, store_id=order.store_id if order else None)
 
     return on_order_event
 
@@ -37,7 +53,8 @@ async def lock_orders(uow: UnitOfWork, events: list) -> None:
     """Before a batch of order events: lock and load all their orders in one query, so each event's
     projection reads its order from the session — no query per event, and the batch's inserts (timeline,
     live feed, inbox) go to the database together at commit instead of one flush per event."""
-    await Repository(uow.session).lock_orders(projection.event_order_id(e) for e in events)
+    await Repository(uow.session).lock_orders(projection.event_order_id(e) for e in events
+                                              if not isinstance(e, _STORE_EVENTS))
 
 
 async def project(uow: UnitOfWork, event) -> tuple[str, str]:
@@ -60,19 +77,14 @@ async def project(uow: UnitOfWork, event) -> tuple[str, str]:
 
 
 
-STORE_HEALTH_TOPICS = (T.STORE_HEALTH, T.ORDER_SYNCED, T.ORDER_SYNC_FAILED)
-
-
-async def on_store_health(uow: UnitOfWork, event) -> None:
-    """Per-store sync health: reconciliation runs, intake failures, write-backs and their failures."""
+async def on_store_health(uow: UnitOfWork, event, *, store_id: str | None = None) -> None:
+    """Per-store sync health: reconciliation runs, intake failures, and (`store_id` = the order's store)
+    write-backs and their failures."""
     repo = Repository(uow.session)
-    if isinstance(event, (StoreReconciledV1, StoreIntakeFailedV1)):
+    if isinstance(event, _STORE_EVENTS):
         store_id = event.data.store_id
-    else:
-        order = await repo.order(event.data.order_id)
-        if order is None or not order.store_id:
-            return  # an order this gateway never saw: nothing to attribute
-        store_id = order.store_id
+    elif not store_id:
+        return  # an order this gateway never saw from its store: nothing to attribute
     row = await repo.store_health(store_id, for_update=True)
     if isinstance(event, StoreReconciledV1):
         d = event.data

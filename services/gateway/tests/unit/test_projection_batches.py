@@ -70,3 +70,40 @@ async def test_a_batch_projects_exactly_what_one_event_at_a_time_projects(make_g
     single = await projected(one_by_one)
     assert single[0][0] == "synced" and len(single[1]) == len(evs)
     assert await projected(batched) == single
+
+
+async def test_the_projection_consumer_keeps_each_stores_health_too(make_gateway):
+    """One consumer for the order events and the store-health topic: a write-back's outcome projects the
+    order AND dates the store's last write-back in one transaction; a reconciliation run (store-health
+    topic) reaches the same consumer."""
+    from datetime import timedelta
+
+    from dropline_schemas.events import (
+        OrderSyncFailedData,
+        OrderSyncFailedV1,
+        StoreReconciledData,
+        StoreReconciledV1,
+    )
+    from gateway.models import StoreHealth
+
+    from .test_projection import KW, NOW
+
+    svc = make_gateway("health")
+    handler = handlers.projection_handler(svc.notifier)
+    assert T.STORE_HEALTH in handlers.PROJECTION_TOPICS and T.ORDER_SYNCED in handlers.PROJECTION_TOPICS
+    evs = events()
+    failed = OrderSyncFailedV1.create(data=OrderSyncFailedData(order_id="o1", tracking_id="t0",
+                                                               reason="store said 503"), **KW)
+    reconciled = StoreReconciledV1.create(data=StoreReconciledData(
+        store_id="s1", started_at=NOW, finished_at=NOW + timedelta(minutes=1), examined=3, ingested=1), **KW)
+    for ev, topic in [*((e, T.ORDER_RECEIVED) for e in evs[:4]), (failed, T.ORDER_SYNC_FAILED),
+                      (evs[4], T.ORDER_SYNCED), (reconciled, T.STORE_HEALTH)]:
+        assert await svc.consumers.process("gateway.projection", topic, ev.model_dump_json().encode(), handler,
+                                           None) == "applied"
+    async with svc.db.uow() as uow:
+        health = (await uow.session.exec(select(StoreHealth).where(StoreHealth.store_id == "s1"))).one()
+        timeline = (await uow.session.exec(select(TimelineEntry.event_type).where(TimelineEntry.order_id == "o1"))).all()
+    assert health.last_write_back_at == evs[4].occurred_at
+    assert health.last_failure_reason == "write-back: store said 503"
+    assert (health.last_reconcile_examined, health.last_reconcile_ingested) == (3, 1)
+    assert "StoreReconciled" not in timeline and "OrderSyncFailed" in timeline and "OrderSynced" in timeline
