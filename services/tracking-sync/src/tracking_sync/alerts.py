@@ -104,7 +104,12 @@ class ShipmentAlerts:
             return
         # not_synced is the scan's to decide (it reads the write-back jobs); here it only stays or clears.
         self.apply(uow, row, self.clock(), failing=_KEEP)
-        repo.add(row)
+        repo.add_order_alert(row)
+
+    @staticmethod
+    async def lock_facts(uow: UnitOfWork, events: list) -> None:
+        """Before a batch of facts: their orders' alert rows locked and loaded in one query."""
+        await Repository(uow.session).lock_order_alerts([e.data.order_id for e in events])
 
     @staticmethod
     def _terms(row: SyncOrderAlert, supplier: SupplierTerms | None) -> None:

@@ -54,7 +54,7 @@ def build(settings: Settings | None = None, *, http: httpx.AsyncClient | None = 
     # Late-shipment alerts: one consumer of the facts, one recurring scan.
     alerts = ShipmentAlerts(svc.db, settings, clock) if clock else ShipmentAlerts(svc.db, settings)
     svc.alerts = alerts  # type: ignore[attr-defined]
-    svc.consumers.subscribe(ALERT_FACTS, alerts.on_alerts, name="alerts")
+    svc.consumers.subscribe(ALERT_FACTS, alerts.on_alerts, name="alerts", prepare=alerts.lock_facts)
     svc.job_kinds.append(alerts.job_kind())
 
     async def schedule_alert_scan() -> None:

@@ -21,6 +21,8 @@ from .models import (
     SyncStore,
 )
 
+_LOCKED_ALERTS = "tracking_sync.locked_alerts"  # Session.info key: alert rows this transaction holds
+
 
 @dataclass(frozen=True)
 class FailingWriteBack:
@@ -109,10 +111,33 @@ class Repository:
     # ------------------------------------------------------------------ late-shipment alerts
 
     async def order_alert(self, order_id: str, *, for_update: bool = False) -> SyncOrderAlert | None:
+        locked = self.s.info.get(_LOCKED_ALERTS)
+        if for_update and locked and order_id in locked:
+            return locked[order_id]  # locked (or added) in this transaction: no query, so no flush either
         stmt = select(SyncOrderAlert).where(SyncOrderAlert.order_id == order_id)
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.s.exec(stmt)).first()
+        if not for_update:
+            return (await self.s.exec(stmt)).first()
+        row = (await self.s.exec(stmt.with_for_update())).first()
+        if row is not None:
+            self.s.info.setdefault(_LOCKED_ALERTS, {})[order_id] = row
+        return row
+
+    def add_order_alert(self, row: SyncOrderAlert) -> None:
+        """A new order's alert row: this transaction's own until it commits (asked again, no query)."""
+        self.s.add(row)
+        self.s.info.setdefault(_LOCKED_ALERTS, {})[row.order_id] = row
+
+    async def lock_order_alerts(self, order_ids: list[str]) -> None:
+        """Lock and load these orders' alert rows in one query, in key order (two transactions locking
+        some of the same rows cannot deadlock), for the rest of this transaction: used for a batch of
+        facts, so each event's `order_alert(…, for_update=True)` answers without a query."""
+        ids = sorted(set(order_ids))
+        if not ids:
+            return
+        stmt = (select(SyncOrderAlert).where(col(SyncOrderAlert.order_id).in_(ids))
+                .order_by(col(SyncOrderAlert.order_id)).with_for_update())
+        # Held here, not only in the identity map, which keeps unchanged rows by weak reference.
+        self.s.info.setdefault(_LOCKED_ALERTS, {}).update({r.order_id: r for r in (await self.s.exec(stmt)).all()})
 
     async def alert_candidates(self) -> list[SyncOrderAlert]:
         """Orders whose alerts may change: one is raised, or the handling clock runs without tracking."""

@@ -350,3 +350,55 @@ async def test_a_correction_never_makes_an_order_late_again(hc, store, clock):
     await hc.scan()
     assert await hc.kinds() == []
     assert (await hc.get(SyncOrderAlert, "order-1")).late_since is None
+
+
+async def test_a_batch_of_facts_reads_its_orders_alert_rows_once_and_gives_what_one_at_a_time_gives(
+        tmp_path, shopify, clock):
+    """The alerts consumer applies a batch in one transaction: its orders' rows locked and loaded by one
+    query up front (`lock_facts`), not one SELECT … FOR UPDATE per event; the rows come out as the same
+    facts applied one by one make them."""
+    from sqlalchemy import event as sa_event
+    from sqlmodel import select
+
+    facts = [received(2, "o1"), received(4, "o2"), paid(WED, 2, "o1"), forwarded(WED - timedelta(hours=2), "o2"),
+             paid(WED, 4, "o2"), forwarded(WED + timedelta(hours=1), "o1"), tracking_added("o2", "trk-o2")]
+    items = [(TOPICS.get(type(e), T.TRACKING_ADDED), e.model_dump_json().encode(), None) for e in facts]
+
+    async def rows(harness) -> list[tuple]:
+        async with harness.db.uow() as uow:
+            found = (await uow.session.exec(select(SyncOrderAlert).order_by(SyncOrderAlert.order_id))).all()
+        return [(r.order_id, r.handling_days, r.terms_known, r.started_at, r.tracked_at, r.late_since) for r in found]
+
+    made = []
+    for name in ("single", "batched"):
+        settings = fast_settings(f"sqlite+aiosqlite:///{tmp_path}/{name}.db", late_default_handling_days=3)
+        made.append(await AlertHarness(settings, shopify, clock=clock).start())
+    single, batched = made
+    try:
+        for e in facts:
+            assert await single.fact(e) == "applied"
+        alerts = batched.svc.alerts
+        consumers = batched.svc.consumers
+        assert await consumers.process_batch("tracking-sync.alerts", items[:2], alerts.on_alerts, None,
+                                             prepare=alerts.lock_facts) == ["applied"] * 2  # creates both rows
+        statements: list[str] = []
+
+        def record(_conn, _cursor, statement, *_args):
+            statements.append(statement)
+
+        engine = batched.db.engine.sync_engine
+        sa_event.listen(engine, "before_cursor_execute", record)
+        try:
+            outcomes = await consumers.process_batch("tracking-sync.alerts", items[2:], alerts.on_alerts, None,
+                                                     prepare=alerts.lock_facts)
+        finally:
+            sa_event.remove(engine, "before_cursor_execute", record)
+        assert outcomes == ["applied"] * (len(items) - 2)
+        assert sum(1 for st in statements
+                   if st.lstrip().upper().startswith("SELECT") and "FROM sync_order_alerts" in st) == 1
+        expected = await rows(single)
+        assert [r[0] for r in expected] == ["o1", "o2"] and expected[1][3] == WED - timedelta(hours=2)
+        assert await rows(batched) == expected
+    finally:
+        for harness in made:
+            await harness.close()
