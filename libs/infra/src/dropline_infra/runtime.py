@@ -52,8 +52,10 @@ class Service:
         self.app = FastAPI(title=title, description=description, lifespan=self._lifespan)
         self.app.state.service = self
         self._health_routes()
+        # One server span per request; not the ASGI "http send" / "http receive" child spans, two or
+        # three more spans per request that say nothing an operator reads (bench: ~0.1 ms a request).
         FastAPIInstrumentor.instrument_app(self.app, tracer_provider=self.tracer_provider,
-                                           excluded_urls="healthz,readyz,metrics")
+                                           excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"])
 
     def _health_routes(self) -> None:
         @self.app.get("/healthz", include_in_schema=False)
