@@ -46,7 +46,7 @@ demo: install ## Send a signed demo order to the running system and follow it to
 
 test: install ## All tiers: unit, integration (PostgreSQL + broker), e2e and browser (every service a process), web unit tests
 	@cd web && $(WEB_ENV) npx vitest run --silent
-	@$(UV) run pytest -q
+	@$(UV) run pytest -q --durations=25
 
 test-unit: install ## Unit tests only (no services needed)
 	@$(UV) run pytest -q -m "not integration and not e2e"
