@@ -290,7 +290,7 @@ def test_shared_env_vars_are_fields_of_service_settings_base(rendered, service):
     base_fields = set(ServiceSettings.model_fields) | set(SecretsKeyMixin.model_fields)
     specific = {
         "gateway": {"admin_token", "checkout_url", "checkout_internal_token", "web_dir", "stripe_js_url",
-                    "stripe_publishable_key", "public_url"},
+                    "stripe_publishable_key", "public_url", "run_consumers"},
         "checkout": {"stripe_api_key", "stripe_webhook_secret", "paypal_client_id", "paypal_client_secret",
                      "paypal_webhook_id", "paypal_environment", "internal_token"},
     }.get(service, set())
@@ -585,9 +585,36 @@ def test_gateway_has_a_disruption_budget_and_a_production_autoscaler(rendered):
     assert hpa["spec"]["minReplicas"] >= 2
     # The autoscaler owns the replica count: a fixed one would be reset on every apply.
     assert "replicas" not in of_kind(prod, "Deployment")["gateway"]["spec"]
-    for name in ("order-ingest", "checkout", "forwarder", "tracking-sync"):
+    for name in ("gateway-projection", "order-ingest", "checkout", "forwarder", "tracking-sync"):
         replicas = of_kind(prod, "Deployment")[name]["spec"]["replicas"]
         assert 2 <= replicas <= 6, f"{name}: {replicas} (more consumers than partitions would idle)"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_gateway_is_an_http_tier_and_a_projection_consumer(rendered, overlay):
+    """Two Deployments of the gateway's code: `gateway` takes every request and consumes nothing
+    (GATEWAY_RUN_CONSUMERS=false: its event loop only answers, and it scales on CPU, not bounded by
+    partitions); `gateway-projection` runs the consumer and takes no traffic (no Service selects it).
+    Otherwise the same: image, command, settings, secrets of the database and Kafka user."""
+    docs = rendered[overlay]
+    deployments, services = of_kind(docs, "Deployment"), of_kind(docs, "Service")
+    api, projection = deployments["gateway"], deployments["gateway-projection"]
+    api_env, projection_env = container_env(docs, api), container_env(docs, projection)
+    assert api_env["GATEWAY_RUN_CONSUMERS"]["value"] == "false"
+    assert projection_env["GATEWAY_RUN_CONSUMERS"]["value"] == "true"
+    settings = settings_class("gateway")
+    assert "run_consumers" in settings.model_fields
+    for name in ("GATEWAY_DATABASE_URL", "GATEWAY_KAFKA_SASL_PASSWORD", "GATEWAY_SECRETS_KEY",
+                 "GATEWAY_KAFKA_SASL_USERNAME", "GATEWAY_KAFKA_BOOTSTRAP_SERVERS", "GATEWAY_ENVIRONMENT"):
+        assert api_env[name] == projection_env[name], name
+    assert "GATEWAY_CHECKOUT_INTERNAL_TOKEN" not in projection_env, "the projection never calls checkout"
+    assert main_container(api)["image"] == main_container(projection)["image"]
+    assert main_container(api)["command"] == main_container(projection)["command"] == ["python", "-m", "gateway"]
+    assert pod_spec(projection)["serviceAccountName"] == "gateway"
+    for svc in services.values():
+        assert not svc["spec"]["selector"].items() <= projection["spec"]["template"]["metadata"]["labels"].items(), (
+            f"Service {svc['metadata']['name']} sends traffic to the projection consumer")
+    assert pod_spec(projection)["terminationGracePeriodSeconds"] == pod_spec(api)["terminationGracePeriodSeconds"]
 
 
 def _policies_selecting(docs: list[dict], labels: dict) -> list[dict]:
