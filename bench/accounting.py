@@ -56,10 +56,12 @@ def cpu_snapshot(stack) -> dict[str, float]:
     out: dict[str, float] = {}
     for name, proc in stack.procs.items():
         if proc.popen is not None and proc.alive():
+            # A service's other processes (Stack.start_replica: "gateway-projection") count as the service.
+            key = next((s for s in SERVICES if name.startswith(s + "-") and name not in SERVICES), name)
             try:
-                out[name] = _tree_cpu(psutil.Process(proc.popen.pid))
+                out[key] = out.get(key, 0.0) + _tree_cpu(psutil.Process(proc.popen.pid))
             except psutil.NoSuchProcess:
-                out[name] = 0.0
+                out.setdefault(key, 0.0)
     out["kafka"] = _named(lambda name, cmd: "tansu" in name or "tansu" in cmd.split(" ")[0])
     out["postgres"] = _named(lambda name, cmd: name.startswith("postgres"))
     me = psutil.Process()

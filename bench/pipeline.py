@@ -21,6 +21,10 @@ process) and fair (the commits an order took, per service, replayed by one proce
 once, without the framework), with internal throughput's ratio to the fair one.
 Everything is printed as JSON on the last line.
 
+The gateway runs as it is deployed (deploy/k8s): one process takes every request and consumes nothing
+(GATEWAY_RUN_CONSUMERS=false), a second projects the read model; their CPU counts as the gateway's.
+`--gateway one` runs one process for both, as `make run` does.
+
   uv run python bench/pipeline.py --orders 200 --concurrency 16 --throughput-rates 5,10,20,40 \
       --throughput-seconds 60 --ack-rates 25,50,100 --ack-seconds 10 [--keep-dir DIR]
 """
@@ -193,6 +197,9 @@ def main() -> None:
                              "sustained; empty: skip")
     parser.add_argument("--throughput-seconds", type=float, default=60.0, help="seconds of sending per rate")
     parser.add_argument("--keep-dir", type=Path, help="run in this directory and keep it (logs, SQLite files)")
+    parser.add_argument("--gateway", choices=["split", "one"], default="split",
+                        help="split (as deployed, deploy/k8s): an HTTP-only gateway process takes every request and "
+                             "a second one projects the read model; one: one gateway process does both")
     args = parser.parse_args()
 
     # A SIGTERM (timeout, CI) must still stop every process the stack started.
@@ -202,9 +209,13 @@ def main() -> None:
                else tempfile.TemporaryDirectory(prefix="dropline-bench-"))
     with workdir as tmp, infra.postgres_server() as admin:
         factory = infra.DatabaseFactory(admin) if use_pg else None
-        stack = Stack(Path(tmp), databases=factory)
+        split = args.gateway == "split" and factory is not None  # two processes share a database: PostgreSQL
+        stack = Stack(Path(tmp), databases=factory,
+                      service_env={"gateway": {"RUN_CONSUMERS": "false"}} if split else {})
         print(f"starting the system on {'PostgreSQL' if use_pg else 'SQLite'}…", file=sys.stderr, flush=True)
         with stack:
+            if split:
+                stack.wait_ready(stack.start_replica("gateway", "projection", {"RUN_CONSUMERS": "true"}))
             stack.demo = load_demo_data(stack, auto_ship_after_seconds=0, supplier_rate_limit=None, demo_orders=False)
             httpx.post(f"{stack.url('shopify')}/_control/shops/{stack.demo['shop']}/rate-limit",
                        json={"restore_rate": args.shopify_restore_rate,
@@ -237,6 +248,7 @@ def main() -> None:
                 result["fair_ceiling"] = ceilings.fair_ceiling({k: factory.create(f"fair-{k}") for k in commits},
                                                                commits)
     result["database"] = "postgresql" if use_pg else "sqlite"
+    result["gateway_processes"] = "split: HTTP tier + projection" if split else "one"
     result["shopify_restore_rate_points_per_s"] = args.shopify_restore_rate
     result["raw_ceiling_order_plus_outbox_inserts_per_s"] = ceiling
     result["ratio_ingest_vs_raw_ceiling"] = round(result["ingest_orders_per_s"] / ceiling, 4)

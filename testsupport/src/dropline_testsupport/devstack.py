@@ -192,15 +192,18 @@ class Stack:
         module = SERVICES[name][0]
         return self._spawn(name, [sys.executable, "-m", module], self.service_environment(name))
 
-    def start_replica(self, name: str, replica: str) -> str:
+    def start_replica(self, name: str, replica: str, env: dict[str, str] | None = None) -> str:
         """Another process of service `name` — a Deployment's second pod: its own HTTP port, the same
-        database and consumer groups. Returns its key (for url(), wait_ready(), kill())."""
+        database and consumer groups; `env` (names without the service's prefix) sets what differs, e.g.
+        {"RUN_CONSUMERS": "true"} for the gateway's projection pod. Returns its key (for url(),
+        wait_ready(), kill())."""
         if self.databases is None:
             raise ValueError("replicas share their service's database: start the stack on PostgreSQL")
         key = f"{name}-{replica}"
         module, prefix, _ = SERVICES[name]
         self.ports[key] = infra.free_ports(1, avoid=self.ports.values())[0]
-        env = {**self.service_environment(name), prefix + "HTTP_PORT": str(self.ports[key])}
+        env = {**self.service_environment(name), **{prefix + k: v for k, v in (env or {}).items()},
+               prefix + "HTTP_PORT": str(self.ports[key])}
         self._spawn(key, [sys.executable, "-m", module], env)
         return key
 
