@@ -40,7 +40,7 @@ log = logging.getLogger("dropline_testsupport.supplier_standin")
 
 # Failures a careful supplier retries when reporting tracking to Dropline.
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
-DEFAULT_NOTIFY_RETRY_DELAYS = (0.5, 1.0, 2.0)  # seconds before attempts 2, 3 and 4
+DEFAULT_NOTIFY_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds before attempts 2 to 6
 NOTIFY_TIMEOUT_SECONDS = 10.0
 MAX_RETRY_AFTER_SECONDS = 5.0
 

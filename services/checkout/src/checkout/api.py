@@ -25,6 +25,7 @@ STATUS_BY_CODE = {
     "unauthorized": 401,
     "orders_not_found": 404,
     "payment_not_found": 404,
+    "order_not_found": 404,
     "not_payable": 409,
     "payment_in_progress": 409,
     "already_paid": 409,
@@ -58,6 +59,13 @@ class WebhookAnswer(BaseModel):
     received: bool = True
     duplicate: bool = Field(description="True: this provider event was stored before (nothing done again).")
     outcome: str
+
+
+class OrderOwnerView(BaseModel):
+    order_id: str
+    retailer_id: str
+    supplier_id: str | None
+    status: str
 
 
 class CancelView(BaseModel):
@@ -134,6 +142,14 @@ def build_router(settings: Settings) -> APIRouter:
         body = await request.body()
         new, outcome = await _checkout(request).provider_webhook(provider, dict(request.headers), body)
         return WebhookAnswer(duplicate=not new, outcome=outcome)
+
+    @router.get("/orders/{order_id}", response_model=OrderOwnerView, responses=_errors,
+                summary="Whose an order is (retailer, supplier) and its checkout status: the gateway asks when a "
+                        "supplier reports on an order its read model does not hold yet")
+    async def order_owner(request: Request, order_id: str = Path(min_length=1, max_length=64)) -> OrderOwnerView:
+        row = await _checkout(request).order(order_id)
+        return OrderOwnerView(order_id=row.order_id, retailer_id=row.retailer_id, supplier_id=row.supplier_id,
+                              status=row.status)
 
     @router.get("/payments/{payment_id}", response_model=PaymentView, responses=_errors, summary="One payment")
     async def get_payment(request: Request, payment_id: str, retailer_id: str = RetailerId) -> PaymentView:

@@ -39,7 +39,7 @@ from .domain import (
     price_order,
     sum_amounts,
 )
-from .models import CheckoutPayment, CheckoutRefund
+from .models import CheckoutOrder, CheckoutPayment, CheckoutRefund
 from .observability import log
 from .payments import PaymentFlow, action_of
 from .provider_events import ProviderWebhooks
@@ -136,6 +136,13 @@ class Checkout:
         except fx.FxError as exc:
             raise CheckoutError(exc.code, str(exc), **{"currency": currency, **exc.details}) from exc
         return build_quote(orders, record), states
+
+    async def order(self, order_id: str) -> CheckoutOrder:
+        async with self.db.uow() as uow:
+            row = await Repository(uow.session).order(order_id)
+        if row is None:
+            raise CheckoutError("order_not_found", "no such order", order_id=order_id)
+        return row
 
     async def payment(self, retailer_id: str, payment_id: str) -> PaymentView:
         return await self._view(await self._own_payment(retailer_id, payment_id))

@@ -180,3 +180,16 @@ async def test_the_retailer_id_is_required(harness, make_order, make_received):
     await harness.deliver(make_received(o))
     resp = await harness.http.post(f"/internal/v1/orders/{o.order_id}/cancel", json={})
     assert resp.status_code == 422 and resp.json()["error"]["code"] == "invalid_request"
+
+
+async def test_whose_an_order_is_answers_its_retailer_supplier_and_status_or_404(harness, make_order, make_received):
+    """GET /internal/v1/orders/{id}: the gateway asks when a supplier reports on an order its read model
+    does not hold yet (gateway Orders._not_this_suppliers)."""
+    o = make_order()
+    await harness.deliver(make_received(o))
+    r = await harness.http.get(f"/internal/v1/orders/{o.order_id}")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"order_id": o.order_id, "retailer_id": "ret-1", "supplier_id": o.supplier.supplier_id,
+                        "status": "unpaid"}
+    missing = await harness.http.get("/internal/v1/orders/no-such-order")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "order_not_found"

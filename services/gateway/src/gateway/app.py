@@ -46,10 +46,10 @@ def build(settings: Settings | None = None, *, checkout: CheckoutApi | None = No
                   ready_needs_kafka=False)
     svc.secret_box = SecretBox(settings.secrets_key.get_secret_value())
     notifier = ChangeNotifier(svc.db, CHANGES_CHANNEL)
-    orders = Orders(svc.db)
     checkout = checkout or HttpCheckout(svc.http, settings.checkout_url,
                                         settings.checkout_internal_token.get_secret_value()
                                         if settings.checkout_internal_token else None)
+    orders = Orders(svc.db, checkout)
     platforms = build_platforms(svc.http)
     svc.app.state.use_cases = UseCases(
         accounts=Accounts(svc.db, settings), orders=orders, payments=Payments(svc.db, checkout, settings),

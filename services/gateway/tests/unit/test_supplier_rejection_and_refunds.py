@@ -52,15 +52,24 @@ FX = FxRecord(from_currency="EUR", rate=Decimal("1.1"), rate_date="2026-12-01", 
 
 
 class FakeCheckout:
-    """checkout's internal API: GET /internal/v1/payments/{id} answers `payments[id]`."""
+    """checkout's internal API: GET /internal/v1/payments/{id} answers `payments[id]`, GET
+    /internal/v1/orders/{id} answers `orders[id]` (whose the order is), as checkout's own routes do."""
 
     def __init__(self):
         self.payments: dict[str, dict] = {}
+        self.orders: dict[str, dict] = {}
+        self.down = False
 
     async def call(self, method, path, *, json=None, params=None):
-        payment_id = path.rsplit("/", 1)[-1]
-        if method == "GET" and path.startswith("/internal/v1/payments/") and payment_id in self.payments:
-            return 200, self.payments[payment_id]
+        if self.down:
+            raise GatewayError(503, "checkout_unavailable", "checkout did not answer (ConnectError)")
+        key = path.rsplit("/", 1)[-1]
+        if method == "GET" and path.startswith("/internal/v1/payments/") and key in self.payments:
+            return 200, self.payments[key]
+        if method == "GET" and path.startswith("/internal/v1/orders/"):
+            if key in self.orders:
+                return 200, self.orders[key]
+            raise GatewayError(404, "order_not_found", "no such order")
         raise GatewayError(404, "payment_not_found", "no such payment")
 
 
@@ -374,3 +383,37 @@ async def test_tracking_for_a_refunded_order_is_a_clear_409(gw):
                       json={"tracking_number": "1Z999AA10123456784"})
     assert r.status_code == 409, r.text
     assert r.json()["error"] == "not_trackable" and r.json()["details"] == {"order_status": "refunded"}
+
+
+# --------------------------------------------------------------------------- a report before the read model has the order
+
+
+async def test_a_report_on_an_order_not_projected_yet_is_asked_again_never_refused_for_good(gw):
+    """The read model lags (projection consumer busy): the supplier ships and reports an order Dropline
+    forwarded to it before the gateway has projected it. Checkout, which was paid for it, says it is
+    this supplier's: 503 order_not_ready with Retry-After (the supplier retries, docs/supplier-api.md),
+    not a 404 that would make it stop — and once projected the same report is accepted."""
+    order = an_order(gw, "o-early")
+    gw.checkout.orders["o-early"] = {"order_id": "o-early", "retailer_id": gw.retailer["retailer_id"],
+                                     "supplier_id": gw.acme["supplier_id"], "status": "paid"}
+    report = {"tracking_number": "1Z999AA10123456784", "carrier": "UPS"}
+    r = await gw.post("/supplier/v1/orders/o-early/tracking", headers=gw.acme_key, json=report)
+    assert r.status_code == 503 and r.json()["error"] == "order_not_ready", r.text
+    assert int(r.headers["retry-after"]) > 0
+    assert (await reject(gw, "o-early")).status_code == 503  # a rejection as well
+
+    # Another supplier's order, an order nobody has, or checkout not answering: never a 201.
+    assert (await gw.post("/supplier/v1/orders/o-early/tracking", headers=gw.other_key,
+                          json=report)).status_code == 404
+    assert (await gw.post("/supplier/v1/orders/o-nobody/tracking", headers=gw.acme_key,
+                          json=report)).status_code == 404
+    assert (await reject(gw, "o-nobody")).status_code == 404
+    gw.checkout.down = True
+    r = await gw.post("/supplier/v1/orders/o-early/tracking", headers=gw.acme_key, json=report)
+    assert r.status_code == 503 and r.json()["error"] == "order_not_ready" and "retry-after" in r.headers
+    gw.checkout.down = False
+
+    await project(gw, OrderReceivedV1.create(data=order, **kw(gw, "order-ingest")), paid(gw, order),
+                  forwarded(gw, "o-early"))
+    r = await gw.post("/supplier/v1/orders/o-early/tracking", headers=gw.acme_key, json=report)
+    assert r.status_code == 201 and r.json()["status"] == "accepted", r.text

@@ -28,6 +28,7 @@ from dropline_schemas.events import (
 )
 
 from .. import shipments
+from ..adapters.checkout import CheckoutApi, path_segment
 from ..carriers import detect_carrier, tracking_url
 from ..errors import GatewayError, not_found
 from ..models import OrderView, Store, StoreHealth, SupplierRejection, TrackingReport
@@ -144,8 +145,30 @@ def summary(row: OrderView, stores: dict[str, Store]) -> OrderSummary:
 
 
 class Orders:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, checkout: CheckoutApi | None = None):
         self.db = db
+        self.checkout = checkout
+
+    async def _not_this_suppliers(self, supplier_id: str, order_id: str, row: OrderView | None) -> GatewayError:
+        """What a supplier's report on an order that is not (or not yet) its in the read model gets.
+
+        The read model is a projection and may lag (a busy or restarting projection consumer), while a
+        supplier reports as soon as it ships: an order Dropline has forwarded to it can be missing here
+        for a few seconds. Then checkout, which holds every order it was paid for, says whose the order
+        is: this supplier's → 503 `order_not_ready` with Retry-After (the supplier API's contract: 5xx
+        is retried, docs/supplier-api.md), so the report is not lost; anyone else's, or unknown → 404."""
+        if (row is None or row.supplier_id is None) and self.checkout is not None:
+            try:
+                _, owner = await self.checkout.call("GET", f"/internal/v1/orders/{path_segment(order_id)}")
+            except GatewayError as exc:
+                if exc.status != 404:  # checkout not answering: nothing is known, try again later
+                    return GatewayError(503, "order_not_ready", "Dropline cannot look this order up right now; "
+                                        "send the report again shortly", headers={"Retry-After": "5"})
+            else:
+                if isinstance(owner, dict) and owner.get("supplier_id") == supplier_id:
+                    return GatewayError(503, "order_not_ready", "Dropline is still recording this order; send the "
+                                        "report again in a few seconds", headers={"Retry-After": "2"})
+        return GatewayError(404, "not_found", "no such order for this supplier")
 
     async def page(self, who: Principal, f: OrderFilter, *, limit: int, offset: int) -> OrderPage:
         async with self.db.uow() as uow:
@@ -271,14 +294,24 @@ class Orders:
     async def supplier_adds_tracking(self, supplier_id: str, order_id: str, number: str, carrier: str | None,
                                      url: str | None, supplier_order_id: str | None,
                                      lines: list[dict] | None = None) -> TrackingAccepted:
+        missing = False
+
         def check(row: OrderView | None) -> None:
+            nonlocal missing
             if row is None or row.supplier_id != supplier_id:
+                missing = row is None or row.supplier_id is None  # not projected (yet)
                 raise GatewayError(404, "not_found", "no such order for this supplier")
             if row.status in SUPPLIER_NOT_TRACKABLE:
                 raise GatewayError(409, "not_trackable", f"order is {row.status}; it was not forwarded to a supplier",
                                    order_status=row.status)
 
-        return await self._add_tracking(order_id, check, number, carrier, url, supplier_order_id, "supplier", lines)
+        try:
+            return await self._add_tracking(order_id, check, number, carrier, url, supplier_order_id, "supplier",
+                                            lines)
+        except GatewayError as exc:
+            if exc.status == 404 and missing:
+                raise await self._not_this_suppliers(supplier_id, order_id, None) from None
+            raise
 
     async def _add_tracking(self, order_id: str, check: Callable[[OrderView | None], None], number: str,
                             carrier: str | None, url: str | None, supplier_order_id: str | None,
@@ -351,7 +384,7 @@ class Orders:
         async with self.db.uow() as uow:
             row = await Repository(uow.session).order(order_id)
         if row is None or row.supplier_id != supplier_id:
-            raise GatewayError(404, "not_found", "no such order for this supplier")
+            raise await self._not_this_suppliers(supplier_id, order_id, row)
         return await self._correct_tracking(row, tracking_id, number, carrier, url, reason, "supplier",
                                             f"supplier:{supplier_id}")
 
@@ -423,11 +456,15 @@ class Orders:
         """The supplier cannot fulfil an order forwarded to it: recorded once per order, published as
         OrderForwardingFailed(rejected_by_supplier) in the same transaction (outbox) for checkout to
         refund it. A repeated report answers with the first one and publishes nothing."""
+        missing = False
         try:
             async with self.db.uow() as uow:
                 repo = Repository(uow.session)
                 row = await repo.order(order_id)
-                if row is None or row.supplier_id != supplier_id:
+                if row is None or row.supplier_id is None:  # not projected (yet)
+                    missing = True  # answered below, the transaction closed (it may ask checkout)
+                    raise LookupError(order_id)
+                if row.supplier_id != supplier_id:
                     raise GatewayError(404, "not_found", "no such order for this supplier")
                 existing = await repo.supplier_rejection(order_id)
                 if existing is not None:
@@ -447,6 +484,10 @@ class Orders:
                 uow.publish(ev, T.ORDER_FORWARDING_FAILED, key=order_id)
                 await uow.commit()
                 return _rejection_out(rejection, "accepted")
+        except LookupError:
+            if not missing:
+                raise
+            raise await self._not_this_suppliers(supplier_id, order_id, None) from None
         except IntegrityError:  # the same order reported twice at the same moment: the other report won
             async with self.db.uow() as uow:
                 first = await Repository(uow.session).supplier_rejection(order_id)
