@@ -21,9 +21,9 @@ process) and fair (the commits an order took, per service, replayed by one proce
 once, without the framework), with internal throughput's ratio to the fair one.
 Everything is printed as JSON on the last line.
 
-The gateway runs as it is deployed (deploy/k8s): one process takes every request and consumes nothing
-(GATEWAY_RUN_CONSUMERS=false), a second projects the read model; their CPU counts as the gateway's.
-`--gateway one` runs one process for both, as `make run` does.
+One gateway process takes every request and projects the read model, as `make run` runs it.
+`--gateway split` runs it as deploy/k8s does: one process takes every request and consumes nothing
+(GATEWAY_RUN_CONSUMERS=false), a second projects; their CPU counts as the gateway's.
 
   uv run python bench/pipeline.py --orders 200 --concurrency 16 --throughput-rates 5,10,20,40 \
       --throughput-seconds 60 --ack-rates 25,50,100 --ack-seconds 10 [--keep-dir DIR]
@@ -197,9 +197,10 @@ def main() -> None:
                              "sustained; empty: skip")
     parser.add_argument("--throughput-seconds", type=float, default=60.0, help="seconds of sending per rate")
     parser.add_argument("--keep-dir", type=Path, help="run in this directory and keep it (logs, SQLite files)")
-    parser.add_argument("--gateway", choices=["split", "one"], default="split",
-                        help="split (as deployed, deploy/k8s): an HTTP-only gateway process takes every request and "
-                             "a second one projects the read model; one: one gateway process does both")
+    parser.add_argument("--gateway", choices=["one", "split"], default="one",
+                        help="one (as make run): one gateway process takes every request and projects the read "
+                             "model; split (as deploy/k8s): an HTTP-only process takes every request and a second "
+                             "one projects — on 2 cores it cost more CPU than it saved (issue 9's notes)")
     args = parser.parse_args()
 
     # A SIGTERM (timeout, CI) must still stop every process the stack started.
