@@ -388,21 +388,18 @@ async def test_tracking_for_a_refunded_order_is_a_clear_409(gw):
 # --------------------------------------------------------------------------- a report before the read model has the order
 
 
-async def test_a_report_on_an_order_not_projected_yet_is_asked_again_never_refused_for_good(gw):
+async def test_a_report_on_an_order_not_projected_yet_is_taken_never_refused_for_good(gw):
     """The read model lags (projection consumer busy): the supplier ships and reports an order Dropline
     forwarded to it before the gateway has projected it. Checkout, which was paid for it, says it is
-    this supplier's: 503 order_not_ready with Retry-After (the supplier retries, docs/supplier-api.md),
-    not a 404 that would make it stop — and once projected the same report is accepted."""
+    this supplier's: the report is taken at once (201, the whole order shipped) and published — not a
+    404 that would make the supplier stop. What needs the projected order (named lines, a rejection)
+    answers 503 order_not_ready with Retry-After, which the supplier API's contract retries."""
     order = an_order(gw, "o-early")
     gw.checkout.orders["o-early"] = {"order_id": "o-early", "retailer_id": gw.retailer["retailer_id"],
                                      "supplier_id": gw.acme["supplier_id"], "status": "paid"}
     report = {"tracking_number": "1Z999AA10123456784", "carrier": "UPS"}
-    r = await gw.post("/supplier/v1/orders/o-early/tracking", headers=gw.acme_key, json=report)
-    assert r.status_code == 503 and r.json()["error"] == "order_not_ready", r.text
-    assert int(r.headers["retry-after"]) > 0
-    assert (await reject(gw, "o-early")).status_code == 503  # a rejection as well
 
-    # Another supplier's order, an order nobody has, or checkout not answering: never a 201.
+    # Another supplier's order, an order nobody has, or checkout not answering: never taken.
     assert (await gw.post("/supplier/v1/orders/o-early/tracking", headers=gw.other_key,
                           json=report)).status_code == 404
     assert (await gw.post("/supplier/v1/orders/o-nobody/tracking", headers=gw.acme_key,
@@ -412,8 +409,31 @@ async def test_a_report_on_an_order_not_projected_yet_is_asked_again_never_refus
     r = await gw.post("/supplier/v1/orders/o-early/tracking", headers=gw.acme_key, json=report)
     assert r.status_code == 503 and r.json()["error"] == "order_not_ready" and "retry-after" in r.headers
     gw.checkout.down = False
+    r = await gw.post("/supplier/v1/orders/o-early/tracking", headers=gw.acme_key,
+                      json={**report, "lines": [{"line_id": "l1", "quantity": 1}]})
+    assert r.status_code == 503 and int(r.headers["retry-after"]) > 0, r.text
+    r = await reject(gw, "o-early")
+    assert r.status_code == 503 and r.json()["error"] == "order_not_ready"
 
-    await project(gw, OrderReceivedV1.create(data=order, **kw(gw, "order-ingest")), paid(gw, order),
-                  forwarded(gw, "o-early"))
     r = await gw.post("/supplier/v1/orders/o-early/tracking", headers=gw.acme_key, json=report)
-    assert r.status_code == 201 and r.json()["status"] == "accepted", r.text
+    assert r.status_code == 201 and r.json()["status"] == "accepted" and r.json()["lines"] is None, r.text
+    again = await gw.post("/supplier/v1/orders/o-early/tracking", headers=gw.acme_key, json=report)
+    assert again.status_code == 200 and again.json()["tracking_id"] == r.json()["tracking_id"]
+    async with gw.svc.db.uow() as uow:
+        rows = (await uow.session.exec(select(OutboxMessage).where(
+            OutboxMessage.topic == T.TRACKING_ADDED.name))).all()
+    [added] = [json.loads(x.payload) for x in rows]
+    assert added["tenant_id"] == gw.retailer["retailer_id"] and added["data"]["order_id"] == "o-early"
+    assert added["data"]["tracking_number"] == report["tracking_number"] and added["data"]["lines"] is None
+
+    # The order is projected later (with the tracking among its events): it reads as shipped.
+    tracking = TrackingAddedV1.model_validate(added)
+    await project(gw, OrderReceivedV1.create(data=order, **kw(gw, "order-ingest")), paid(gw, order),
+                  forwarded(gw, "o-early"), tracking)
+    async with gw.svc.db.uow() as uow:
+        assert (await uow.session.get(OrderView, "o-early")).status == "shipped"
+
+    # An order nobody has paid for yet (so never forwarded): refused, not taken.
+    gw.checkout.orders["o-unpaid"] = {**gw.checkout.orders["o-early"], "order_id": "o-unpaid", "status": "unpaid"}
+    r = await gw.post("/supplier/v1/orders/o-unpaid/tracking", headers=gw.acme_key, json=report)
+    assert r.status_code == 409 and r.json()["error"] == "not_trackable"

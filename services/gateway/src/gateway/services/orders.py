@@ -16,6 +16,7 @@ from typing import Literal
 from sqlalchemy.exc import IntegrityError
 
 from dropline_infra.db import Database, utcnow
+from dropline_infra.observability import get_logger
 from dropline_schemas import topics as T
 from dropline_schemas.events import (
     DroplineOrder,
@@ -56,6 +57,7 @@ from .accounts import Principal
 
 PRODUCER = "gateway"
 TRACKING_NS = uuid.UUID("0b7f0f0e-2f7d-4d61-9a3c-3a4f6f1de5a1")
+log = get_logger(__name__)
 # The retailer may add tracking to an order placed on the supplier's website, or to a paid order
 # (e.g. the supplier e-mailed the number instead of calling the supplier API).
 RETAILER_TRACKABLE = {"non_auto_order", "paid", "forwarded", "partially_shipped", "shipped", "synced"}
@@ -149,25 +151,35 @@ class Orders:
         self.db = db
         self.checkout = checkout
 
-    async def _not_this_suppliers(self, supplier_id: str, order_id: str, row: OrderView | None) -> GatewayError:
-        """What a supplier's report on an order that is not (or not yet) its in the read model gets.
+    async def _owner(self, supplier_id: str, order_id: str) -> dict:
+        """Whose an order the read model does not hold (yet) is, asked of checkout.
 
         The read model is a projection and may lag (a busy or restarting projection consumer), while a
         supplier reports as soon as it ships: an order Dropline has forwarded to it can be missing here
-        for a few seconds. Then checkout, which holds every order it was paid for, says whose the order
-        is: this supplier's → 503 `order_not_ready` with Retry-After (the supplier API's contract: 5xx
-        is retried, docs/supplier-api.md), so the report is not lost; anyone else's, or unknown → 404."""
-        if (row is None or row.supplier_id is None) and self.checkout is not None:
+        for a while. Checkout holds every order it was paid for, so it says whose the order is. Returns
+        checkout's answer ({order_id, retailer_id, supplier_id, status}) when the order is this
+        supplier's; raises 404 when it is anyone else's or nobody's, and 503 `order_not_ready` (with
+        Retry-After: the supplier API's contract retries 5xx) when checkout does not answer."""
+        if self.checkout is not None:
             try:
                 _, owner = await self.checkout.call("GET", f"/internal/v1/orders/{path_segment(order_id)}")
             except GatewayError as exc:
                 if exc.status != 404:  # checkout not answering: nothing is known, try again later
-                    return GatewayError(503, "order_not_ready", "Dropline cannot look this order up right now; "
-                                        "send the report again shortly", headers={"Retry-After": "5"})
+                    raise GatewayError(503, "order_not_ready", "Dropline cannot look this order up right now; "
+                                       "send the report again shortly", headers={"Retry-After": "5"}) from None
             else:
                 if isinstance(owner, dict) and owner.get("supplier_id") == supplier_id:
-                    return GatewayError(503, "order_not_ready", "Dropline is still recording this order; send the "
-                                        "report again in a few seconds", headers={"Retry-After": "2"})
+                    return owner
+        raise GatewayError(404, "not_found", "no such order for this supplier")
+
+    async def _not_ready(self, supplier_id: str, order_id: str, row: OrderView | None) -> GatewayError:
+        """A report that needs the projected order (a rejection, a correction, named lines): 503
+        `order_not_ready` with Retry-After when the order is this supplier's but not projected yet,
+        else 404 (see `_owner`)."""
+        if row is None or row.supplier_id is None:
+            await self._owner(supplier_id, order_id)
+            return GatewayError(503, "order_not_ready", "Dropline is still recording this order; send the "
+                                "report again in a few seconds", headers={"Retry-After": "2"})
         return GatewayError(404, "not_found", "no such order for this supplier")
 
     async def page(self, who: Principal, f: OrderFilter, *, limit: int, offset: int) -> OrderPage:
@@ -309,9 +321,51 @@ class Orders:
             return await self._add_tracking(order_id, check, number, carrier, url, supplier_order_id, "supplier",
                                             lines)
         except GatewayError as exc:
-            if exc.status == 404 and missing:
-                raise await self._not_this_suppliers(supplier_id, order_id, None) from None
-            raise
+            if not (exc.status == 404 and missing):
+                raise
+        # Not projected here yet, but checkout was paid for it and it is this supplier's: the report is
+        # taken now (a supplier that gives up retrying would otherwise leave the order without tracking).
+        owner = await self._owner(supplier_id, order_id)
+        if owner.get("status") != "paid":
+            raise GatewayError(409, "not_trackable", f"order is {owner.get('status')}; it was not forwarded to a "
+                               "supplier", order_status=owner.get("status"))
+        if lines is not None:  # which lines are these? only the projected order can tell
+            raise await self._not_ready(supplier_id, order_id, None)
+        return await self._add_unprojected_tracking(order_id, owner["retailer_id"], number, carrier, url,
+                                                    supplier_order_id)
+
+    async def _add_unprojected_tracking(self, order_id: str, retailer_id: str, number: str, carrier: str | None,
+                                        url: str | None, supplier_order_id: str | None) -> TrackingAccepted:
+        """A supplier's report on its order (checkout says so) that the read model has not projected:
+        recorded and published as the whole order shipped (no lines: what older reports meant too; the
+        store gets every line not fulfilled yet), without the order's row to lock. The same number again
+        is the first report, as in `_add_tracking`."""
+        carrier = carrier or detect_carrier(number)
+        url = url or tracking_url(carrier, number)
+        tracking_id = str(uuid.uuid5(TRACKING_NS, f"{order_id}|{number}"))
+        try:
+            async with self.db.uow() as uow:
+                repo = Repository(uow.session)
+                existing = next((r for r in await repo.tracking_reports(order_id) if r.tracking_number == number),
+                                None)
+                if existing:
+                    return TrackingAccepted(tracking_id=existing.tracking_id, status="duplicate",
+                                            carrier=existing.carrier, tracking_url=existing.tracking_url,
+                                            lines=json.loads(existing.lines_json) if existing.lines_json else None)
+                repo.add(TrackingReport(tracking_id=tracking_id, order_id=order_id, tracking_number=number,
+                                        carrier=carrier, tracking_url=url, source="supplier", created_at=utcnow(),
+                                        lines_json=None))
+                ev = TrackingAddedV1.create(
+                    data=TrackingAddedData(order_id=order_id, tracking_id=tracking_id, tracking_number=number,
+                                           carrier=carrier, tracking_url=url, source="supplier",
+                                           supplier_order_id=supplier_order_id),
+                    producer=PRODUCER, tenant_id=retailer_id, correlation_id=f"order:{order_id}")
+                uow.publish(ev, T.TRACKING_ADDED, key=order_id)
+                await uow.commit()
+        except IntegrityError:  # the same number at the same moment: the other one won
+            return TrackingAccepted(tracking_id=tracking_id, status="duplicate", carrier=carrier, tracking_url=url)
+        log.info("tracking taken before the order was projected", order_id=order_id, tracking_id=tracking_id)
+        return TrackingAccepted(tracking_id=tracking_id, status="accepted", carrier=carrier, tracking_url=url)
 
     async def _add_tracking(self, order_id: str, check: Callable[[OrderView | None], None], number: str,
                             carrier: str | None, url: str | None, supplier_order_id: str | None,
@@ -384,7 +438,7 @@ class Orders:
         async with self.db.uow() as uow:
             row = await Repository(uow.session).order(order_id)
         if row is None or row.supplier_id != supplier_id:
-            raise await self._not_this_suppliers(supplier_id, order_id, row)
+            raise await self._not_ready(supplier_id, order_id, row)
         return await self._correct_tracking(row, tracking_id, number, carrier, url, reason, "supplier",
                                             f"supplier:{supplier_id}")
 
@@ -487,7 +541,7 @@ class Orders:
         except LookupError:
             if not missing:
                 raise
-            raise await self._not_this_suppliers(supplier_id, order_id, None) from None
+            raise await self._not_ready(supplier_id, order_id, None) from None
         except IntegrityError:  # the same order reported twice at the same moment: the other report won
             async with self.db.uow() as uow:
                 first = await Repository(uow.session).supplier_rejection(order_id)
