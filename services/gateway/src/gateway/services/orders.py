@@ -349,9 +349,7 @@ class Orders:
                 existing = next((r for r in await repo.tracking_reports(order_id) if r.tracking_number == number),
                                 None)
                 if existing:
-                    return TrackingAccepted(tracking_id=existing.tracking_id, status="duplicate",
-                                            carrier=existing.carrier, tracking_url=existing.tracking_url,
-                                            lines=json.loads(existing.lines_json) if existing.lines_json else None)
+                    return _first_report(existing)
                 repo.add(TrackingReport(tracking_id=tracking_id, order_id=order_id, tracking_number=number,
                                         carrier=carrier, tracking_url=url, source="supplier", created_at=utcnow(),
                                         lines_json=None))
@@ -393,9 +391,7 @@ class Orders:
                 reports = await repo.tracking_reports(order_id)
                 existing = next((r for r in reports if r.tracking_number == number), None)
                 if existing:
-                    return TrackingAccepted(tracking_id=existing.tracking_id, status="duplicate",
-                                            carrier=existing.carrier, tracking_url=existing.tracking_url,
-                                            lines=json.loads(existing.lines_json) if existing.lines_json else None)
+                    return _first_report(existing)
                 projected = DroplineOrder.model_validate_json(order.order_json) if order.order_json else None
                 earlier = [json.loads(r.lines_json) if r.lines_json else None for r in reports if r.superseded_at is None]
                 shipped = shipments.plan(projected, earlier, lines)
@@ -548,6 +544,13 @@ class Orders:
             if first is None:
                 raise
             return _rejection_out(first, "duplicate")
+
+
+def _first_report(existing: TrackingReport) -> TrackingAccepted:
+    """The answer to a number the order has already: the first report, as it was recorded."""
+    return TrackingAccepted(tracking_id=existing.tracking_id, status="duplicate", carrier=existing.carrier,
+                            tracking_url=existing.tracking_url,
+                            lines=json.loads(existing.lines_json) if existing.lines_json else None)
 
 
 def _correction_out(old: TrackingReport, new: TrackingReport,
