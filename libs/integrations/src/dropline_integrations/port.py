@@ -252,6 +252,9 @@ class FulfilmentRequestState:
     platform_order_id: str  # the store order the fulfillment order belongs to
     request_status: str  # the platform's word, e.g. Shopify SUBMITTED / ACCEPTED / REJECTED / CLOSED
     status: str  # the fulfillment order's status, e.g. Shopify OPEN / IN_PROGRESS
+    # The store order's line items the fulfillment order holds (ids as Dropline's order lines keep them, the
+    # lines' platform_line_id): what Dropline takes on by accepting. Empty when the platform does not say.
+    platform_line_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,8 @@ async def test_accept_the_request_the_store_sent(env: Env) -> None:
 
     state = await env.platform.fulfilment_request(STORE, request.platform_fulfillment_order_id)
     assert (state.platform_order_id, state.request_status, state.status) == (str(order_id), "SUBMITTED", "OPEN")
+    # the store line items the fulfillment order holds, as Dropline's order lines name them (REST ids)
+    assert state.platform_line_ids == tuple(str(item["id"]) for item in created["order"]["line_items"])
 
     accepted = await env.platform.accept_fulfilment_request(STORE, request)
     assert (accepted.platform_fulfillment_order_id, accepted.platform_order_id, accepted.request_status,

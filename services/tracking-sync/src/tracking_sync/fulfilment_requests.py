@@ -6,9 +6,12 @@ any other, and its tracking is written back by sync_tracking as today.
 
 One job per delivery (key = Dropline's delivery id), in two steps, each committed with its outcome:
 1. find the store order: the delivery names only the fulfillment order (Shopify's payload has no order id),
-   so read it from the store; then find its Dropline orders (OrderReceived). None yet → retried with
-   backoff: Dropline answers only for orders it has (it ingests paid orders only) and gives up quietly
-   otherwise. The orders found are recorded (sync_fulfilment_requests, status pending).
+   so read it (and its line items) from the store; then find its Dropline orders (OrderReceived). None yet
+   → retried with backoff: Dropline answers only for orders it has (it ingests paid orders only) and gives
+   up quietly otherwise. Some of the fulfillment order's lines in no Dropline order yet (the store order's
+   other suppliers' orders have not arrived) → retried too, for up to fulfilment_request_wait_seconds from
+   the request, then answered for the orders known. The orders found are recorded
+   (sync_fulfilment_requests, status pending).
 2. accept through the platform's adapter (it looks first: an accepted request is reported, not accepted
    again — the rerun after a crash past the store's write), record it, publish one event per Dropline
    order. Another delivery of a fulfillment order accepted already is recorded as duplicate, nothing is
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from dropline_infra.db import UnitOfWork, utcnow
@@ -41,7 +45,7 @@ from dropline_schemas.events import (
     StoreWebhookReceivedV1,
 )
 
-from .models import SyncFulfilmentRequest, SyncStore
+from .models import SyncFulfilmentRequest, SyncOrder, SyncStore
 from .repository import Repository
 from .settings import Settings
 
@@ -55,7 +59,7 @@ def request_payload(event: StoreWebhookReceivedV1) -> dict[str, Any]:
     return {"delivery_id": d.delivery_id, "store_id": d.store_id, "platform": d.platform.value,
             "body": d.payload, "platform_order_id": d.platform_order_id,
             "tenant_id": event.tenant_id, "correlation_id": event.correlation_id,
-            "causation_id": str(event.event_id)}
+            "causation_id": str(event.event_id), "requested_at": event.occurred_at.isoformat()}
 
 
 def _context(payload: dict[str, Any]) -> dict[str, str]:
@@ -64,9 +68,10 @@ def _context(payload: dict[str, Any]) -> dict[str, str]:
 
 
 class AcceptFulfilmentRequest:
-    def __init__(self, adapters: Mapping[Platform, StorePlatform], secrets: SecretBox):
+    def __init__(self, adapters: Mapping[Platform, StorePlatform], secrets: SecretBox, *, wait_seconds: float = 120.0):
         self.adapters = adapters
         self.secrets = secrets
+        self.wait_seconds = wait_seconds  # Settings.fulfilment_request_wait_seconds
 
     async def run(self, uow: UnitOfWork, payload: dict[str, Any]) -> Again | None:
         repo = Repository(uow.session)
@@ -85,14 +90,13 @@ class AcceptFulfilmentRequest:
         access = self._access(store)
 
         if row is None:  # step 1: which Dropline orders is this for?
-            platform_order_id = request.platform_order_id or payload.get("platform_order_id")
-            if not platform_order_id:
-                state = await adapter.fulfilment_request(access, request.platform_fulfillment_order_id)
-                platform_order_id = state.platform_order_id
+            state = await adapter.fulfilment_request(access, request.platform_fulfillment_order_id)
+            platform_order_id = request.platform_order_id or payload.get("platform_order_id") or state.platform_order_id
             orders = await repo.orders_of_store_order(store.store_id, platform_order_id)
             if not orders:
                 raise Retryable(f"store order {platform_order_id} is not a Dropline order (yet): "
                                 "the request is answered once the order has arrived")
+            await self._every_line_known(repo, payload, platform_order_id, orders, state.platform_line_ids)
             repo.add(SyncFulfilmentRequest(
                 delivery_id=payload["delivery_id"], store_id=store.store_id, platform=store.platform,
                 platform_fulfillment_order_id=request.platform_fulfillment_order_id,
@@ -131,6 +135,24 @@ class AcceptFulfilmentRequest:
                  already_accepted=accepted.already_accepted, request_status=accepted.request_status,
                  status=accepted.status)
         return None
+
+    async def _every_line_known(self, repo: Repository, payload: dict[str, Any], platform_order_id: str,
+                                orders: list[SyncOrder], platform_line_ids: tuple[str, ...]) -> None:
+        """Wait (retry) while a line of the fulfillment order is in no Dropline order tracking-sync knows:
+        the store order's other Dropline orders (one per supplier) may not have reached it yet — their
+        OrderReceived events travel apart, e.g. across a consumer-group rebalance — and the answer is said
+        once, on the orders known when it is given. Past the wait, it is given for the orders known."""
+        missing = sorted(set(platform_line_ids) - await repo.platform_line_ids([o.order_id for o in orders]))
+        if not missing:
+            return
+        requested_at = payload.get("requested_at")
+        waited = (utcnow() - datetime.fromisoformat(requested_at)).total_seconds() if requested_at else None
+        if waited is not None and waited < self.wait_seconds:
+            raise Retryable(f"store order {platform_order_id}: line items {', '.join(missing)} are in no Dropline "
+                            "order yet: the request is answered once their orders have arrived")
+        log.warning("fulfilment request answered without every line in a Dropline order",
+                    delivery_id=payload["delivery_id"], platform_order_id=platform_order_id,
+                    missing_platform_line_ids=missing, waited_seconds=waited)
 
     async def give_up(self, uow: UnitOfWork, payload: dict[str, Any], reason: str) -> None:
         row = await Repository(uow.session).fulfilment_request(payload["delivery_id"])
@@ -172,7 +194,8 @@ class AcceptFulfilmentRequest:
 
 
 def accept_fulfilment_request_kind(settings: Settings, adapters: Mapping[Platform, StorePlatform]) -> JobKind:
-    job = AcceptFulfilmentRequest(adapters, SecretBox(settings.secrets_key.get_secret_value()))
+    job = AcceptFulfilmentRequest(adapters, SecretBox(settings.secrets_key.get_secret_value()),
+                                  wait_seconds=settings.fulfilment_request_wait_seconds)
     return JobKind(ACCEPT_FULFILMENT_REQUEST, handler=job.run, on_give_up=job.give_up,
                    max_attempts=settings.job_max_attempts, base_delay=settings.job_base_delay_seconds,
                    max_delay=settings.job_max_delay_seconds)

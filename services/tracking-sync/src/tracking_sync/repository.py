@@ -94,6 +94,11 @@ class Repository:
                 .order_by(SyncOrder.order_id))
         return list((await self.s.exec(stmt)).all())
 
+    async def platform_line_ids(self, order_ids: list[str]) -> set[str]:
+        """The store line items these Dropline orders hold."""
+        stmt = select(SyncOrderLine.platform_line_id).where(col(SyncOrderLine.order_id).in_(order_ids))
+        return set((await self.s.exec(stmt)).all())
+
     async def fulfilment_request(self, delivery_id: str) -> SyncFulfilmentRequest | None:
         return await self.s.get(SyncFulfilmentRequest, delivery_id)
 

@@ -23,3 +23,8 @@ class Settings(ServiceSettings, SecretsKeyMixin, JobSettingsMixin):
     # record's TrackingAdded has not reached tracking-sync this long after the correction was queued, the
     # correction gives up (OrderSyncFailed, not synced) instead of waiting for ever.
     correction_wait_max_seconds: float = Field(default=3600.0, gt=0)
+    # A store's fulfilment request (accept_fulfilment_request) is answered once every line of the
+    # fulfillment order is in a Dropline order tracking-sync knows (one store order becomes one Dropline
+    # order per supplier, and their OrderReceived events may come apart); after this long from the request
+    # it is answered for the orders known, and the lines still missing are logged.
+    fulfilment_request_wait_seconds: float = Field(default=120.0, ge=0)

@@ -5,6 +5,7 @@ every Dropline order of that store order; nothing paid, forwarded or fulfilled."
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -166,6 +167,42 @@ async def test_a_request_before_the_order_arrived_waits_for_it(harness, control,
     await harness.run_jobs()
     assert (await fulfillment_order(control, order))["requestStatus"] == "ACCEPTED"
     assert len(await harness.outbox(T.FULFILMENT_REQUEST)) == 2
+
+
+async def test_a_request_waits_for_the_store_orders_other_dropline_orders(harness, control, receiver):
+    """Order A's OrderReceived is in, order B's is not yet (they travel apart, e.g. across a rebalance): the
+    request is not answered on A alone — B would never hear of it — but waits until B has arrived."""
+    order = await store_order(control)
+    items = order["line_items"]
+    await harness.deliver(order_received("order-a", platform_order_id=str(order["id"]),
+                                         lines=[("order-a-l", str(items[0]["id"]), items[0]["sku"], 2)]))
+    await harness.deliver(store_webhook(await request_fulfillment(control, receiver, order)))
+    assert await harness.worker.run_one()
+    [job] = await harness.jobs()
+    assert job.status == "pending" and f"line items {items[1]['id']} are in no Dropline order yet" in job.last_error
+    assert (await fulfillment_order(control, order))["requestStatus"] == "SUBMITTED"
+    assert await harness.outbox(T.FULFILMENT_REQUEST) == []
+
+    await harness.deliver(order_received("order-b", platform_order_id=str(order["id"]),
+                                         lines=[("order-b-l", str(items[1]["id"]), items[1]["sku"], 1)]))
+    await harness.run_jobs()
+    assert (await fulfillment_order(control, order))["requestStatus"] == "ACCEPTED"
+    assert [e["_key"] for e in await harness.outbox(T.FULFILMENT_REQUEST)] == ["order-a", "order-b"]
+    assert json.loads((await harness.get(SyncFulfilmentRequest, "dlv-1")).order_ids) == ["order-a", "order-b"]
+
+
+async def test_past_the_wait_the_request_is_answered_for_the_orders_known(harness, control, receiver):
+    order = await store_order(control)
+    item = order["line_items"][0]
+    await harness.deliver(order_received("order-a", platform_order_id=str(order["id"]),
+                                         lines=[("order-a-l", str(item["id"]), item["sku"], 2)]))
+    webhook = store_webhook(await request_fulfillment(control, receiver, order))
+    # requested longer ago than fulfilment_request_wait_seconds (120 s by default)
+    webhook = webhook.model_copy(update={"occurred_at": webhook.occurred_at - timedelta(seconds=121)})
+    await harness.deliver(webhook)
+    await harness.run_jobs()
+    assert (await fulfillment_order(control, order))["requestStatus"] == "ACCEPTED"
+    assert [e["_key"] for e in await harness.outbox(T.FULFILMENT_REQUEST)] == ["order-a"]
 
 
 async def test_an_order_dropline_never_gets_is_not_accepted(harness, control, receiver):
