@@ -57,12 +57,17 @@ async def _known_order(repo: Repository, order_id: str) -> SyncOrder:
 
 
 async def on_tracking_added(uow: UnitOfWork, event: TrackingAddedV1) -> None:
+    """One sync_tracking job per tracking record. An order (or store) not known yet does not hold up the
+    partition: the job is queued parked and waits for it (SyncTracking.run)."""
     d = event.data
     repo = Repository(uow.session)
-    order = await _known_order(repo, d.order_id)
-    payload = sync_payload(event, order, await repo.order_lines(d.order_id))
+    order = await repo.order(d.order_id)
+    if order is not None and await repo.store(order.store_id) is None:
+        order = None
+    payload = sync_payload(event, order, await repo.order_lines(d.order_id) if order is not None else [])
     added = await enqueue(uow, SYNC_TRACKING, key=d.tracking_id, payload=payload)
-    log.info("tracking sync queued" if added else "tracking sync already queued", tracking_id=d.tracking_id)
+    log.info("tracking sync queued" if added else "tracking sync already queued", tracking_id=d.tracking_id,
+             waits_for_order=order is None)
 
 
 async def on_tracking_corrected(uow: UnitOfWork, event: TrackingCorrectedV1) -> None:

@@ -23,6 +23,11 @@ class Settings(ServiceSettings, SecretsKeyMixin, JobSettingsMixin):
     # record's TrackingAdded has not reached tracking-sync this long after the correction was queued, the
     # correction gives up (OrderSyncFailed, not synced) instead of waiting for ever.
     correction_wait_max_seconds: float = Field(default=3600.0, gt=0)
+    # A TrackingAdded whose order (OrderReceived, another topic) has not reached tracking-sync is parked as
+    # its write-back job, which waits for the order (no attempt spent) this long before it gives up
+    # (OrderSyncFailed) — rather than the consumer retrying it for consumer_retry_later_seconds, holding up
+    # its partition, then dead-lettering it.
+    order_wait_max_seconds: float = Field(default=3600.0, gt=0)
     # A store's fulfilment request (accept_fulfilment_request) is answered once every line of the
     # fulfillment order is in a Dropline order tracking-sync knows (one store order becomes one Dropline
     # order per supplier, and their OrderReceived events may come apart); after this long from the request

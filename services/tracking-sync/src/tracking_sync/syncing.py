@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -40,11 +41,13 @@ PRODUCER = "tracking-sync"
 SYNC_TRACKING = "sync_tracking"
 
 
-def sync_payload(event: TrackingAddedV1, order: SyncOrder, lines: list[SyncOrderLine]) -> dict[str, Any]:
+def sync_payload(event: TrackingAddedV1, order: SyncOrder | None, lines: list[SyncOrderLine]) -> dict[str, Any]:
     """Everything the job needs about the tracking and the order. The store's credentials are read when
-    the job runs (a reconnected store's new token is then used) and stay out of the jobs table."""
+    the job runs (a reconnected store's new token is then used) and stay out of the jobs table. Without
+    the order (its OrderReceived has not reached tracking-sync yet) the job is parked: it carries the
+    tracking only and reads the order when it runs (`SyncTracking.run` waits for it)."""
     d = event.data
-    return {
+    payload = {
         "tracking_id": d.tracking_id,
         "order_id": d.order_id,
         "tenant_id": event.tenant_id,
@@ -56,6 +59,14 @@ def sync_payload(event: TrackingAddedV1, order: SyncOrder, lines: list[SyncOrder
         "line_ids": d.line_ids,
         # Lines and quantities of this shipment; None for events before partial shipments (then line_ids).
         "shipped": None if d.lines is None else [{"line_id": s.line_id, "quantity": s.quantity} for s in d.lines],
+    }
+    if order is None:
+        return payload | {"parked_at": utcnow().isoformat()}
+    return payload | order_fields(order, lines)
+
+
+def order_fields(order: SyncOrder, lines: list[SyncOrderLine]) -> dict[str, Any]:
+    return {
         "store_id": order.store_id,
         "platform": order.platform,
         "platform_order_id": order.platform_order_id,
@@ -140,9 +151,11 @@ def publish_sync_failed(uow: UnitOfWork, payload: dict[str, Any], reason: str) -
 
 
 class SyncTracking:
-    def __init__(self, adapters: Mapping[Platform, StorePlatform], secrets: SecretBox):
+    def __init__(self, adapters: Mapping[Platform, StorePlatform], secrets: SecretBox, *,
+                 order_wait_max_seconds: float = 3600.0):
         self.adapters = adapters
         self.secrets = secrets
+        self.order_wait_max_seconds = order_wait_max_seconds  # Settings.order_wait_max_seconds
 
     async def run(self, uow: UnitOfWork, payload: dict[str, Any]) -> None:
         repo = Repository(uow.session)
@@ -153,7 +166,9 @@ class SyncTracking:
         # One order's shipments reach its store one at a time, in the order they were reported (Ecwid keeps
         # the first number it gets, ADR 24): the order's row is locked until this write-back is recorded,
         # and an earlier one still to run goes first.
-        await repo.order(payload["order_id"], for_update=True)
+        order = await repo.order(payload["order_id"], for_update=True)
+        if "lines" not in payload:  # parked: queued before the order reached tracking-sync
+            payload = payload | await self._unparked(repo, order, payload)
         earlier = await repo.earlier_write_back(SYNC_TRACKING, tracking_id, payload["order_id"])
         if earlier is not None:
             wait = (as_utc(earlier.next_attempt_at) - utcnow()).total_seconds()
@@ -169,6 +184,21 @@ class SyncTracking:
         record_synced(uow, repo, payload, call.platform, result.platform_fulfillment_id,
                       already_present=result.already_present, kept_number=result.kept_number)
 
+    async def _unparked(self, repo: Repository, order: SyncOrder | None, payload: dict[str, Any]) -> dict[str, Any]:
+        """The order's part of a parked job's payload, once the order and its store are known; until then the
+        job waits (Deferred, no attempt spent), for up to order_wait_max_seconds from when it was parked."""
+        store_known = order is not None and await repo.store(order.store_id) is not None
+        if order is not None and store_known:
+            return order_fields(order, await repo.order_lines(order.order_id))
+        waited = (utcnow() - datetime.fromisoformat(payload["parked_at"])).total_seconds()
+        missing = f"order {payload['order_id']}" if order is None else f"store {order.store_id}"
+        if waited >= self.order_wait_max_seconds:
+            raise Permanent(f"{missing} never reached tracking-sync ({waited:.0f} s after its tracking)")
+        # Soon at first (the order is usually seconds behind its tracking, and that wait is the store's
+        # tracking latency), then less often: a parked job costs one look per try.
+        raise Deferred(f"{missing} not known yet: the tracking is written back once it has arrived",
+                       retry_after=0.5 if waited < 30 else min(waited / 10, 60.0))
+
     async def give_up(self, uow: UnitOfWork, payload: dict[str, Any], reason: str) -> None:
         publish_sync_failed(uow, payload, reason)
 
@@ -176,6 +206,7 @@ def sync_tracking_kind(settings: Settings, http: httpx.AsyncClient,
                        adapters: Mapping[Platform, StorePlatform] | None = None,
                        limiter: StoreLimiter | None = None) -> JobKind:
     job = SyncTracking(adapters if adapters is not None else build_platforms(http, limiter),
-                       SecretBox(settings.secrets_key.get_secret_value()))
+                       SecretBox(settings.secrets_key.get_secret_value()),
+                       order_wait_max_seconds=settings.order_wait_max_seconds)
     return JobKind(SYNC_TRACKING, handler=job.run, on_give_up=job.give_up, max_attempts=settings.job_max_attempts,
                    base_delay=settings.job_base_delay_seconds, max_delay=settings.job_max_delay_seconds)

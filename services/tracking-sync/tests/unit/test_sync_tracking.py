@@ -9,6 +9,8 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy import update
+from sqlmodel import select
 from tracking_sync_testkit import (
     ORDER_GID,
     OTHER_LINE,
@@ -26,10 +28,9 @@ from tracking_sync_testkit import (
 )
 
 from dropline_infra.db import utcnow
-from dropline_infra.messaging import RetryLater
+from dropline_infra.models import Job
 from dropline_schemas import topics as T
 from dropline_schemas.events import Platform
-from tracking_sync import handlers
 from tracking_sync.models import SyncFulfillment
 
 
@@ -286,17 +287,50 @@ async def test_second_tracking_record_for_other_lines_is_a_second_fulfillment(ha
     assert len(await harness.outbox(T.ORDER_SYNCED)) == 2
 
 
-async def test_unknown_order_or_store_is_retried_later(harness, shopify):
-    async with harness.db.uow() as uow:
-        with pytest.raises(RetryLater, match="order order-1"):
-            await handlers.on_tracking_added(uow, tracking_added())
+async def test_tracking_before_its_order_or_store_is_parked_then_written_back(harness, shopify):
+    """The consumer does not hold up its partition for it (no RetryLater): the job is queued parked and
+    waits — no attempt spent — for the order, then for its store, then writes back as any other."""
+    assert await harness.deliver(tracking_added()) == "applied"
+    [job] = await harness.jobs()
+    assert "lines" not in json.loads(job.payload) and "parked_at" in json.loads(job.payload)
+    assert await harness.worker.run_one()
+    [job] = await harness.jobs()
+    assert (job.status, job.attempts) == ("pending", 0) and "order order-1 not known yet" in job.last_error
+
     await harness.deliver(order_received())
     async with harness.db.uow() as uow:
-        with pytest.raises(RetryLater, match="store store-1"):
-            await handlers.on_tracking_added(uow, tracking_added())
+        await uow.session.exec(update(Job).values(next_attempt_at=utcnow()))
+        await uow.commit()
+    assert await harness.worker.run_one()
+    [job] = await harness.jobs()
+    assert (job.status, job.attempts) == ("pending", 0) and "store store-1 not known yet" in job.last_error
+    assert shopify.requests == []
+
     await harness.connect_store()
-    assert await harness.deliver(tracking_added()) == "applied"
-    assert len(await harness.jobs()) == 1
+    async with harness.db.uow() as uow:
+        await uow.session.exec(update(Job).values(next_attempt_at=utcnow()))
+        await uow.commit()
+    await harness.run_jobs()
+    [synced] = await harness.outbox(T.ORDER_SYNCED)
+    assert synced["data"]["tracking_id"] == "trk-1"
+    assert (await harness.get(SyncFulfillment, "trk-1")) is not None
+    assert len(shopify.mutations()) == 1
+
+
+async def test_a_parked_tracking_whose_order_never_comes_gives_up_and_says_so(harness, shopify):
+    await harness.deliver(tracking_added())
+    async with harness.db.uow() as uow:  # parked longer ago than order_wait_max_seconds (3600 s by default)
+        job = (await uow.session.exec(select(Job))).one()
+        payload = json.loads(job.payload)
+        payload["parked_at"] = (utcnow() - timedelta(seconds=3601)).isoformat()
+        job.payload = json.dumps(payload)
+        await uow.commit()
+    await harness.run_jobs()
+    [job] = await harness.jobs()
+    assert job.status == "failed"
+    [failed] = await harness.outbox(T.ORDER_SYNC_FAILED)
+    assert failed["data"]["reason"].startswith("order order-1 never reached tracking-sync")
+    assert shopify.requests == []
 
 
 async def test_reconnected_store_token_is_used_by_a_pending_job(harness, shopify):
