@@ -38,8 +38,11 @@ async def on_catalog(uow: UnitOfWork, event) -> None:
 
 
 async def on_order_received(uow: UnitOfWork, event: OrderReceivedV1) -> None:
+    """The order and its lines; a write-back parked for it (its tracking came first) is made due now."""
     o = event.data
-    await Repository(uow.session).save_order(
+    repo = Repository(uow.session)
+    await repo.wake_parked(SYNC_TRACKING, o.order_id)
+    await repo.save_order(
         SyncOrder(order_id=o.order_id, retailer_id=o.retailer_id, store_id=o.store_id, platform=o.platform.value,
                   platform_order_id=o.platform_order_id, order_number=o.order_number, received_at=event.occurred_at),
         [SyncOrderLine(order_id=o.order_id, line_id=line.line_id, platform_line_id=line.platform_line_id,

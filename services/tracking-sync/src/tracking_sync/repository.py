@@ -6,10 +6,11 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from dropline_infra.db import utcnow
 from dropline_infra.models import Job
 
 from .models import (
@@ -71,6 +72,14 @@ class Repository:
                                   col(Job.payload).contains(f'"order_id": {json.dumps(order_id)}'))
                 .order_by(col(Job.id)).limit(1))
         return (await self.s.exec(stmt)).first()
+
+    async def wake_parked(self, kind: str, order_id: str) -> int:
+        """Make the order's parked `kind` jobs (queued before the order was known) due now."""
+        stmt = (update(Job).where(Job.kind == kind, Job.status == "pending",
+                                  col(Job.payload).contains('"parked_at"'),
+                                  col(Job.payload).contains(f'"order_id": {json.dumps(order_id)}'))
+                .values(next_attempt_at=utcnow()))
+        return (await self.s.exec(stmt)).rowcount  # type: ignore[call-overload]
 
     async def order_lines(self, order_id: str) -> list[SyncOrderLine]:
         stmt = select(SyncOrderLine).where(SyncOrderLine.order_id == order_id).order_by(SyncOrderLine.line_id)

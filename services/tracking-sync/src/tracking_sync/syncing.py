@@ -194,10 +194,11 @@ class SyncTracking:
         missing = f"order {payload['order_id']}" if order is None else f"store {order.store_id}"
         if waited >= self.order_wait_max_seconds:
             raise Permanent(f"{missing} never reached tracking-sync ({waited:.0f} s after its tracking)")
-        # Soon at first (the order is usually seconds behind its tracking, and that wait is the store's
-        # tracking latency), then less often: a parked job costs one look per try.
+        # The order's OrderReceived makes the job due at once (handlers.on_order_received); this is the
+        # fallback (a store connected late, or the two transactions crossing), so it need not be soon:
+        # under load hundreds of jobs are parked at once, and every try is a claim and a commit.
         raise Deferred(f"{missing} not known yet: the tracking is written back once it has arrived",
-                       retry_after=0.5 if waited < 30 else min(waited / 10, 60.0))
+                       retry_after=min(5.0 + waited / 10, 60.0))
 
     async def give_up(self, uow: UnitOfWork, payload: dict[str, Any], reason: str) -> None:
         publish_sync_failed(uow, payload, reason)
