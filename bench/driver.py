@@ -26,6 +26,7 @@ def summary_ms(values: list[float]) -> dict:
 
 
 def shopify_headers(body: bytes, demo: dict) -> dict[str, str]:
+    """Headers of a signed orders/create webhook of the shop in `demo` ({"shop", "webhook_secret"})."""
     return {"X-Shopify-Hmac-Sha256": sign_webhook(body, demo["webhook_secret"]),
             "X-Shopify-Topic": "orders/create", "X-Shopify-Shop-Domain": demo["shop"],
             "X-Shopify-Webhook-Id": str(uuid.uuid4()), "X-Shopify-API-Version": "2025-10",
@@ -33,10 +34,10 @@ def shopify_headers(body: bytes, demo: dict) -> dict[str, str]:
 
 
 async def make_store_orders(client: httpx.AsyncClient, stack, n: int, concurrency: int,
-                            tag: str = "bench") -> list[dict]:
+                            tag: str = "bench", shop: str | None = None) -> list[dict]:
     """Store orders in the Shopify stand-in (so fulfilments can be written back), webhooks not sent:
-    the driver delivers them itself to time the gateway's acknowledgement."""
-    shop_ctl = f"{stack.url('shopify')}/_control/shops/{stack.demo['shop']}/orders"
+    the driver delivers them itself to time the gateway's acknowledgement. `shop`: the demo shop unless given."""
+    shop_ctl = f"{stack.url('shopify')}/_control/shops/{shop or stack.demo['shop']}/orders"
     sem = asyncio.Semaphore(concurrency)
 
     async def make(i: int) -> dict:
@@ -53,6 +54,31 @@ async def make_store_orders(client: httpx.AsyncClient, stack, n: int, concurrenc
     return list(await asyncio.gather(*(make(i) for i in range(n))))
 
 
+class Payer:
+    """A retailer paying as orders arrive: every `every` seconds, every unpaid order it sees, per supplier, by
+    card, up to 200 orders a payment (what the API takes)."""
+
+    def __init__(self, api: httpx.AsyncClient, every: float = 2.0):
+        self.api, self.every = api, every
+        self.paid: set[str] = set()
+        self.failures: list[str] = []
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await asyncio.sleep(self.every)
+            for group in (await self.api.get("/api/v1/unpaid")).json()["suppliers"]:
+                todo = [oid for oid in group["order_ids"] if oid not in self.paid]
+                for i in range(0, len(todo), 200):
+                    chunk = todo[i:i + 200]
+                    r = await self.api.post("/api/v1/payments", headers={"Idempotency-Key": str(uuid.uuid4())},
+                                            json={"order_ids": chunk, "method": "card",
+                                                  "payment_method": "pm_card_visa"})
+                    if r.status_code == 201:
+                        self.paid.update(chunk)
+                    else:
+                        self.failures.append(f"{r.status_code} {r.text[:200]}")
+
+
 async def received_total(api: httpx.AsyncClient) -> int:
     return (await api.get("/api/v1/orders", params={"limit": 1})).json()["total"]
 
@@ -63,10 +89,15 @@ async def open_loop(items: list, rate: float, send, t0: float | None = None) -> 
     """Call `send(item, due)` for item i at t0 + i/rate (perf_counter time), never waiting for earlier
     calls to finish, then wait for all of them; returns t0. Latency measured from `due` shows a stalled
     server as latency, not as a lower offered rate."""
+    return await on_schedule([(i / rate, item) for i, item in enumerate(items)], send, t0)
+
+
+async def on_schedule(schedule: list[tuple[float, object]], send, t0: float | None = None) -> float:
+    """`open_loop` with a due time of its own for each item: (seconds after t0, item), in time order."""
     t0 = time.perf_counter() + 0.05 if t0 is None else t0
     tasks = []
-    for i, item in enumerate(items):
-        due = t0 + i / rate
+    for offset, item in schedule:
+        due = t0 + offset
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)

@@ -13,6 +13,8 @@ the CPU per order above it (the idle polling over the window taken off).
 
 Then internal throughput (bench/throughput.py): the store's and supplier's limits off, an open-loop
 driver offering each rate for 60 s while a payer pays what arrives, up to the first rate not sustained.
+Then store-bound throughput (bench/storebound.py): more Shopify stores at their plans' real limits, each
+offered more than its limit, and whether Dropline writes back at the sum of the stores' limits.
 Then the webhook acknowledgement latency at fixed offered rates (open loop: a webhook is sent on
 schedule whether or not earlier ones were answered, and its latency counts from its scheduled
 time), p50/p99/p999 per rate, the pipeline drained between rates. Last, the ceilings of the same
@@ -26,7 +28,7 @@ One gateway process takes every request and projects the read model, as `make ru
 (GATEWAY_RUN_CONSUMERS=false), a second projects; their CPU counts as the gateway's.
 
   uv run python bench/pipeline.py --orders 200 --concurrency 16 --throughput-rates 5,10,20,40 \
-      --throughput-seconds 60 --ack-rates 25,50,100 --ack-seconds 10 [--keep-dir DIR]
+      --throughput-seconds 60 --store-bound standard:2 --ack-rates 25,50,100 --ack-seconds 10 [--keep-dir DIR]
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import accounting  # noqa: E402
 import ceiling as ceilings  # noqa: E402
+import storebound  # noqa: E402
 import throughput  # noqa: E402
 from driver import (  # noqa: E402
     make_store_orders,
@@ -196,12 +199,22 @@ def main() -> None:
                         help="offered rates (orders/s) for internal throughput, limits off, up to the first not "
                              "sustained; empty: skip")
     parser.add_argument("--throughput-seconds", type=float, default=60.0, help="seconds of sending per rate")
+    parser.add_argument("--store-bound", default="standard:2",
+                        help="Shopify stores by plan for the store-bound phase, e.g. standard:50,plus:5 (plans: "
+                             f"{', '.join(storebound.PLANS)}); empty: skip")
+    parser.add_argument("--store-bound-seconds", type=float, default=60.0, help="seconds of sending, store-bound")
+    parser.add_argument("--store-bound-over", type=float, default=1.5,
+                        help="each store is offered this many times its write-back limit")
     parser.add_argument("--keep-dir", type=Path, help="run in this directory and keep it (logs, SQLite files)")
     parser.add_argument("--gateway", choices=["one", "split"], default="one",
                         help="one (as make run): one gateway process takes every request and projects the read "
                              "model; split (as deploy/k8s): an HTTP-only process takes every request and a second "
                              "one projects — on 2 cores it cost more CPU than it saved (issue 9's notes)")
     args = parser.parse_args()
+    try:
+        store_plans = storebound.parse_plans(args.store_bound)
+    except ValueError as exc:
+        parser.error(f"--store-bound: {exc}")
 
     # A SIGTERM (timeout, CI) must still stop every process the stack started.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -235,7 +248,11 @@ def main() -> None:
                 print("internal throughput (store and supplier limits off)…", file=sys.stderr, flush=True)
                 result["internal_throughput"] = asyncio.run(
                     throughput.internal_throughput(stack, tp_rates, args.throughput_seconds))
-            # (after internal throughput: its payer pays every unpaid order, and these stay unpaid)
+            if store_plans:
+                print(f"store-bound throughput ({args.store_bound})…", file=sys.stderr, flush=True)
+                result["store_bound"] = asyncio.run(storebound.store_bound(
+                    stack, store_plans, args.store_bound_seconds, args.store_bound_over))
+            # (after the phases with a payer: it pays every unpaid order, and these stay unpaid)
             rates = [int(r) for r in args.ack_rates.split(",") if r.strip()]
             if rates:
                 result["webhook_ack_open_loop"] = asyncio.run(ack_latency(stack, rates, args.ack_seconds))

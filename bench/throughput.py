@@ -25,7 +25,7 @@ from collections import Counter
 
 import accounting
 import httpx
-from driver import make_store_orders, open_loop, pct, shopify_headers, stage_latencies
+from driver import Payer, make_store_orders, open_loop, pct, shopify_headers, stage_latencies
 
 SUSTAINED = 0.95  # share of the offered rate synced over the window's second half
 UNLIMITED = {"restore_rate": 1_000_000.0, "maximum_available": 10_000_000.0}
@@ -48,8 +48,7 @@ async def one_rate(stack, rate: float, seconds: float, pay_every: float, sample:
         sent_at: dict[str, float] = {}
         ack_ms: list[float] = []
         errors: list[str] = []
-        paid: set[str] = set()
-        pay_failures: list[str] = []
+        payer = Payer(api, pay_every)
         samples: list[tuple[float, int, int]] = []  # (t since start, webhooks sent, orders synced)
         stop = asyncio.Event()
 
@@ -65,21 +64,6 @@ async def one_rate(stack, rate: float, seconds: float, pay_every: float, sample:
                 errors.append(type(exc).__name__)
             ack_ms.append((time.perf_counter() - due) * 1000)
 
-        async def payer() -> None:
-            while not stop.is_set():
-                await asyncio.sleep(pay_every)
-                groups = (await api.get("/api/v1/unpaid")).json()["suppliers"]
-                for g in groups:
-                    todo = [oid for oid in g["order_ids"] if oid not in paid]
-                    for i in range(0, len(todo), 200):  # the API takes up to 200 orders per payment
-                        chunk = todo[i:i + 200]
-                        r = await api.post("/api/v1/payments", headers={"Idempotency-Key": str(uuid.uuid4())},
-                                           json={"order_ids": chunk, "method": "card", "payment_method": "pm_card_visa"})
-                        if r.status_code == 201:
-                            paid.update(chunk)
-                        else:
-                            pay_failures.append(f"{r.status_code} {r.text[:200]}")
-
         async def monitor(t0: float) -> None:
             while not stop.is_set():
                 samples.append((time.perf_counter() - t0, len(sent_at), await _count(api, "synced") - synced_before))
@@ -87,7 +71,7 @@ async def one_rate(stack, rate: float, seconds: float, pay_every: float, sample:
 
         cost_before = accounting.snapshot(stack, in_loop=True)
         t0 = time.perf_counter() + 0.05
-        background = [asyncio.create_task(payer()), asyncio.create_task(monitor(t0))]
+        background = [asyncio.create_task(payer.run(stop)), asyncio.create_task(monitor(t0))]
         await open_loop(orders, rate, send, t0)
         t_sent = time.perf_counter() - t0
         synced_at_end = await _count(api, "synced") - synced_before
@@ -105,14 +89,14 @@ async def one_rate(stack, rate: float, seconds: float, pay_every: float, sample:
         cost = accounting.per_order(cost_before, accounting.snapshot(stack, in_loop=True), max(synced, 1))
 
         second_half_rate = _slope([(t, done) for t, _sent, done in samples if t_sent / 2 <= t <= t_sent])
-        mine = sorted(paid)
+        mine = sorted(payer.paid)
         stuck: Counter = Counter()
         if synced < n:  # where the rest are (the paid ones; the others were never seen unpaid by the payer)
             for oid in mine:
                 status = (await api.get(f"/api/v1/orders/{oid}")).json()["status"]
                 if status != "synced":
                     stuck[status] += 1
-            stuck["never_paid"] = n - len(paid)
+            stuck["never_paid"] = n - len(payer.paid)
         sampled = random.Random(0).sample(mine, min(sample, len(mine)))
         done = [oid for oid in sampled
                 if (await api.get(f"/api/v1/orders/{oid}")).json()["status"] == "synced"]
@@ -121,7 +105,7 @@ async def one_rate(stack, rate: float, seconds: float, pay_every: float, sample:
             "synced_per_s_second_half": round(second_half_rate, 1),
             "sustained": second_half_rate >= SUSTAINED * rate and synced == n,
             "backlog_at_end_of_sending": n - synced_at_end, "drained_after_s": round(drained_s, 1),
-            "synced": synced, "not_synced_by_status": dict(stuck), "webhook_errors": len(errors), "payment_failures": pay_failures[:5],
+            "synced": synced, "not_synced_by_status": dict(stuck), "webhook_errors": len(errors), "payment_failures": payer.failures[:5],
             "webhook_ack": {"p50_ms": pct(ack_ms, 50), "p99_ms": pct(ack_ms, 99), "p999_ms": pct(ack_ms, 99.9)},
             "dropline_cpu_ms_per_order": cost["dropline_cpu_ms_per_order"],
             "shared_cpu_ms_per_order": cost["shared_cpu_ms_per_order"],
