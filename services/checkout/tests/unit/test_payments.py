@@ -1,6 +1,7 @@
 """The internal HTTP API and the pay-exactly-once flow, against a fake card provider on SQLite."""
 
 import json
+from decimal import Decimal
 
 import pytest
 from sqlmodel import col, select
@@ -403,7 +404,8 @@ def test_payment_rows_store_amounts_as_strings(make_order):
 
     q = build_quote([make_order(("12.50", 2))], usd_rate("EUR", date(2024, 1, 2)))
     raw = json.loads(q.model_dump_json())
-    assert raw["charge"]["amount"] == "41.76"  # 27.39 + 7.12 + 7.25 and isinstance(raw["fx"]["rate"], str)
+    assert raw["charge"]["amount"] == "41.76"  # 27.39 + 7.12 + 7.25
+    assert isinstance(raw["fx"]["rate"], str) and Decimal(raw["fx"]["rate"]) == q.fx.rate
 
 
 # --------------------------------------------------------------------------- OrderPaymentStarted
