@@ -139,7 +139,7 @@ async def _wait_for_catalog(stack, stores: int, timeout: float = 60.0) -> None:
     raise TimeoutError("order-ingest has not seen the bench stores")
 
 
-async def store_bound(stack, plans: dict[str, int], seconds: float = 60.0, over: float = 1.5,
+async def store_bound(stack, plans: dict[str, int], seconds: float = 60.0, over: float = 1.25,
                       drain_s: float = 240.0, pay_every: float = 2.0) -> dict:
     demo = stack.demo
     limits = httpx.Limits(max_connections=2000, max_keepalive_connections=200)
