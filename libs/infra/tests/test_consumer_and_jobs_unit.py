@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -234,3 +235,43 @@ async def test_a_record_that_is_not_an_event_is_dead_lettered_inside_the_batch_w
         letter = (await uow.session.exec(select(DeadLetter))).one()
         notices = [r for r in (await uow.session.exec(select(OutboxMessage))).all() if r.topic == T.DEAD_LETTER.name]
     assert letter.reason.startswith("invalid event:") and len(notices) == 1
+
+
+async def test_a_batch_from_a_producer_one_additive_version_ahead_is_applied_and_nothing_dead_lettered(db):
+    # During a rolling deploy the producer may know fields its consumers do not yet: they are ignored.
+    consumers = Consumers(broker=None, db=db, settings=ServiceSettings())
+    calls: list[str] = []
+    newer = []
+    for order_id in ("n1", "n2"):
+        body = json.loads(forwarded_event(order_id))
+        body["schema_minor"] = 2
+        body["data"]["carrier_hint"] = {"name": "UPS", "service": "express"}
+        newer.append((T.ORDER_FORWARDED, json.dumps(body).encode(), None))
+    assert await consumers.process_batch("t.skew", newer, _publishing_handler(set(), calls), OrderForwardedV1) == \
+        ["applied", "applied"]
+    assert calls == ["n1", "n2"] and await _effects(db) == ["n1", "n2"]
+    async with db.uow() as uow:
+        assert (await uow.session.exec(select(DeadLetter))).all() == []
+
+
+async def test_a_dead_letter_notice_is_an_event_with_a_schema_carrying_the_story_of_what_was_refused(db):
+    from dropline_schemas.events import MessageDeadLetteredV1
+
+    consumers = Consumers(broker=None, db=db, settings=ServiceSettings())
+    calls: list[str] = []
+    refused = forwarded_event("p1")
+    items = [(T.ORDER_FORWARDED, refused, None), (T.ORDER_FORWARDED, b"\xff not json", None)]
+    await consumers.process_batch("t.notice", items, _publishing_handler({"p1"}, calls), OrderForwardedV1)
+    async with db.uow() as uow:
+        rows = [r for r in (await uow.session.exec(select(OutboxMessage))).all() if r.topic == T.DEAD_LETTER.name]
+    notices = sorted((MessageDeadLetteredV1.read(r.payload) for r in rows), key=lambda n: n.data.reason)
+    garbage, poison = notices  # "invalid event: …" sorts first
+    original = OrderForwardedV1.read(refused)
+    assert poison.data.consumer == "t.notice" and poison.data.reason == "order p1 is inconsistent"
+    assert poison.data.dead_lettered_event_type == "OrderForwarded"
+    assert (poison.tenant_id, poison.correlation_id) == ("r", "c-p1")  # the refused event's story
+    assert poison.data.dead_lettered_event_id == original.event_id and poison.causation_id == str(original.event_id)
+    assert poison.data.payload == refused.decode() and not poison.data.payload_truncated
+    assert garbage.tenant_id == "unknown" and garbage.correlation_id == "dead-letter:t.notice"
+    assert garbage.data.reason.startswith("invalid event:") and garbage.data.dead_lettered_event_id is None
+    assert json.loads(rows[0].headers)["event_type"] == "MessageDeadLettered"

@@ -23,7 +23,7 @@ from dropline_infra.models import DeadLetter, OutboxMessage, ProcessedEvent
 from dropline_infra.outbox import OutboxRelay
 from dropline_infra.settings import ServiceSettings
 from dropline_schemas import topics as T
-from dropline_schemas.events import OrderForwardedData, OrderForwardedV1
+from dropline_schemas.events import MessageDeadLetteredV1, OrderForwardedData, OrderForwardedV1
 
 pytestmark = pytest.mark.integration
 
@@ -148,5 +148,6 @@ async def test_invalid_and_failing_messages_are_dead_lettered_with_the_reason(in
     assert reasons[0].startswith("gave up after 2 attempts: RuntimeError: supplier catalog is inconsistent")
     assert reasons[1].startswith("invalid event")
     await OutboxRelay(db, broker).drain_once()
-    notices = [json.loads(r.value) for r in await read_topic(kafka_bootstrap, T.DEAD_LETTER.name, 2)]
-    assert {n["consumer"] for n in notices} >= {"test.dl"}
+    notices = [MessageDeadLetteredV1.read(r.value) for r in await read_topic(kafka_bootstrap, T.DEAD_LETTER.name, 2)]
+    assert {n.data.consumer for n in notices} >= {"test.dl"}
+    assert {n.event_type for n in notices} == {"MessageDeadLettered"}

@@ -1,9 +1,11 @@
-"""Event contracts (version 1). Additive, optional changes only within a version;
-anything else is a new class (…V2) on a new topic. `tests/test_compatibility.py`
-compares these against the committed JSON Schema snapshots in `snapshots/`."""
+"""Event contracts (version 1). Additive, optional changes only within a version (a new enum value is
+not one: old consumers reject it); anything else is a new class (…V2) on a new topic.
+`tests/test_compatibility.py` compares these against the committed JSON Schema snapshots in
+`snapshots/`, both ways: new consumers read old events, old consumers read new ones (ADR 29)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -544,19 +546,44 @@ class ListingUpsertedV1(EventEnvelope[ListingUpsertedData]):
     event_type_name = "ListingUpserted"
 
 
+class MessageDeadLetteredData(Contract):
+    """A message a consumer gave up on: where it was, why, and the message itself (as text)."""
+
+    consumer: str = Field(description="The consumer (service.handler) that gave up.")
+    topic: str = Field(description="Topic the message was read from.")
+    partition: int | None = Field(default=None, description="Its partition, when read from the broker.")
+    offset: int | None = Field(default=None, description="Its offset in that partition.")
+    key: str | None = Field(default=None, description="Its record key.")
+    reason: str = Field(description="Why: the validation error, the handler's permanent error, or 'gave up after N attempts: …'.")
+    dead_lettered_event_id: uuid.UUID | None = Field(
+        default=None, description="The message's event id, when it was a readable Dropline event.")
+    dead_lettered_event_type: str | None = Field(default=None, description="Its event_type, when readable.")
+    payload: str = Field(description="The message's value as text (invalid UTF-8 replaced), at most 100,000 characters.")
+    payload_truncated: bool = Field(default=False, description="The value was longer and is cut here.")
+
+
+class MessageDeadLetteredV1(EventEnvelope[MessageDeadLetteredData]):
+    """An operator notice on dropline.dead-letter.v1, keyed by consumer. Its tenant and correlation id
+    are the dead-lettered event's when it could be read (so an order's story shows its dead letters);
+    else tenant "unknown" and correlation id "dead-letter:{consumer}"."""
+
+    event_type_name = "MessageDeadLettered"
+
+
 ALL_EVENTS: tuple[type[EventEnvelope], ...] = (
     StoreWebhookReceivedV1, OrderReceivedV1, OrderPaidV1, OrderPaymentFailedV1, OrderForwardedV1,
     OrderForwardingFailedV1, TrackingAddedV1, TrackingCorrectedV1, OrderSyncedV1, OrderSyncFailedV1,
     StoreConnectedV1, SupplierRegisteredV1, ListingUpsertedV1, OrderPricedV1, OrderPaymentStartedV1,
     StoreReconciledV1, StoreIntakeFailedV1, StoreOrderChangedV1, OrderAmendedV1, FulfilmentRequestAcceptedV1,
-    OrderRefundedV1, OrderAlertV1,
+    OrderRefundedV1, OrderAlertV1, MessageDeadLetteredV1,
 )
 
 EVENTS_BY_TYPE: dict[str, type[EventEnvelope]] = {e.event_type_name: e for e in ALL_EVENTS}
 
 
 def parse_event(raw: bytes | str | dict) -> EventEnvelope:
-    """Parse any Dropline event by its `event_type` (used by catalog and projection consumers)."""
+    """Read any Dropline event by its `event_type` (used by catalog and projection consumers), tolerantly:
+    fields this version does not know are ignored (`Contract.read`)."""
     import json
 
     obj = json.loads(raw) if isinstance(raw, (bytes, str)) else raw
@@ -564,4 +591,4 @@ def parse_event(raw: bytes | str | dict) -> EventEnvelope:
         cls = EVENTS_BY_TYPE[obj["event_type"]]
     except (KeyError, TypeError) as exc:
         raise ValueError(f"not a Dropline event or unknown event_type: {obj.get('event_type') if isinstance(obj, dict) else obj!r}") from exc
-    return cls.model_validate(obj)
+    return cls.read(obj)

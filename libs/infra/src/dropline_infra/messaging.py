@@ -18,7 +18,6 @@ import contextlib
 import json
 import logging
 import random
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -29,18 +28,19 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from opentelemetry import context, propagate, trace
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from dropline_schemas import topics as T
 from dropline_schemas.envelope import EventEnvelope
-from dropline_schemas.events import parse_event
+from dropline_schemas.events import MessageDeadLetteredData, MessageDeadLetteredV1, parse_event
 
 from .db import Database, UnitOfWork, utcnow
 from .models import DeadLetter, OutboxMessage
 from .observability import bound, get_logger
 from .settings import ServiceSettings
 
+NOTICE_PAYLOAD_MAX = 100_000  # characters of a dead-lettered message kept in its notice (the table keeps it whole)
 log = get_logger(__name__)
 tracer = trace.get_tracer("dropline.consumer")
 
@@ -168,7 +168,7 @@ class Consumers:
         events: list[EventEnvelope | str] = []
         for _topic, raw, _record in items:
             try:
-                events.append(event_type.model_validate_json(raw) if event_type else parse_event(raw))
+                events.append(event_type.read(raw) if event_type else parse_event(raw))
             except (ValidationError, ValueError) as exc:
                 events.append(f"invalid event: {exc}")  # dead-lettered in the batch's transaction
         outcomes: list[str] = []
@@ -207,7 +207,7 @@ class Consumers:
         """Apply one message; returns 'applied', 'duplicate' or 'dead-lettered'. Raises only for
         outages (the consumer then seeks back and the message comes again)."""
         try:
-            event = event_type.model_validate_json(raw) if event_type else parse_event(raw)
+            event = event_type.read(raw) if event_type else parse_event(raw)
         except (ValidationError, ValueError) as exc:
             await self._dead_letter(consumer, topic, raw, record, None, f"invalid event: {exc}")
             return "dead-lettered"
@@ -274,21 +274,28 @@ class Consumers:
             self._add_dead_letter(uow, consumer, topic, raw, record, event, reason)
             await uow.commit()
 
-    @staticmethod
-    def _add_dead_letter(uow: UnitOfWork, consumer: str, topic: T.Topic, raw: bytes, record: Any,
+    def _add_dead_letter(self, uow: UnitOfWork, consumer: str, topic: T.Topic, raw: bytes, record: Any,
                          event: EventEnvelope | None, reason: str) -> None:
         log.error("message dead-lettered", consumer=consumer, topic=topic.name, reason=reason[:500])
         payload = raw.decode("utf-8", errors="replace")
+        key = record.key.decode("utf-8", "replace") if getattr(record, "key", None) else None
+        partition, offset = getattr(record, "partition", None), getattr(record, "offset", None)
         uow.session.add(DeadLetter(
-            consumer=consumer, topic=topic.name,
-            partition=getattr(record, "partition", None), offset=getattr(record, "offset", None),
-            key=(record.key.decode("utf-8", "replace") if getattr(record, "key", None) else None),
+            consumer=consumer, topic=topic.name, partition=partition, offset=offset, key=key,
             event_id=str(event.event_id) if event else None, payload=payload, reason=reason,
             created_at=utcnow()))
-        dl = DeadLetterNotice(consumer=consumer, topic=topic.name, reason=reason,
-                              event_id=str(event.event_id) if event else None, payload=payload[:100_000])
-        # Not an EventEnvelope on purpose: a dead letter is an operator notice, not a domain fact.
-        uow.add_outbox_row(_outbox_row_for_notice(dl))
+        notice = MessageDeadLetteredV1.create(
+            data=MessageDeadLetteredData(
+                consumer=consumer, topic=topic.name, partition=partition, offset=offset, key=key, reason=reason,
+                dead_lettered_event_id=event.event_id if event else None,
+                dead_lettered_event_type=event.event_type if event else None,
+                payload=payload[:NOTICE_PAYLOAD_MAX], payload_truncated=len(payload) > NOTICE_PAYLOAD_MAX),
+            producer=self.settings.service_name,
+            **(event.caused() if event else {"tenant_id": "unknown", "correlation_id": f"dead-letter:{consumer}"}))
+        uow.add_outbox_row(OutboxMessage(
+            event_id=str(notice.event_id), topic=T.DEAD_LETTER.name, key=consumer, payload=notice.model_dump_json(),
+            headers=json.dumps({"content-type": "application/json", "event_type": notice.event_type}),
+            created_at=utcnow()))
 
 
 async def _raw_bodies(message: Any) -> list[bytes]:
@@ -299,21 +306,3 @@ async def _raw_bodies(message: Any) -> list[bytes]:
 
 def _headers(record: Any) -> dict[str, str]:
     return {k: v.decode("utf-8", "replace") for k, v in (getattr(record, "headers", None) or ())}
-
-
-# --------------------------------------------------------------------------- dead-letter notices
-
-
-class DeadLetterNotice(BaseModel):
-    consumer: str
-    topic: str
-    reason: str
-    event_id: str | None = None
-    payload: str
-
-
-def _outbox_row_for_notice(dl: DeadLetterNotice) -> OutboxMessage:
-    return OutboxMessage(event_id=str(uuid.uuid4()), topic=T.DEAD_LETTER.name, key=dl.consumer,
-                         payload=dl.model_dump_json(),
-                         headers=json.dumps({"content-type": "application/json", "event_type": "DeadLetter"}),
-                         created_at=utcnow())

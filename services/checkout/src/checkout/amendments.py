@@ -35,7 +35,7 @@ def apply_store_change(uow: UnitOfWork, row: CheckoutOrder, change: StoreOrderCh
                        now: datetime, after_failed_payment: bool = False) -> Outcome:
     """`row` is locked by the caller. Publishes at most one OrderAmended (through the outbox)."""
     repo = Repository(uow.session)
-    order = DroplineOrder.model_validate_json(row.order_json)
+    order = DroplineOrder.read(row.order_json)
     amendment = amend(row.status, order, change)
     if amendment.outcome is Outcome.NOTHING:
         log.info("store change changes nothing", order_number=row.order_number, why=amendment.notice)
@@ -68,7 +68,7 @@ def cancel_by_retailer(uow: UnitOfWork, row: CheckoutOrder, *, causation_id: str
     if not retailer_may_cancel(row.status, order_id=row.order_id, payment_id=row.payment_id):
         log.info("retailer cancel: the order is cancelled already", order_number=row.order_number)
         return False
-    order = DroplineOrder.model_validate_json(row.order_json)
+    order = DroplineOrder.read(row.order_json)
     was = row.status
     Repository(uow.session).amend_order(row, order, cancel=True, cause="cancelled by the retailer", now=now)
     uow.publish(order_cancelled_by_retailer_event(order=order, retailer_id=row.retailer_id,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict
 
@@ -107,7 +107,14 @@ def round_money(amount: Decimal, currency: str) -> Decimal:
 
 
 class _Value(BaseModel):
+    """Strict to build; tolerant to `read()` back from the database (a newer replica may have written a
+    field this one does not know yet, during a rolling deploy), as the event contracts are."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @classmethod
+    def read(cls, raw: str | bytes) -> Self:
+        return cls.model_validate_json(raw, extra="ignore")
 
 
 class Amounts(_Value):

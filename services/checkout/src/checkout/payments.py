@@ -86,11 +86,11 @@ class PaymentFlow:
     async def charge(self, p: CheckoutPayment, *, return_url: str | None, cancel_url: str | None) -> CheckoutPayment:
         """Steps 2-3: open the payment at the provider, save its reference, charge it."""
         provider = self.provider(p)
-        quote = Quote.model_validate_json(p.quote_json)
+        quote = Quote.read(p.quote_json)
         usd = quote.total.usd
         async with self.db.uow() as uow:  # the supplier's terms as they travel with its orders
             row = await Repository(uow.session).order(order_ids_of(p)[0])
-        terms = DroplineOrder.model_validate_json(row.order_json).supplier if row else None
+        terms = DroplineOrder.read(row.order_json).supplier if row else None
         req = ChargeRequest(
             payment_id=p.payment_id, amount_minor=p.amount_cents,
             payee=Payee(supplier_id=p.supplier_id, name=quote.supplier.name,
@@ -271,10 +271,10 @@ class PaymentFlow:
         return await self.reload(p)
 
     def _publish_paid(self, uow, p: CheckoutPayment, rows, reference: str, now: datetime) -> None:
-        quote = Quote.model_validate_json(p.quote_json)
+        quote = Quote.read(p.quote_json)
         method = PaymentMethod(p.method)
         for r in rows:
-            order = DroplineOrder.model_validate_json(r.order_json)
+            order = DroplineOrder.read(r.order_json)
             uow.publish(order_paid_event(order=order, correlation_id=r.correlation_id, payment_id=p.payment_id,
                                          method=method, provider=p.provider, provider_reference=reference,
                                          quote=quote, paid_at=now),
@@ -286,7 +286,7 @@ class PaymentFlow:
         unpaid they are paid by it now; otherwise the whole amount goes back."""
         now = self.now()
         ids = order_ids_of(p)
-        quote = Quote.model_validate_json(p.quote_json)
+        quote = Quote.read(p.quote_json)
         async with self.db.uow() as uow:
             repo = Repository(uow.session)
             if await repo.claim_orders(p.retailer_id, ids, p.payment_id, now):
@@ -332,7 +332,7 @@ class PaymentFlow:
         honour it only if every order is still unpaid: claim them again and take the payment; else
         leave it uncaptured (the approval expires at the provider; nothing is charged)."""
         now = self.now()
-        quote = Quote.model_validate_json(p.quote_json)
+        quote = Quote.read(p.quote_json)
         async with self.db.uow() as uow:
             repo = Repository(uow.session)
             if not (await repo.claim_orders(p.retailer_id, order_ids_of(p), p.payment_id, now)
@@ -363,7 +363,7 @@ class PaymentFlow:
                                                        reason=reason, provider_reference=reference),
                             T.ORDER_PAYMENT_FAILED, key=r.order_id)
                 if r.pending_change_json:  # the store changed it while this payment held it: apply it now
-                    apply_store_change(uow, r, StoreOrderChangedData.model_validate_json(r.pending_change_json),
+                    apply_store_change(uow, r, StoreOrderChangedData.read(r.pending_change_json),
                                        causation_id=p.payment_id, now=now, after_failed_payment=True)
             await uow.commit()
         log.info("payment failed; orders released", reason=reason, reference=reference, orders=len(rows))

@@ -59,7 +59,7 @@ async def request_refund_for_rejection(uow: UnitOfWork, event: OrderForwardingFa
         return False
     if await repo.refund_for(payment.payment_id, data.order_id) is not None:
         return False
-    quote = Quote.model_validate_json(payment.quote_json)
+    quote = Quote.read(payment.quote_json)
     line = quote.for_order(data.order_id)
     repo.add_refund(CheckoutRefund(
         refund_id=str(uuid.uuid4()), payment_id=payment.payment_id, order_id=data.order_id,
@@ -127,15 +127,15 @@ class Refunds:
                 await uow.session.rollback()
                 return
             if status == REFUND_SUCCEEDED and refund.order_id != WHOLE_PAYMENT:
-                quote = Quote.model_validate_json(payment.quote_json)
+                quote = Quote.read(payment.quote_json)
                 for r in await repo.mark_orders_refunded(payment.payment_id, [refund.order_id], refund.reason, now):
                     uow.publish(order_refunded_event(
                         order_id=r.order_id, retailer_id=r.retailer_id, correlation_id=r.correlation_id,
                         payment_id=payment.payment_id, refund_id=refund.refund_id,
                         method=PaymentMethod(payment.method), provider=payment.provider,
                         provider_reference=provider_reference or "", reason=refund.reason,
-                        usd=Amounts.model_validate_json(refund.usd_json),
-                        supplier=Amounts.model_validate_json(refund.supplier_json), fx=quote.fx, refunded_at=now),
+                        usd=Amounts.read(refund.usd_json),
+                        supplier=Amounts.read(refund.supplier_json), fx=quote.fx, refunded_at=now),
                         T.ORDER_REFUNDED, key=r.order_id)
             await uow.commit()
         log.info("refund finished", status=status, provider_refund=provider_reference, failure=failure,

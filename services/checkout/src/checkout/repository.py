@@ -80,7 +80,7 @@ class Repository:
         rows = (await self.s.exec(stmt)).all()
         return {r.order_id: OrderState(order_id=r.order_id, order_number=r.order_number, status=r.status,
                                        supplier_id=r.supplier_id, payment_id=r.payment_id,
-                                       order=DroplineOrder.model_validate_json(r.order_json)) for r in rows}
+                                       order=DroplineOrder.read(r.order_json)) for r in rows}
 
     async def unpaid_orders(self, retailer_id: str) -> list[CheckoutOrder]:
         stmt = (select(CheckoutOrder)

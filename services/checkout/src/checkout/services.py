@@ -58,7 +58,7 @@ def _today() -> date:
 
 
 def payment_view(p: CheckoutPayment, refunds: Sequence[CheckoutRefund] = ()) -> PaymentView:
-    quote = Quote.model_validate_json(p.quote_json)
+    quote = Quote.read(p.quote_json)
     action = action_of(p)
     status = "requires_action" if action else "processing" if p.status in OPEN else p.status
     return PaymentView(
@@ -91,11 +91,11 @@ class Checkout:
         async with self.db.uow() as uow:
             rows = await Repository(uow.session).unpaid_orders(retailer_id)
             checked = await price_check.for_unpaid(
-                uow.session, [DroplineOrder.model_validate_json(r.order_json) for r in rows], today=self.today(),
+                uow.session, [DroplineOrder.read(r.order_json) for r in rows], today=self.today(),
                 max_age_days=self.settings.fx_max_age_days, max_buy_price_usd=max_buy_price_usd)
         groups: dict[tuple[str, str], list[DroplineOrder]] = {}
         for r in rows:
-            order = DroplineOrder.model_validate_json(r.order_json)
+            order = DroplineOrder.read(r.order_json)
             if order.supplier is None:
                 continue
             groups.setdefault((order.supplier.supplier_id, order.supplier.currency.upper()), []).append(order)

@@ -94,8 +94,8 @@ class RefundView(BaseModel):
 
     @classmethod
     def of(cls, r, quote: Quote) -> RefundView:
-        usd = Amounts.model_validate_json(r.usd_json)
-        supplier = Amounts.model_validate_json(r.supplier_json)
+        usd = Amounts.read(r.usd_json)
+        supplier = Amounts.read(r.supplier_json)
         return cls(refund_id=r.refund_id, order_id=None if r.order_id == "*" else r.order_id, status=r.status,
                    amount_usd=usd.total, amount_supplier_currency=supplier.total, currency=quote.supplier.currency,
                    reason=r.reason, provider_reference=r.provider_reference, failure_reason=r.failure_reason,

@@ -102,7 +102,7 @@ class ForwardOrder:
         if decision is not Route.FORWARD or supplier is None:
             raise Permanent(f"supplier {payload['supplier_id']} has no order API to forward to ({decision.value})")
         try:
-            body = supplier_order_request(DroplineOrder.model_validate(payload["order"]))
+            body = supplier_order_request(DroplineOrder.read(payload["order"]))
         except NotForwardable as exc:
             raise Permanent(f"order cannot be forwarded: {exc}") from exc
         try:

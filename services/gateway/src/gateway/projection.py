@@ -100,7 +100,7 @@ def apply(row, event) -> tuple[str | None, str]:
     if isinstance(event, OrderReceivedV1):
         o = event.data
         if row.order_json is not None:  # an amendment or the paid order came first: their address stands
-            known = DroplineOrder.model_validate_json(row.order_json)
+            known = DroplineOrder.read(row.order_json)
             o = o.model_copy(update={"shipping_address": known.shipping_address, "customer": known.customer})
         apply_order_snapshot(row, o)
         advance(row, o.status.value)
@@ -264,7 +264,7 @@ def amended(row, event: OrderAmendedV1) -> tuple[str | None, str]:
         row.problem = d.notice  # the order page shows it: the retailer has to act (Dropline does not)
         what = "Cancelled in the store" if d.cancelled else "Changed in the store"
         return None, f"{what}, not applied: {d.notice}"
-    before = DroplineOrder.model_validate_json(row.order_json) if row.order_json else None
+    before = DroplineOrder.read(row.order_json) if row.order_json else None
     order = d.order or before
     if order is not None:
         apply_order_snapshot(row, order.model_copy(update={"shipping_address": d.shipping_address,

@@ -194,7 +194,7 @@ def shipment_status(row) -> str | None:
     reported = [t for t in current if t.get("reported", True) and "source" in t]
     if not reported:
         return None
-    order = DroplineOrder.model_validate_json(row.order_json) if row.order_json else None
+    order = DroplineOrder.read(row.order_json) if row.order_json else None
     if any(t.get("lines") is None or any(x["quantity"] is None for x in t["lines"]) for t in reported):
         covered = _covered_by_line_ids(order, reported)
     elif order is None:

@@ -186,7 +186,7 @@ async def test_a_repeated_report_after_the_order_failed_is_still_the_first_answe
     await forwarded_order(gw)
     assert (await reject(gw)).status_code == 201
     [event] = await rejections_published(gw)
-    await project(gw, OrderForwardingFailedV1.model_validate(event))  # the gateway reads its own event back
+    await project(gw, OrderForwardingFailedV1.read(event))  # the gateway reads its own event back (tolerantly)
     assert (await reject(gw)).status_code == 200
     assert len(await rejections_published(gw)) == 1
 

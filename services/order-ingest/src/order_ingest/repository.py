@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -45,7 +43,7 @@ class Repository:
 
     async def suppliers(self) -> dict[str, SupplierTerms]:
         rows = (await self.s.exec(select(IngestSupplier))).all()
-        return {r.supplier_id: SupplierTerms.model_validate(json.loads(r.terms_json)) for r in rows}
+        return {r.supplier_id: SupplierTerms.read(r.terms_json) for r in rows}
 
     async def next_numbers(self, count: int) -> list[int]:
         """Reserve `count` consecutive Dropline order numbers (the row lock serialises writers)."""

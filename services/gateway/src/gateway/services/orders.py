@@ -392,7 +392,7 @@ class Orders:
                 existing = next((r for r in reports if r.tracking_number == number), None)
                 if existing:
                     return _first_report(existing)
-                projected = DroplineOrder.model_validate_json(order.order_json) if order.order_json else None
+                projected = DroplineOrder.read(order.order_json) if order.order_json else None
                 earlier = [json.loads(r.lines_json) if r.lines_json else None for r in reports if r.superseded_at is None]
                 shipped = shipments.plan(projected, earlier, lines)
                 repo.add(TrackingReport(tracking_id=tracking_id, order_id=order_id, tracking_number=number,
