@@ -66,6 +66,9 @@ bench-orders: install ## Orders API speed with 10,000 orders in one account (p50
 schemas: install ## Refresh the JSON Schema snapshots after an additive contract change
 	@$(UV) run python -m dropline_schemas.snapshot
 
+specs: install ## Regenerate docs/asyncapi/<service>.json and docs/topics.md from the code
+	@$(UV) run python -m dropline_testsupport.specs
+
 migration: install ## New Alembic revision: make migration SERVICE=checkout MSG="add column"
 	@test -n "$(SERVICE)" -a -n "$(MSG)" || (echo 'usage: make migration SERVICE=<service> MSG="<message>"'; exit 2)
 	@$(UV) run python -m dropline_infra.revision services/$(SERVICE) "$(MSG)"
@@ -78,4 +81,4 @@ clean: ## Remove local data (SQLite files, logs, demo.json)
 
 
 .PHONY: web web-build web-test openapi
-.PHONY: help install run demo test test-unit test-integration test-e2e bench schemas migration lint clean
+.PHONY: help install run demo test test-unit test-integration test-e2e bench schemas specs migration lint clean

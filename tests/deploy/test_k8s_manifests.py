@@ -6,7 +6,6 @@ when kubectl or kustomize is installed.
 
 from __future__ import annotations
 
-import ast
 import base64
 import importlib
 import json
@@ -21,6 +20,7 @@ import pytest
 
 from dropline_infra.settings import SecretsKeyMixin, ServiceSettings
 from dropline_schemas import topics as T
+from dropline_testsupport.specs import code_publishes
 
 yaml = pytest.importorskip(
     "yaml", reason="PyYAML is not in the dev dependencies yet; run: uv run --with pyyaml pytest tests/deploy"
@@ -50,7 +50,6 @@ STANDARD_ENV = {
     "OTEL_TRACES_SAMPLER",
     "OTEL_TRACES_SAMPLER_ARG",
 }
-TOPIC_CONSTANTS = {name: t for name, t in vars(T).items() if isinstance(t, T.Topic)}
 GENERATED_SUFFIX = re.compile(r"-[bcdfghkmt2-9]{10}$")
 
 
@@ -491,37 +490,6 @@ def code_subscriptions() -> dict:
     assert run.returncode == 0, run.stderr[-3000:]
     line = next(line for line in run.stdout.splitlines() if line.startswith("RESULT:"))
     return json.loads(line.removeprefix("RESULT:"))
-
-
-def code_publishes(service: str) -> tuple[set[str], list[str]]:
-    """Topics the service's code passes to a `.publish(...)` call, and calls whose topic the AST
-    cannot tell (a variable instead of a dropline_schemas.topics constant)."""
-    pkg = SERVICES[service][0]
-    topics, unresolved = set(), []
-    for path in (REPO / "services" / service / "src" / pkg).rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "publish"
-            ):
-                found = set()
-                for arg in [*node.args, *(k.value for k in node.keywords)]:
-                    for sub in ast.walk(arg):
-                        name = (
-                            sub.attr
-                            if isinstance(sub, ast.Attribute)
-                            else sub.id
-                            if isinstance(sub, ast.Name)
-                            else None
-                        )
-                        if name in TOPIC_CONSTANTS:
-                            found.add(TOPIC_CONSTANTS[name].name)
-                if found:
-                    topics |= found
-                else:
-                    unresolved.append(f"{path.relative_to(REPO)}:{node.lineno}")
-    return topics, unresolved
 
 
 def kafka_user_acls(service: str) -> dict:

@@ -275,3 +275,10 @@ async def test_a_dead_letter_notice_is_an_event_with_a_schema_carrying_the_story
     assert garbage.tenant_id == "unknown" and garbage.correlation_id == "dead-letter:t.notice"
     assert garbage.data.reason.startswith("invalid event:") and garbage.data.dead_lettered_event_id is None
     assert json.loads(rows[0].headers)["event_type"] == "MessageDeadLettered"
+
+
+async def test_an_event_is_refused_on_a_topic_that_does_not_carry_it(db):
+    async with db.uow() as uow:
+        with pytest.raises(ValueError, match="OrderForwardedV1 is not an event of dropline.order-paid.v1"):
+            uow.publish(OrderForwardedV1.read(forwarded_event("w1")), T.ORDER_PAID, key="w1")
+        uow.publish(OrderForwardedV1.read(forwarded_event("w1")), T.ORDER_FORWARDED, key="w1")  # its own: fine

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from . import topics as T
 from .envelope import Contract, EventEnvelope
 
 
@@ -579,6 +580,31 @@ ALL_EVENTS: tuple[type[EventEnvelope], ...] = (
 )
 
 EVENTS_BY_TYPE: dict[str, type[EventEnvelope]] = {e.event_type_name: e for e in ALL_EVENTS}
+
+# What each topic carries: publishing anything else on it is refused (`UnitOfWork.publish`), and the topic
+# table and the AsyncAPI documents are generated from it (`make specs`).
+TOPIC_EVENTS: dict[T.Topic, tuple[type[EventEnvelope], ...]] = {
+    T.STORE_WEBHOOK_RECEIVED: (StoreWebhookReceivedV1,),
+    T.ORDER_RECEIVED: (OrderReceivedV1,),
+    T.ORDER_PRICED: (OrderPricedV1,),
+    T.ORDER_PAYMENT_STARTED: (OrderPaymentStartedV1,),
+    T.ORDER_PAID: (OrderPaidV1,),
+    T.ORDER_PAYMENT_FAILED: (OrderPaymentFailedV1,),
+    T.ORDER_FORWARDED: (OrderForwardedV1,),
+    T.ORDER_FORWARDING_FAILED: (OrderForwardingFailedV1,),
+    T.TRACKING_ADDED: (TrackingAddedV1,),
+    T.TRACKING_CORRECTED: (TrackingCorrectedV1,),
+    T.ORDER_SYNCED: (OrderSyncedV1,),
+    T.ORDER_SYNC_FAILED: (OrderSyncFailedV1,),
+    T.STORE_ORDER_CHANGED: (StoreOrderChangedV1,),
+    T.ORDER_AMENDED: (OrderAmendedV1,),
+    T.FULFILMENT_REQUEST: (FulfilmentRequestAcceptedV1,),
+    T.ORDER_REFUNDED: (OrderRefundedV1,),
+    T.ORDER_ALERT: (OrderAlertV1,),
+    T.STORE_HEALTH: (StoreReconciledV1, StoreIntakeFailedV1),
+    T.CATALOG: (StoreConnectedV1, SupplierRegisteredV1, ListingUpsertedV1),
+    T.DEAD_LETTER: (MessageDeadLetteredV1,),
+}
 
 
 def parse_event(raw: bytes | str | dict) -> EventEnvelope:

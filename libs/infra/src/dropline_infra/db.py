@@ -19,6 +19,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dropline_schemas.envelope import EventEnvelope
+from dropline_schemas.events import TOPIC_EVENTS
 from dropline_schemas.topics import Topic
 
 from .models import OutboxMessage, ProcessedEvent
@@ -147,7 +148,10 @@ class UnitOfWork:
 
     def publish(self, event: EventEnvelope, topic: Topic, key: str) -> None:
         """Queue an event for Kafka in this transaction (the relay sends it after commit).
-        The current trace context travels with it, so the consumer's span joins this trace."""
+        The current trace context travels with it, so the consumer's span joins this trace. An event
+        the topic does not carry (`TOPIC_EVENTS`) is refused: its consumers could not read it."""
+        if type(event) not in TOPIC_EVENTS.get(topic, ()):
+            raise ValueError(f"{type(event).__name__} is not an event of {topic.name}")
         headers: dict[str, str] = {}
         propagate.inject(headers)
         headers.update({
