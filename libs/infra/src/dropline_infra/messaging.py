@@ -111,6 +111,8 @@ class Consumers:
         self.db = db
         self.settings = settings
         self.group = settings.service_name
+        # consumer name -> (its topics, handler, event type): what a replayed dead letter goes through
+        self.registered: dict[str, tuple[tuple[T.Topic, ...], Handler, type[EventEnvelope] | None]] = {}
 
     def subscribe(self, topic: T.Topic | tuple[T.Topic, ...], handler: Handler, *,
                   event_type: type[EventEnvelope] | None = None, name: str | None = None,
@@ -121,6 +123,7 @@ class Consumers:
         consumer = f"{self.group}.{name or handler.__name__.removeprefix('on_')}"
 
         batch_size = self.settings.consumer_batch_max_records
+        self.registered[consumer] = (topic_list, handler, event_type)
 
         async def _subscriber(message: KafkaMessage) -> None:
             records = message.raw_message if isinstance(message.raw_message, tuple) else (message.raw_message,)
@@ -139,6 +142,17 @@ class Consumers:
                                batch_timeout_ms=200, decoder=_raw_bodies,
                                session_timeout_ms=self.settings.kafka_session_timeout_ms,
                                heartbeat_interval_ms=self.settings.kafka_heartbeat_interval_ms)(_subscriber)
+
+    async def replay(self, consumer: str, topic_name: str, raw: bytes) -> str:
+        """Put a message (a dead letter's) through `consumer` again, as if it came again from the topic:
+        'applied', 'duplicate' (applied before: nothing done) or 'dead-lettered' (again, with the new reason)."""
+        if consumer not in self.registered:
+            raise LookupError(f"no consumer {consumer} in {self.group}: it was renamed or removed")
+        topics, handler, event_type = self.registered[consumer]
+        topic = next((t for t in topics if t.name == topic_name), None)
+        if topic is None:
+            raise LookupError(f"consumer {consumer} does not read {topic_name} any more")
+        return await self.process(consumer, topic, raw, handler, event_type)
 
     async def process_batch(self, consumer: str, items: list[tuple[T.Topic, bytes, Any]], handler: Handler,
                             event_type: type[EventEnvelope] | None, *, prepare: Prepare | None = None) -> list[str]:

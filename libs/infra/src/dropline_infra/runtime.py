@@ -20,6 +20,7 @@ from .jobs import JobKind, JobWorker
 from .messaging import Consumers, ensure_topics, make_broker
 from .migrations import upgrade
 from .observability import get_logger, setup_logging, setup_metrics, setup_tracing
+from .operator import mount_operator_api
 from .outbox import OutboxRelay
 from .settings import ServiceSettings
 
@@ -52,6 +53,7 @@ class Service:
         self.app = FastAPI(title=title, description=description, lifespan=self._lifespan)
         self.app.state.service = self
         self._health_routes()
+        mount_operator_api(self.app, self.db, self.consumers, settings)
         # One server span per request; not the ASGI "http send" / "http receive" child spans, two or
         # three more spans per request that say nothing an operator reads (bench: ~0.1 ms a request).
         FastAPIInstrumentor.instrument_app(self.app, tracer_provider=self.tracer_provider,

@@ -47,6 +47,9 @@ class ServiceSettings(BaseSettings):
     otel_exporter: Literal["none", "console", "otlp"] = Field(
         default="none", description="otlp uses the standard OTEL_EXPORTER_OTLP_* variables.")
     outbox_batch_size: int = 500
+    operator_token: SecretStr | None = Field(
+        default=None, description=("Bearer token of the operator API (/operator/v1: dead letters, jobs, outbox). "
+                                   "Unset: the development token outside production, the API closed in production."))
     consumer_batch_max_records: int = Field(
         default=100, ge=1, le=1000,
         description=("Most records a consumer applies in one transaction with one offset commit (it takes what has been "

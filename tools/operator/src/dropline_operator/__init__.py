@@ -1,0 +1,1 @@
+"""`dropline`: the operator's command-line toolkit (see cli.py)."""

@@ -1,0 +1,269 @@
+"""`dropline`: what an operator runs against a deployment (issue 10).
+
+Settings come from the environment, like the services': `DROPLINE_<SERVICE>_URL` (each service's HTTP
+address; `make run`'s by default), `DROPLINE_OPERATOR_TOKEN` (the services' OPERATOR_TOKEN; the
+development token by default) and `DROPLINE_KAFKA_BOOTSTRAP_SERVERS`.
+
+  dropline dead-letters list [--service S] [--consumer C] [--reason TEXT] [--older-than SECONDS]
+  dropline dead-letters show SERVICE ID
+  dropline dead-letters replay SERVICE ID      # through the consumer again; twice has no second effect
+  dropline jobs list [--service S] [--status failed|pending|done] [--kind K]
+  dropline jobs retry SERVICE ID               # a failed job, attempts reset
+  dropline outbox                              # events committed and not yet sent, per service
+  dropline topic tail NAME [--from-beginning] [--limit N] [--no-follow]
+
+`--json` prints what the API answered instead of a table. Exit status: 0 done, 1 refused or not found,
+2 a service or the broker did not answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Annotated, Any
+
+import httpx
+import typer
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from rich.console import Console
+from rich.markup import escape
+from rich.syntax import Syntax
+from rich.table import Table
+
+from dropline_schemas import topics as T
+
+SERVICES = ("gateway", "order-ingest", "checkout", "forwarder", "tracking-sync")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DROPLINE_", extra="ignore")
+
+    gateway_url: str = "http://127.0.0.1:8000"
+    order_ingest_url: str = "http://127.0.0.1:8001"
+    checkout_url: str = "http://127.0.0.1:8002"
+    forwarder_url: str = "http://127.0.0.1:8003"
+    tracking_sync_url: str = "http://127.0.0.1:8004"
+    operator_token: SecretStr = SecretStr("dev-operator-token")
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    timeout_seconds: float = 30.0
+
+    def url(self, service: str) -> str:
+        return getattr(self, f"{service.replace('-', '_')}_url").rstrip("/")
+
+
+HELP = ("Dropline's operator toolkit, run against a deployment. Settings from the environment: "
+        "DROPLINE_<SERVICE>_URL (e.g. DROPLINE_ORDER_INGEST_URL; make run's addresses by default), "
+        "DROPLINE_OPERATOR_TOKEN (the services' OPERATOR_TOKEN) and DROPLINE_KAFKA_BOOTSTRAP_SERVERS. "
+        "Exit status: 0 done, 1 refused or not found, 2 a service or the broker did not answer.")
+app = typer.Typer(help=HELP, no_args_is_help=True, rich_markup_mode=None)
+dead_letters = typer.Typer(help="Messages a consumer gave up on: list, show, replay.", no_args_is_help=True)
+jobs = typer.Typer(help="Forwarding and write-back jobs: list, retry the failed.", no_args_is_help=True)
+topic = typer.Typer(help="Read a topic: keys, headers and pretty JSON values.", no_args_is_help=True)
+app.add_typer(dead_letters, name="dead-letters")
+app.add_typer(jobs, name="jobs")
+app.add_typer(topic, name="topic")
+out = Console()
+err = Console(stderr=True, markup=False, highlight=False)  # what services and brokers say is not markup
+
+ServiceOpt = Annotated[str | None, typer.Option("--service", "-s", help=f"one of {', '.join(SERVICES)}; all when left out")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print the API's answer as JSON")]
+
+
+def _services(service: str | None) -> tuple[str, ...]:
+    if service is None:
+        return SERVICES
+    if service not in SERVICES:
+        err.print(f"unknown service {service!r}: one of {', '.join(SERVICES)}")
+        raise typer.Exit(1)
+    return (service,)
+
+
+def _call(service: str, method: str, path: str, **kwargs: Any) -> Any:
+    """The service's operator API answer (JSON); a refusal or an unreachable service ends the command."""
+    settings = Settings()
+    try:
+        with httpx.Client(base_url=settings.url(service), timeout=settings.timeout_seconds,
+                          headers={"Authorization": f"Bearer {settings.operator_token.get_secret_value()}"}) as c:
+            r = c.request(method, f"/operator/v1{path}", **kwargs)
+    except httpx.HTTPError as exc:
+        err.print(f"{service} ({settings.url(service)}) did not answer: {type(exc).__name__}: {exc}")
+        raise typer.Exit(2) from None
+    if r.status_code >= 400:
+        try:
+            detail = r.json().get("detail", r.text)
+        except ValueError:
+            detail = r.text
+        err.print(f"{service}: {r.status_code} {detail}")
+        raise typer.Exit(1)
+    return r.json()
+
+
+def _short(text: str | None, n: int = 80) -> str:
+    """One line of at most `n` characters, safe to print (what a message says is not rich markup)."""
+    text = (text or "").replace("\n", " ")
+    return escape(text if len(text) <= n else text[: n - 1] + "…")
+
+
+def _printed_json(data: Any, as_json: bool) -> bool:
+    if as_json:
+        out.print_json(json.dumps(data))
+    return as_json
+
+
+@dead_letters.command("list")
+def list_dead_letters(service: ServiceOpt = None,
+                      consumer: Annotated[str | None, typer.Option(help="e.g. order-ingest.store_webhook")] = None,
+                      reason: Annotated[str | None, typer.Option(help="part of the reason")] = None,
+                      older_than: Annotated[float | None, typer.Option(help="only those older than SECONDS")] = None,
+                      limit: int = 100, as_json: JsonOpt = False) -> None:
+    params = {k: v for k, v in {"consumer": consumer, "reason": reason, "older_than_seconds": older_than,
+                                "limit": limit}.items() if v is not None}
+    pages = [_call(s, "GET", "/dead-letters", params=params) for s in _services(service)]
+    if _printed_json(pages, as_json):
+        return
+    table = Table("service", "id", "age", "consumer", "topic", "event", "reason", title="Dead letters")
+    for page in pages:
+        for d in page["dead_letters"]:
+            table.add_row(page["service"], str(d["id"]), d["created_at"][:19], escape(d["consumer"]),
+                          escape(d["topic"]), d["event_id"] or "—", _short(d["reason"]))
+    out.print(table)
+    out.print(f"{sum(p['total'] for p in pages)} dead letter(s)")
+
+
+@dead_letters.command("show")
+def show_dead_letter(service: str, dead_letter_id: int, as_json: JsonOpt = False) -> None:
+    d = _call(_services(service)[0], "GET", f"/dead-letters/{dead_letter_id}")
+    if _printed_json(d, as_json):
+        return
+    for key in ("id", "consumer", "topic", "partition", "offset", "key", "event_id", "created_at", "reason"):
+        out.print(f"[bold]{key}[/bold]: {escape(str(d[key]))}")
+    try:
+        out.print(Syntax(json.dumps(json.loads(d["payload"]), indent=2), "json"))
+    except ValueError:
+        out.print(d["payload"], markup=False)
+
+
+@dead_letters.command("replay")
+def replay_dead_letter(service: str, dead_letter_id: int, as_json: JsonOpt = False) -> None:
+    r = _call(_services(service)[0], "POST", f"/dead-letters/{dead_letter_id}/replay")
+    if _printed_json(r, as_json):
+        return
+    said = {"applied": "applied: the consumer took it this time",
+            "duplicate": "duplicate: it was applied before, nothing done",
+            "dead-lettered": f"dead-lettered again: see dead letter {r['new_dead_letter_id']}"}
+    out.print(f"dead letter {dead_letter_id}: {said[r['outcome']]}")
+    if r["outcome"] == "dead-lettered":
+        raise typer.Exit(1)
+
+
+@jobs.command("list")
+def list_jobs(service: ServiceOpt = None, status: Annotated[str, typer.Option(help="failed, pending or done")] = "failed",
+              kind: str | None = None, limit: int = 100, as_json: JsonOpt = False) -> None:
+    params = {k: v for k, v in {"status": status, "kind": kind, "limit": limit}.items() if v is not None}
+    pages = [_call(s, "GET", "/jobs", params=params) for s in _services(service)]
+    if _printed_json(pages, as_json):
+        return
+    table = Table("service", "id", "kind", "key", "status", "attempts", "last error", title=f"Jobs ({status})")
+    for page in pages:
+        for j in page["jobs"]:
+            table.add_row(page["service"], str(j["id"]), escape(j["kind"]), escape(j["key"]), j["status"],
+                          str(j["attempts"]), _short(j["last_error"]))
+    out.print(table)
+    out.print(f"{sum(p['total'] for p in pages)} job(s)")
+
+
+@jobs.command("retry")
+def retry_job(service: str, job_id: int, as_json: JsonOpt = False) -> None:
+    j = _call(_services(service)[0], "POST", f"/jobs/{job_id}/retry")
+    if _printed_json(j, as_json):
+        return
+    out.print(escape(f"job {job_id} ({j['kind']} {j['key']}) is due again, attempts reset"))
+
+
+@app.command("outbox")
+def outbox(service: ServiceOpt = None, as_json: JsonOpt = False) -> None:
+    """Events each service committed and has not sent to Kafka yet."""
+    rows = [_call(s, "GET", "/outbox") for s in _services(service)]
+    if _printed_json(rows, as_json):
+        return
+    table = Table("service", "unsent", "oldest unsent", "age (s)", title="Outbox backlog")
+    for r in rows:
+        age = r["oldest_unsent_age_seconds"]
+        table.add_row(r["service"], str(r["unsent"]), r["oldest_unsent_at"] or "—", "—" if age is None else f"{age:.1f}")
+    out.print(table)
+
+
+async def _tail(name: str, from_beginning: bool, limit: int | None, follow: bool, as_json: bool) -> int:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    known = {t.name: t for t in T.ALL_TOPICS}
+    if name not in known:
+        err.print(f"unknown topic {name!r}; Dropline's are: {', '.join(sorted(known))}")
+        return 1
+    consumer = AIOKafkaConsumer(bootstrap_servers=Settings().kafka_bootstrap_servers, group_id=None,
+                                enable_auto_commit=False)
+    try:
+        await consumer.start()
+    except Exception as exc:  # noqa: BLE001  (any broker failure: say so, exit 2)
+        err.print(f"the broker did not answer: {type(exc).__name__}: {exc}")
+        return 2
+    try:
+        partitions = [TopicPartition(name, p) for p in range(known[name].partitions)]
+        consumer.assign(partitions)
+        if from_beginning:
+            await consumer.seek_to_beginning(*partitions)
+        else:
+            await consumer.seek_to_end(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        shown = 0
+        while limit is None or shown < limit:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=100)
+            if not batches and not follow:
+                positions = {tp: await consumer.position(tp) for tp in partitions}
+                if all(positions[tp] >= ends[tp] for tp in partitions):
+                    break
+            for tp, records in sorted(batches.items(), key=lambda kv: kv[0].partition):
+                for r in records:
+                    headers = {k: (v or b"").decode("utf-8", "replace") for k, v in r.headers}
+                    value = (r.value or b"").decode("utf-8", "replace")
+                    if as_json:
+                        try:
+                            parsed: Any = json.loads(value)
+                        except ValueError:
+                            parsed = value
+                        print(json.dumps({"topic": tp.topic, "partition": tp.partition, "offset": r.offset,
+                                          "key": (r.key or b"").decode("utf-8", "replace"), "headers": headers,
+                                          "value": parsed}), flush=True)
+                    else:
+                        out.rule(escape(f"{tp.topic}[{tp.partition}]@{r.offset}  key={(r.key or b'').decode('utf-8', 'replace')}"))
+                        for k, v in headers.items():
+                            out.print(f"  {k}: {v}", markup=False)
+                        try:
+                            out.print(Syntax(json.dumps(json.loads(value), indent=2), "json"))
+                        except ValueError:
+                            out.print(value, markup=False)
+                    shown += 1
+                    if limit is not None and shown >= limit:
+                        return 0
+        return 0
+    finally:
+        await consumer.stop()
+
+
+@topic.command("tail")
+def tail(name: str, from_beginning: Annotated[bool, typer.Option(help="from the topic's first record")] = False,
+         limit: Annotated[int | None, typer.Option(help="stop after N records")] = None,
+         follow: Annotated[bool, typer.Option(help="keep waiting for new records")] = True,
+         as_json: JsonOpt = False) -> None:
+    """Follow a topic: each record's partition, offset, key, headers and value (pretty JSON)."""
+    raise typer.Exit(asyncio.run(_tail(name, from_beginning, limit, follow, as_json)))
+
+
+def main() -> None:
+    app(prog_name="dropline")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
