@@ -36,6 +36,7 @@ COPY schemas/pyproject.toml schemas/
 COPY libs/infra/pyproject.toml libs/infra/
 COPY libs/integrations/pyproject.toml libs/integrations/
 COPY testsupport/pyproject.toml testsupport/
+COPY tools/operator/pyproject.toml tools/operator/
 COPY services/gateway/pyproject.toml services/gateway/
 COPY services/order-ingest/pyproject.toml services/order-ingest/
 COPY services/checkout/pyproject.toml services/checkout/

@@ -649,6 +649,17 @@ def test_dockerfile_installs_exactly_the_services():
     assert 'pip install --no-cache-dir "uv==' in text
 
 
+def test_dockerfile_copies_every_workspace_members_pyproject_so_the_frozen_sync_resolves():
+    # `uv sync --frozen` reads the whole workspace: a member whose pyproject.toml is not in the build
+    # context fails the image build, even when the image does not install that member.
+    text = _dockerfile()
+    members = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["uv"]["workspace"]["members"]
+    dirs = sorted({p.parent.relative_to(REPO).as_posix() for m in members for p in REPO.glob(f"{m}/pyproject.toml")})
+    assert "tools/operator" in dirs and "testsupport" in dirs
+    for d in dirs:
+        assert f"COPY {d}/pyproject.toml {d}/" in text, f"the Dockerfile does not copy {d}/pyproject.toml"
+
+
 def test_dockerfile_final_stage_is_slim_and_unprivileged():
     text = _dockerfile()
     stages = re.split(r"(?m)^FROM ", text)[1:]
