@@ -81,5 +81,13 @@ def test_jobs_and_outbox_backlogs_answer_for_every_service(dropline):
     assert "reconcile_store" in dropline("jobs", "list", "--service", "order-ingest", "--status", "pending")
     backlog = json.loads(dropline("outbox", "--json"))
     assert [b["service"] for b in backlog] == list(SERVICES) and all(b["unsent"] >= 0 for b in backlog)
+    lagging = json.loads(dropline("lag", "--json"))
+    groups = {r["group"] for r in lagging["consumer_lag"]}
+    assert {"order-ingest.catalog", "forwarder.catalog", "tracking-sync.catalog"} <= groups, groups  # the demo catalog
+    # (lag only: the bundled broker reports end offsets as produce batches, not records, so an end can be
+    # behind the group's commit here; on Apache Kafka it never is)
+    assert all(r["lag"] >= 0 and r["committed"] >= 0 for r in lagging["consumer_lag"])
+    assert [b["service"] for b in lagging["outbox"]] == list(SERVICES)
+    assert "Consumer lag" in dropline("lag", "--all")
     dropline("jobs", "retry", "forwarder", "999999", code=1)  # no such job: refused, said so
     dropline("topic", "tail", "dropline.no-such-topic.v1", "--no-follow", code=1)

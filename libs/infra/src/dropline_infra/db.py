@@ -166,11 +166,6 @@ class UnitOfWork:
         ))
         self._outbox_rows += 1
 
-    def add_outbox_row(self, row: OutboxMessage) -> None:
-        """An outbox row that is not a domain event (e.g. a dead-letter notice)."""
-        self.session.add(row)
-        self._outbox_rows += 1
-
     def publish_all(self, items: Iterable[tuple[EventEnvelope, Topic, str]]) -> None:
         for ev, topic, key in items:
             self.publish(ev, topic, key)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -36,7 +35,7 @@ from dropline_schemas.envelope import EventEnvelope
 from dropline_schemas.events import MessageDeadLetteredData, MessageDeadLetteredV1, parse_event
 
 from .db import Database, UnitOfWork, utcnow
-from .models import DeadLetter, OutboxMessage
+from .models import DeadLetter
 from .observability import bound, get_logger
 from .settings import ServiceSettings
 
@@ -306,10 +305,7 @@ class Consumers:
                 payload=payload[:NOTICE_PAYLOAD_MAX], payload_truncated=len(payload) > NOTICE_PAYLOAD_MAX),
             producer=self.settings.service_name,
             **(event.caused() if event else {"tenant_id": "unknown", "correlation_id": f"dead-letter:{consumer}"}))
-        uow.add_outbox_row(OutboxMessage(
-            event_id=str(notice.event_id), topic=T.DEAD_LETTER.name, key=consumer, payload=notice.model_dump_json(),
-            headers=json.dumps({"content-type": "application/json", "event_type": notice.event_type}),
-            created_at=utcnow()))
+        uow.publish(notice, T.DEAD_LETTER, key=consumer)  # headers as every event's: event_id, type, trace
 
 
 async def _raw_bodies(message: Any) -> list[bytes]:

@@ -10,6 +10,7 @@ development token by default) and `DROPLINE_KAFKA_BOOTSTRAP_SERVERS`.
   dropline jobs list [--service S] [--status failed|pending|done] [--kind K]
   dropline jobs retry SERVICE ID               # a failed job, attempts reset
   dropline outbox                              # events committed and not yet sent, per service
+  dropline lag [--group G] [--all]             # consumer lag per group and partition, and the outboxes
   dropline topic tail NAME [--from-beginning] [--limit N] [--no-follow]
 
 `--json` prints what the API answered instead of a table. Exit status: 0 done, 1 refused or not found,
@@ -193,6 +194,64 @@ def outbox(service: ServiceOpt = None, as_json: JsonOpt = False) -> None:
         age = r["oldest_unsent_age_seconds"]
         table.add_row(r["service"], str(r["unsent"]), r["oldest_unsent_at"] or "—", "—" if age is None else f"{age:.1f}")
     out.print(table)
+
+
+async def _lag(group: str | None) -> tuple[int, list[dict[str, Any]]]:
+    """Per consumer group and partition: the committed offset, the end offset and the lag."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    bootstrap = Settings().kafka_bootstrap_servers
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        await admin.start()
+        groups = sorted(g for g, _ in await admin.list_consumer_groups()
+                        if g.split(".")[0] in SERVICES and (group is None or g == group))
+    except Exception as exc:  # noqa: BLE001  (any broker failure: say so, exit 2)
+        err.print(f"the broker did not answer: {type(exc).__name__}: {exc}")
+        return 2, []
+    finally:
+        await admin.close()
+    partitions = [TopicPartition(t.name, p) for t in T.ALL_TOPICS for p in range(t.partitions)]
+    rows: list[dict[str, Any]] = []
+    for g in groups:
+        # A consumer of the group that never joins it: it only reads the group's committed offsets.
+        reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=g, enable_auto_commit=False)
+        await reader.start()
+        try:
+            committed = {tp: await reader.committed(tp) for tp in partitions}
+            ends = await reader.end_offsets(partitions)  # after the commits: an end is never behind its commit
+            for tp, offset in committed.items():
+                if offset is not None:
+                    rows.append({"group": g, "topic": tp.topic, "partition": tp.partition, "committed": offset,
+                                 "end": ends[tp], "lag": max(ends[tp] - offset, 0)})
+        finally:
+            await reader.stop()
+    return 0, rows
+
+
+@app.command("lag")
+def lag(group: Annotated[str | None, typer.Option(help="one consumer group, e.g. gateway.projection")] = None,
+        all_partitions: Annotated[bool, typer.Option("--all", help="also the partitions with no lag")] = False,
+        as_json: JsonOpt = False) -> None:
+    """Consumer lag per group and partition (records on the topic not yet committed by the group), then each
+    service's outbox backlog (events committed in its database, not yet sent)."""
+    code, rows = asyncio.run(_lag(group))
+    if code:
+        raise typer.Exit(code)
+    backlog = [_call(s, "GET", "/outbox") for s in SERVICES]
+    if _printed_json({"consumer_lag": rows, "outbox": backlog}, as_json):
+        return
+    table = Table("group", "topic", "partition", "committed", "end", "lag", title="Consumer lag")
+    for r in rows:
+        if r["lag"] or all_partitions:
+            table.add_row(r["group"], r["topic"], str(r["partition"]), str(r["committed"]), str(r["end"]), str(r["lag"]))
+    out.print(table)
+    totals: dict[str, int] = {}
+    for r in rows:
+        totals[r["group"]] = totals.get(r["group"], 0) + r["lag"]
+    out.print(", ".join(f"{g}: {n}" for g, n in sorted(totals.items())) or "no consumer group has committed yet")
+    out.print(", ".join(f"{b['service']} outbox {b['unsent']} unsent" for b in backlog))
 
 
 async def _tail(name: str, from_beginning: bool, limit: int | None, follow: bool, as_json: bool) -> int:
