@@ -16,6 +16,8 @@ def make_http_client(timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.AsyncCli
 
 
 def retry_after_seconds(resp: httpx.Response) -> float | None:
+    """The seconds an answer says to wait (Retry-After, or X-Retry-After), if it says so in seconds. A
+    platform's own headers (e.g. BigCommerce's window reset) are read by its adapter."""
     for header in ("Retry-After", "X-Retry-After"):
         value = resp.headers.get(header)
         if value:
@@ -23,8 +25,7 @@ def retry_after_seconds(resp: httpx.Response) -> float | None:
                 return float(value)
             except ValueError:
                 return None
-    reset_ms = resp.headers.get("X-Rate-Limit-Time-Reset-Ms")  # BigCommerce
-    return float(reset_ms) / 1000 if reset_ms and reset_ms.isdigit() else None
+    return None
 
 
 def classify(resp: httpx.Response, what: str) -> None:

@@ -144,13 +144,15 @@ async def store_call(http: httpx.AsyncClient, limiter: StoreLimiter, key: str, p
         reason = f"{what}: {type(exc).__name__}"
         wait = limiter.failed(key, policy, reason)
         raise Retryable(f"{reason}: {exc}", retry_after=wait) from exc
-    if reset_headers is not None:
-        seen = reset_headers(resp)
-        if seen is not None:
-            limiter.remaining(key, policy, *seen)
+    seen = reset_headers(resp) if reset_headers is not None else None
+    if seen is not None:
+        limiter.remaining(key, policy, *seen)
     status = resp.status_code
     if status == 429:
-        wait = limiter.throttled(key, policy, retry_after_seconds(resp), f"{what}: HTTP 429")
+        # Retry-After when the answer has it, else when the platform's own headers say its window resets.
+        hint = retry_after_seconds(resp)
+        wait = limiter.throttled(key, policy, hint if hint is not None else (seen or (0, None))[1],
+                                 f"{what}: HTTP 429")
         log.warning("store throttled us", store=key, call=what, wait_seconds=round(wait, 2))
         raise Deferred(f"{what}: HTTP 429 (throttled)", retry_after=wait)
     if status >= 500 or status in (408, 425):
