@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from dropline_schemas import topics as T
 
 from .conftest import wait_for
+from .helpers import create_store_order, pay, wait_orders, wait_status
 
 pytestmark = pytest.mark.e2e
 
@@ -91,3 +92,23 @@ def test_jobs_and_outbox_backlogs_answer_for_every_service(dropline):
     assert "Consumer lag" in dropline("lag", "--all")
     dropline("jobs", "retry", "forwarder", "999999", code=1)  # no such job: refused, said so
     dropline("topic", "tail", "dropline.no-such-topic.v1", "--no-follow", code=1)
+
+
+def test_order_show_tells_an_orders_story_across_the_services_in_time_order(stack, api, dropline):
+    created = create_store_order(stack, lines=[{"sku": "MUG-BLUE", "title": "Blue mug", "quantity": 1,
+                                                "price": "14.99"}])["order"]
+    [row] = wait_orders(api, created["name"], 1)
+    assert pay(api, [row["order_id"]]).status_code == 201
+    wait_status(api, row["order_id"], "forwarded")
+    story = json.loads(dropline("order", "show", row["order_id"], "--json"))
+    steps = [(s["service"], s["what"]) for s in story["steps"]]
+    for expected in [("order-ingest", "published OrderReceived"), ("checkout", "published OrderPriced"),
+                     ("checkout", "published OrderPaid"), ("forwarder", "published OrderForwarded")]:
+        assert expected in steps, steps
+    assert any(service == "forwarder" and what.startswith("job ") for service, what in steps), steps
+    at = [s["at"] for s in story["steps"]]
+    assert at == sorted(at)
+    assert steps.index(("order-ingest", "published OrderReceived")) < steps.index(("checkout", "published OrderPaid")) \
+        < steps.index(("forwarder", "published OrderForwarded"))
+    assert "published OrderForwarded" in dropline("order", "show", row["order_id"])
+    dropline("order", "show", "D-nobody", code=1)

@@ -58,7 +58,7 @@ async def kit(tmp_path):
         async def handler(uow, ev):
             if ev.data.order_id in k.broken:
                 raise PermanentError(f"order {ev.data.order_id} refused")
-            uow.publish(OrderForwardedV1.create(data=ev.data, producer="t", tenant_id="r", correlation_id="c"),
+            uow.publish(OrderForwardedV1.create(data=ev.data, producer="t", **ev.caused()),
                         T.ORDER_FORWARDED, key=ev.data.order_id)
 
         consumers.registered["service.forwarded"] = ((T.ORDER_FORWARDED,), handler, OrderForwardedV1)
@@ -151,3 +151,30 @@ async def test_the_outbox_backlog_counts_what_is_not_sent(kit):
     await kit.consumers.process("service.forwarded", T.ORDER_FORWARDED, forwarded("o4"), kit.handler, OrderForwardedV1)
     backlog = (await kit.client.get("/operator/v1/outbox", headers=AUTH)).json()
     assert backlog["unsent"] == 1 and backlog["oldest_unsent_age_seconds"] >= 0
+
+
+async def test_an_orders_story_is_what_this_service_published_ran_and_dead_lettered_for_it(kit):
+    await kit.consumers.process("service.forwarded", T.ORDER_FORWARDED, forwarded("o5"), kit.handler, OrderForwardedV1)
+    kit.broken.add("o5")
+    await _dead_letter(kit, forwarded("o5"))
+
+    async def forward(uow, payload):
+        pass
+
+    async def give_up(uow, payload, reason):
+        pass
+
+    async with kit.db.uow() as uow:
+        await enqueue(uow, "forward", "o5", {"order_id": "o5"})
+        await enqueue(uow, "forward", "o6", {"order_id": "o6"})  # another order's: not in the story
+        await uow.commit()
+    await JobWorker(kit.db, [JobKind("forward", forward, give_up)]).run_one()
+    story = (await kit.client.get("/operator/v1/orders/o5/story", headers=AUTH)).json()
+    assert [(e["event_type"], e["topic"], e["key"]) for e in story["events"]] == \
+        [("OrderForwarded", T.ORDER_FORWARDED.name, "o5"), ("MessageDeadLettered", T.DEAD_LETTER.name, "service.forwarded")]
+    consumed = OrderForwardedV1.read(forwarded("o5"))
+    assert story["events"][0]["correlation_id"] == consumed.correlation_id == "c-o5"  # the order's story
+    assert story["events"][0]["causation_id"]  # and what caused each step: the event consumed
+    assert [(j["kind"], j["key"]) for j in story["jobs"]] == [("forward", "o5")]
+    assert [d["reason"] for d in story["dead_letters"]] == ["order o5 refused"]
+    assert (await kit.client.get("/operator/v1/orders/nobody/story", headers=AUTH)).json()["events"] == []

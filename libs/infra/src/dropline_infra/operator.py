@@ -1,5 +1,6 @@
 """The operator API every service serves at `/operator/v1`: its dead letters (list, show, replay through
-the consumer that gave up on them), its jobs (list, retry a failed one) and its outbox backlog. The
+the consumer that gave up on them), its jobs (list, retry a failed one), its outbox backlog, and one order's
+story as this service saw it (what it published, the jobs it ran, what it dead-lettered). The
 `dropline` command-line tool (tools/operator) and a dashboard read it.
 
 Behind `<PREFIX>OPERATOR_TOKEN` (a bearer token). Outside production a service without one accepts the
@@ -14,10 +15,11 @@ the dead letter; one that fails again leaves a new dead letter with the new reas
 from __future__ import annotations
 
 import hmac
+import json
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Path, Query
 from pydantic import BaseModel
 from sqlmodel import col, func, select
 
@@ -75,6 +77,26 @@ class JobPage(BaseModel):
     service: str
     total: int
     jobs: list[JobRow]
+
+
+class StoryEvent(BaseModel):
+    event_id: str
+    event_type: str | None
+    topic: str
+    key: str
+    occurred_at: str | None
+    correlation_id: str | None
+    causation_id: str | None
+    created_at: datetime
+    published_at: datetime | None
+
+
+class OrderStory(BaseModel):
+    service: str
+    order_id: str
+    events: list[StoryEvent]
+    jobs: list[JobRow]
+    dead_letters: list[DeadLetterRow]
 
 
 class OutboxBacklog(BaseModel):
@@ -181,6 +203,34 @@ def operator_router(db: Database, consumers: Consumers, settings: ServiceSetting
             await uow.session.refresh(job)
         db.job_signal.set()  # this replica's workers look now
         return job.model_dump(exclude={"payload", "trace_headers"})
+
+    @router.get("/orders/{order_id}/story", response_model=OrderStory,
+                summary="What this service published, ran and dead-lettered for one order, in time order")
+    async def order_story(order_id: Annotated[str, Path(min_length=1, max_length=64)]) -> dict:
+        mention = f"%{order_id}%"
+        async with db.uow() as uow:
+            sent = (await uow.session.exec(select(OutboxMessage).where(
+                (OutboxMessage.key == order_id) | col(OutboxMessage.payload).like(mention))
+                .order_by(col(OutboxMessage.id)).limit(500))).all()
+            ran = (await uow.session.exec(select(Job).where(
+                (Job.key == order_id) | col(Job.key).like(mention) | col(Job.payload).like(mention))
+                .order_by(col(Job.id)).limit(200))).all()
+            refused = (await uow.session.exec(select(DeadLetter).where(
+                (DeadLetter.key == order_id) | col(DeadLetter.payload).like(mention))
+                .order_by(col(DeadLetter.id)).limit(200))).all()
+        events = []
+        for row in sent:
+            try:
+                body = json.loads(row.payload)
+            except ValueError:
+                body = {}
+            events.append({"event_id": row.event_id, "event_type": body.get("event_type"), "topic": row.topic,
+                           "key": row.key, "occurred_at": body.get("occurred_at"),
+                           "correlation_id": body.get("correlation_id"), "causation_id": body.get("causation_id"),
+                           "created_at": row.created_at, "published_at": row.published_at})
+        return {"service": service, "order_id": order_id, "events": events,
+                "jobs": [j.model_dump(exclude={"payload", "trace_headers"}) for j in ran],
+                "dead_letters": [_row(d) for d in refused]}
 
     @router.get("/outbox", response_model=OutboxBacklog, summary="Events committed here and not sent to Kafka yet")
     async def outbox_backlog() -> dict:

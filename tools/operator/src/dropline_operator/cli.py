@@ -9,6 +9,7 @@ development token by default) and `DROPLINE_KAFKA_BOOTSTRAP_SERVERS`.
   dropline dead-letters replay SERVICE ID      # through the consumer again; twice has no second effect
   dropline jobs list [--service S] [--status failed|pending|done] [--kind K]
   dropline jobs retry SERVICE ID               # a failed job, attempts reset
+  dropline order show ORDER_ID                 # the order's story across services, in time order
   dropline outbox                              # events committed and not yet sent, per service
   dropline lag [--group G] [--all]             # consumer lag per group and partition, and the outboxes
   dropline topic tail NAME [--from-beginning] [--limit N] [--no-follow]
@@ -181,6 +182,40 @@ def retry_job(service: str, job_id: int, as_json: JsonOpt = False) -> None:
     if _printed_json(j, as_json):
         return
     out.print(escape(f"job {job_id} ({j['kind']} {j['key']}) is due again, attempts reset"))
+
+
+order = typer.Typer(help="One order across the services.", no_args_is_help=True)
+app.add_typer(order, name="order")
+
+
+@order.command("show")
+def show_order(order_id: str, as_json: JsonOpt = False) -> None:
+    """The order's whole story across services, in time order: every event each service published about it
+    (topic, event id, what caused it), the jobs it ran (attempts, last error) and what it dead-lettered."""
+    stories = [_call(s, "GET", f"/orders/{order_id}/story") for s in SERVICES]
+    steps: list[tuple[str, str, str, str]] = []  # (when, service, what, detail)
+    for story in stories:
+        for e in story["events"]:
+            steps.append((e["occurred_at"] or e["created_at"], story["service"], f"published {e['event_type']}",
+                          f"{e['topic']} event {e['event_id']} caused by {e['causation_id'] or '—'}"
+                          + ("" if e["published_at"] else " (not sent yet)")))
+        for j in story["jobs"]:
+            steps.append((j["created_at"], story["service"], f"job {j['kind']} {j['status']}",
+                          f"attempts {j['attempts']}" + (f", last error: {j['last_error']}" if j["last_error"] else "")))
+        for d in story["dead_letters"]:
+            steps.append((d["created_at"], story["service"], f"dead-lettered by {d['consumer']}",
+                          f"{d['topic']} event {d['event_id'] or '—'}: {d['reason']}"))
+    steps.sort(key=lambda step: step[0])
+    if _printed_json({"order_id": order_id, "steps": [dict(zip(("at", "service", "what", "detail"), s, strict=True))
+                                                        for s in steps]}, as_json):
+        return
+    if not steps:
+        err.print(f"no service knows order {order_id}")
+        raise typer.Exit(1)
+    table = Table("at", "service", "what", "detail", title=f"Order {escape(order_id)}")
+    for at, service, what, detail in steps:
+        table.add_row(at[:23], service, escape(what), _short(detail, 140))
+    out.print(table)
 
 
 @app.command("outbox")
