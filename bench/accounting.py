@@ -113,8 +113,8 @@ class Snapshot:
     messages: dict[str, int]
 
 
-def snapshot(stack, *, in_loop: bool = False) -> Snapshot:
-    """`in_loop`: kept for the callers inside a running event loop (every read here is synchronous)."""
+def snapshot(stack) -> Snapshot:
+    """Every read here is synchronous: callable from inside a running event loop as well."""
     return Snapshot(time.monotonic(), cpu_snapshot(stack), db_commits(stack), kafka_messages(stack))
 
 

@@ -132,7 +132,7 @@ async def drive(stack: Stack, n: int, concurrency: int) -> dict:
 
         api = httpx.AsyncClient(base_url=stack.url("gateway"), timeout=120,
                                 headers={"Authorization": f"Bearer {demo['retailer']['api_key']}"})
-        cost_before = accounting.snapshot(stack, in_loop=True)
+        cost_before = accounting.snapshot(stack)
         t_start = time.time()
         await asyncio.gather(*(deliver(o) for o in orders))
         t_acked = time.time()
@@ -169,7 +169,7 @@ async def drive(stack: Stack, n: int, concurrency: int) -> dict:
             await asyncio.sleep(1.0)
         t_synced = time.time()
         await asyncio.sleep(1.5)  # the last commits' statistics reach pg_stat_database
-        cost = accounting.per_order(cost_before, accounting.snapshot(stack, in_loop=True), n)
+        cost = accounting.per_order(cost_before, accounting.snapshot(stack), n)
 
         # 3. Stage latencies from each order's timeline (event times stamped by the producers).
         stages = await stage_latencies(api, unpaid, sent_at)

@@ -190,7 +190,7 @@ async def store_bound(stack, plans: dict[str, int], seconds: float = 60.0, over:
                 errors[type(exc).__name__] += 1
 
         synced_before = await synced()
-        cost_before = accounting.snapshot(stack, in_loop=True)
+        cost_before = accounting.snapshot(stack)
         t0 = time.perf_counter() + 0.05
         t0_wall = time.time() + 0.05
         background = asyncio.create_task(payer.run(stop))
@@ -206,7 +206,7 @@ async def store_bound(stack, plans: dict[str, int], seconds: float = 60.0, over:
         await asyncio.gather(background, return_exceptions=True)
         await asyncio.sleep(1.5)  # the last commits' statistics reach pg_stat_database
         done = {s.shop: await synced(s) for s in stores}
-        cost = accounting.per_order(cost_before, accounting.snapshot(stack, in_loop=True), max(sum(done.values()), 1))
+        cost = accounting.per_order(cost_before, accounting.snapshot(stack), max(sum(done.values()), 1))
 
         per_store: dict[str, dict] = {}
         for store in stores:

@@ -69,7 +69,7 @@ async def one_rate(stack, rate: float, seconds: float, pay_every: float, sample:
                 samples.append((time.perf_counter() - t0, len(sent_at), await _count(api, "synced") - synced_before))
                 await asyncio.sleep(1.0)
 
-        cost_before = accounting.snapshot(stack, in_loop=True)
+        cost_before = accounting.snapshot(stack)
         t0 = time.perf_counter() + 0.05
         background = [asyncio.create_task(payer.run(stop)), asyncio.create_task(monitor(t0))]
         await open_loop(orders, rate, send, t0)
@@ -86,7 +86,7 @@ async def one_rate(stack, rate: float, seconds: float, pay_every: float, sample:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
         await asyncio.sleep(1.5)  # the last commits' statistics reach pg_stat_database
-        cost = accounting.per_order(cost_before, accounting.snapshot(stack, in_loop=True), max(synced, 1))
+        cost = accounting.per_order(cost_before, accounting.snapshot(stack), max(synced, 1))
 
         second_half_rate = _slope([(t, done) for t, _sent, done in samples if t_sent / 2 <= t <= t_sent])
         mine = sorted(payer.paid)

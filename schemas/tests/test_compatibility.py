@@ -150,16 +150,11 @@ def test_the_checker_catches_what_old_consumers_cannot_read():
 def example(schema: dict, defs: dict) -> object:
     """A value of `schema` with every property filled (the first alternative of a union that is not null),
     so each nested object is there to be read. Enough for Dropline's contracts: no patterns are used."""
-    if "$ref" in schema:
-        return example(defs[schema["$ref"].split("/")[-1]], defs)
+    schema = _resolved(schema, defs)
     if "const" in schema:
         return schema["const"]
     if "enum" in schema:
         return schema["enum"][0]
-    for combinator in ("anyOf", "oneOf", "allOf"):
-        if combinator in schema:
-            options = [s for s in schema[combinator] if s.get("type") != "null"] or schema[combinator]
-            return example(options[0], defs)
     kind = schema.get("type")
     if kind == "object":
         return {name: example(sub, defs) for name, sub in schema.get("properties", {}).items()}

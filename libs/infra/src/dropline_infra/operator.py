@@ -111,6 +111,14 @@ def _row(d: DeadLetter) -> dict[str, Any]:
     return {**d.model_dump(exclude={"payload"}), "payload_preview": preview}
 
 
+async def _page(db: Database, model: Any, where: list, order_by: tuple, offset: int, limit: int) -> tuple[int, list]:
+    """How many rows match, and one page of them."""
+    async with db.uow() as uow:
+        total = (await uow.session.exec(select(func.count()).select_from(model).where(*where))).one()
+        rows = (await uow.session.exec(select(model).where(*where).order_by(*order_by).offset(offset).limit(limit))).all()
+    return total, list(rows)
+
+
 def operator_router(db: Database, consumers: Consumers, settings: ServiceSettings) -> APIRouter:
     service = settings.service_name
 
@@ -140,10 +148,8 @@ def operator_router(db: Database, consumers: Consumers, settings: ServiceSetting
             where.append(col(DeadLetter.reason).contains(reason))
         if older_than_seconds is not None:
             where.append(col(DeadLetter.created_at) <= utcnow() - timedelta(seconds=older_than_seconds))
-        async with db.uow() as uow:
-            total = (await uow.session.exec(select(func.count()).select_from(DeadLetter).where(*where))).one()
-            rows = (await uow.session.exec(select(DeadLetter).where(*where).order_by(
-                col(DeadLetter.created_at).desc(), col(DeadLetter.id).desc()).offset(offset).limit(limit))).all()
+        total, rows = await _page(db, DeadLetter, where, (col(DeadLetter.created_at).desc(), col(DeadLetter.id).desc()),
+                                  offset, limit)
         return {"service": service, "total": total, "dead_letters": [_row(d) for d in rows]}
 
     @router.get("/dead-letters/{dead_letter_id}", response_model=DeadLetterDetail, summary="One dead letter, whole")
@@ -166,7 +172,9 @@ def operator_router(db: Database, consumers: Consumers, settings: ServiceSetting
         except LookupError as exc:
             raise HTTPException(409, str(exc)) from None
         async with db.uow() as uow:
-            await uow.session.delete(await uow.session.get(DeadLetter, dead_letter_id))
+            still = await uow.session.get(DeadLetter, dead_letter_id)
+            if still is not None:  # a replay running at the same time may have removed it already
+                await uow.session.delete(still)
             newer = None
             if outcome == "dead-lettered":
                 newer = (await uow.session.exec(select(DeadLetter.id).where(
@@ -175,17 +183,14 @@ def operator_router(db: Database, consumers: Consumers, settings: ServiceSetting
             await uow.commit()
         return {"dead_letter_id": dead_letter_id, "outcome": outcome, "new_dead_letter_id": newer}
 
-    @router.get("/jobs", response_model=JobPage, summary="This service's jobs, the failed ones first")
+    @router.get("/jobs", response_model=JobPage, summary="This service's jobs of one status (failed by default), the latest first")
     async def list_jobs(status: Literal["pending", "done", "failed"] | None = "failed", kind: str | None = None,
                         limit: Annotated[int, Query(ge=1, le=500)] = 100,
                         offset: Annotated[int, Query(ge=0)] = 0) -> dict:
         where = [Job.status == status] if status else []
         if kind:
             where.append(Job.kind == kind)
-        async with db.uow() as uow:
-            total = (await uow.session.exec(select(func.count()).select_from(Job).where(*where))).one()
-            rows = (await uow.session.exec(select(Job).where(*where).order_by(
-                col(Job.completed_at).desc(), col(Job.id).desc()).offset(offset).limit(limit))).all()
+        total, rows = await _page(db, Job, where, (col(Job.completed_at).desc(), col(Job.id).desc()), offset, limit)
         return {"service": service, "total": total,
                 "jobs": [r.model_dump(exclude={"payload", "trace_headers"}) for r in rows]}
 
@@ -213,7 +218,7 @@ def operator_router(db: Database, consumers: Consumers, settings: ServiceSetting
                 (OutboxMessage.key == order_id) | col(OutboxMessage.payload).like(mention))
                 .order_by(col(OutboxMessage.id)).limit(500))).all()
             ran = (await uow.session.exec(select(Job).where(
-                (Job.key == order_id) | col(Job.key).like(mention) | col(Job.payload).like(mention))
+                col(Job.key).like(mention) | col(Job.payload).like(mention))
                 .order_by(col(Job.id)).limit(200))).all()
             refused = (await uow.session.exec(select(DeadLetter).where(
                 (DeadLetter.key == order_id) | col(DeadLetter.payload).like(mention))

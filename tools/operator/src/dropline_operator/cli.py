@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import httpx
@@ -114,6 +115,20 @@ def _printed_json(data: Any, as_json: bool) -> bool:
     return as_json
 
 
+def _pages(service: str | None, path: str, params: dict[str, Any], items: str, as_json: bool, title: str,
+           noun: str, columns: tuple[str, ...], row: Callable[[dict[str, Any]], tuple[str, ...]]) -> None:
+    """One page of `path` from each service, as JSON or as one table with the services' totals."""
+    pages = [_call(s, "GET", path, params=params) for s in _services(service)]
+    if _printed_json(pages, as_json):
+        return
+    table = Table("service", *columns, title=title)
+    for page in pages:
+        for item in page[items]:
+            table.add_row(page["service"], *row(item))
+    out.print(table)
+    out.print(f"{sum(p['total'] for p in pages)} {noun}")
+
+
 @dead_letters.command("list")
 def list_dead_letters(service: ServiceOpt = None,
                       consumer: Annotated[str | None, typer.Option(help="e.g. order-ingest.store_webhook")] = None,
@@ -122,16 +137,10 @@ def list_dead_letters(service: ServiceOpt = None,
                       limit: int = 100, as_json: JsonOpt = False) -> None:
     params = {k: v for k, v in {"consumer": consumer, "reason": reason, "older_than_seconds": older_than,
                                 "limit": limit}.items() if v is not None}
-    pages = [_call(s, "GET", "/dead-letters", params=params) for s in _services(service)]
-    if _printed_json(pages, as_json):
-        return
-    table = Table("service", "id", "age", "consumer", "topic", "event", "reason", title="Dead letters")
-    for page in pages:
-        for d in page["dead_letters"]:
-            table.add_row(page["service"], str(d["id"]), d["created_at"][:19], escape(d["consumer"]),
-                          escape(d["topic"]), d["event_id"] or "—", _short(d["reason"]))
-    out.print(table)
-    out.print(f"{sum(p['total'] for p in pages)} dead letter(s)")
+    _pages(service, "/dead-letters", params, "dead_letters", as_json, "Dead letters", "dead letter(s)",
+           ("id", "age", "consumer", "topic", "event", "reason"),
+           lambda d: (str(d["id"]), d["created_at"][:19], escape(d["consumer"]), escape(d["topic"]),
+                      d["event_id"] or "—", _short(d["reason"])))
 
 
 @dead_letters.command("show")
@@ -164,16 +173,10 @@ def replay_dead_letter(service: str, dead_letter_id: int, as_json: JsonOpt = Fal
 def list_jobs(service: ServiceOpt = None, status: Annotated[str, typer.Option(help="failed, pending or done")] = "failed",
               kind: str | None = None, limit: int = 100, as_json: JsonOpt = False) -> None:
     params = {k: v for k, v in {"status": status, "kind": kind, "limit": limit}.items() if v is not None}
-    pages = [_call(s, "GET", "/jobs", params=params) for s in _services(service)]
-    if _printed_json(pages, as_json):
-        return
-    table = Table("service", "id", "kind", "key", "status", "attempts", "last error", title=f"Jobs ({status})")
-    for page in pages:
-        for j in page["jobs"]:
-            table.add_row(page["service"], str(j["id"]), escape(j["kind"]), escape(j["key"]), j["status"],
-                          str(j["attempts"]), _short(j["last_error"]))
-    out.print(table)
-    out.print(f"{sum(p['total'] for p in pages)} job(s)")
+    _pages(service, "/jobs", params, "jobs", as_json, f"Jobs ({status})", "job(s)",
+           ("id", "kind", "key", "status", "attempts", "last error"),
+           lambda j: (str(j["id"]), escape(j["kind"]), escape(j["key"]), j["status"], str(j["attempts"]),
+                      _short(j["last_error"])))
 
 
 @jobs.command("retry")
